@@ -1,0 +1,115 @@
+"""The catalog: retailers, their stores, products and the current price of each product in each store.
+
+Unique constraints mirror the matching keys, so the database itself refuses a duplicate product even
+if the tier-1 index were wrong: the index is a cache, these constraints are the truth.
+"""
+from django.db import models
+
+NNBS_MAX_LENGTH = 255
+NAME_MAX_LENGTH = 500
+URL_MAX_LENGTH = 1000
+
+
+class Company(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+
+    def __str__(self):
+        return self.name
+
+
+class Store(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="stores")
+    store_id = models.CharField(max_length=100)
+    store_name = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    last_scraped = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "store_id"], name="store_company_store_id")]
+
+    def __str__(self):
+        return f"{self.company_id}:{self.store_id}"
+
+
+class ProductBrand(models.Model):
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    normalized_name = models.CharField(max_length=NNBS_MAX_LENGTH, unique=True)
+    normalized_name_variations = models.JSONField(default=list, blank=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    brand = models.ForeignKey(ProductBrand, null=True, blank=True, on_delete=models.SET_NULL)
+    barcode = models.CharField(max_length=13, null=True, blank=True, unique=True)
+    normalized_name_brand_size = models.CharField(max_length=NNBS_MAX_LENGTH, unique=True)
+    normalized_name_brand_size_variations = models.JSONField(default=list, blank=True)
+    size = models.CharField(max_length=255, blank=True)
+    sizes = models.JSONField(default=list, blank=True)
+    url = models.CharField(max_length=URL_MAX_LENGTH, null=True, blank=True)
+    image_url = models.CharField(max_length=URL_MAX_LENGTH, null=True, blank=True)
+    brand_name_company_pairs = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self):
+        return self.normalized_name_brand_size
+
+
+class SKU(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT)
+    sku = models.CharField(max_length=100)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="skus")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "sku"], name="sku_company_sku")]
+
+    def __str__(self):
+        return f"{self.company_id}:{self.sku}"
+
+
+class Price(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="prices")
+    scraped_date = models.DateField()
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    was_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    save_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    unit_of_measure = models.CharField(max_length=50, null=True, blank=True)
+    per_unit_price_string = models.CharField(max_length=255, null=True, blank=True)
+    is_on_special = models.BooleanField(default=False)
+    price_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product", "store"], name="price_product_store")]
+        indexes = [models.Index(fields=["store", "product"], name="price_store_product")]
+
+
+class Category(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT)
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, allow_unicode=True)
+    parents = models.ManyToManyField("self", symmetrical=False, related_name="children", blank=True)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        constraints = [models.UniqueConstraint(fields=["company", "slug"], name="category_company_slug")]
+
+    def __str__(self):
+        return self.slug
+
+
+class ProductCategory(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    category = models.ForeignKey(Category, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "category"], name="productcategory_product_category")
+        ]

@@ -1,0 +1,59 @@
+"""Settings for the product-update pipeline.
+
+Everything a deployment changes comes from the environment, so cron, systemd and the tests configure it
+the same way: DATABASE_URL picks the database (SQLite under var/ when unset), UPDATE_VAR_DIR moves every
+working path at once, and UPDATE_INBOX / UPDATE_INDEX_PATH / UPDATE_ARCHIVE / UPDATE_REJECTED move one.
+"""
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("UPDATE_VAR_DIR", BASE_DIR / "var"))
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "not-a-secret: this project serves no web pages")
+DEBUG = False
+ALLOWED_HOSTS: list[str] = []
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "catalog",
+    "update",
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=0,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers (verify, stats, the site) run while an update writes; IMMEDIATE takes the write
+    # lock at BEGIN so a second writer waits instead of failing half-way through a file.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("TEST_SQLITE_NAME") or None
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+UPDATE_INBOX = Path(os.environ.get("UPDATE_INBOX", VAR_DIR / "inbox"))
+UPDATE_ARCHIVE = Path(os.environ.get("UPDATE_ARCHIVE", VAR_DIR / "archive"))
+UPDATE_REJECTED = Path(os.environ.get("UPDATE_REJECTED", VAR_DIR / "rejected"))
+UPDATE_INDEX_PATH = Path(os.environ.get("UPDATE_INDEX_PATH", VAR_DIR / "index"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "update": {"handlers": ["stderr"], "level": os.environ.get("UPDATE_LOG_LEVEL", "WARNING")},
+        "diskcache_tier": {"handlers": ["stderr"], "level": os.environ.get("UPDATE_LOG_LEVEL", "WARNING")},
+    },
+}

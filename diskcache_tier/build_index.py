@@ -1,0 +1,254 @@
+"""Build tier 1 from the database, streaming, and open the index the update reads through.
+
+The build reads products and SKUs by keyset batches (``id > last ORDER BY id LIMIT n``), so neither the
+database cursor nor this process ever holds a whole table, and writes each batch in its own LMDB write
+transaction, so no transaction grows with the catalog. It builds into a fresh directory beside the index
+and swaps it in only when complete: a reader never sees half an index.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import orjson
+from django.db import connection
+
+from catalog.models import SKU, Product, ProductBrand
+
+from .keys import id_bytes, slim_value
+from .lookup import (
+    FORMAT_VERSION,
+    LmdbIndex,
+    MemoryIndex,
+    ProductIndex,
+    encode_key,
+    index_size_bytes,
+    lmdb_version,
+    open_databases,
+    open_environment,
+)
+
+log = logging.getLogger(__name__)
+
+# Rows per keyset query and per LMDB write transaction. 20k rows of slim data is a few MB in flight:
+# large enough that per-query and per-commit overhead vanish, small enough to keep memory flat.
+BATCH_SIZE = 20_000
+
+
+@dataclass
+class BuildStats:
+    backend: str
+    products: int = 0
+    skus: int = 0
+    elapsed_s: float = 0.0
+    size_bytes: int = 0
+    reason: str = ""
+    counts: dict = field(default_factory=dict)
+
+    @property
+    def products_per_s(self) -> float:
+        return self.products / self.elapsed_s if self.elapsed_s else 0.0
+
+
+def describe_database() -> str:
+    """Which database an index was built from, so one pointed at another database is rebuilt."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:{Path(str(settings['NAME'])).resolve()}"
+    return f"{connection.vendor}:{settings.get('HOST') or 'local'}:{settings.get('PORT') or ''}/{settings['NAME']}"
+
+
+def _loads_json(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        return orjson.loads(value)
+    return value
+
+
+def stream_product_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
+    """Yield batches of (id, nnbs, variations, barcode, brand normalized name), in id order."""
+    product = Product._meta.db_table
+    brand = ProductBrand._meta.db_table
+    sql = (
+        f"SELECT p.id, p.normalized_name_brand_size, p.normalized_name_brand_size_variations, p.barcode, "
+        f"b.normalized_name FROM {product} p LEFT JOIN {brand} b ON b.id = p.brand_id "
+        f"WHERE p.id > %s ORDER BY p.id LIMIT %s"
+    )
+    last = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [last, batch_size])
+            rows = [(pid, nnbs, _loads_json(vars_), barcode, brand_nn)
+                    for pid, nnbs, vars_, barcode, brand_nn in cursor.fetchall()]
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def stream_sku_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
+    """Yield batches of (company_id, sku, product_id), in SKU id order."""
+    sql = f"SELECT id, company_id, sku, product_id FROM {SKU._meta.db_table} WHERE id > %s ORDER BY id LIMIT %s"
+    last = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [last, batch_size])
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        yield [(company_id, sku, product_id) for _, company_id, sku, product_id in rows]
+        last = rows[-1][0]
+
+
+def build_meta(counts: dict, started: float) -> dict:
+    return {
+        "format": FORMAT_VERSION,
+        "lmdb_version": lmdb_version(),
+        "built_at": datetime.now(timezone.utc).isoformat(),
+        "build_seconds": round(time.perf_counter() - started, 3),
+        "database": describe_database(),
+        "counts": counts,
+    }
+
+
+# --------------------------------------------------------------------------------------------- LMDB
+
+
+def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = "requested") -> BuildStats:
+    """Build a complete index into a fresh directory, then swap it in place of ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
+    started = time.perf_counter()
+    stats = BuildStats(backend="lmdb", reason=reason)
+    env = open_environment(staging)
+    try:
+        dbs = open_databases(env, create=True)
+        for rows in stream_product_rows(batch_size):
+            _write_product_batch(env, dbs, rows)
+            stats.products += len(rows)
+        for rows in stream_sku_rows(batch_size):
+            with env.begin(write=True) as txn:
+                txn.cursor(db=dbs["sku"]).putmulti(
+                    (encode_key("sku", (cid, sku)), id_bytes(pid)) for cid, sku, pid in rows)
+            stats.skus += len(rows)
+        with env.begin() as txn:
+            stats.counts = {name: txn.stat(dbs[name])["entries"] for name in ("products", "barcode", "nnbs", "sku")}
+        with env.begin(write=True) as txn:
+            for name, value in build_meta(stats.counts, started).items():
+                txn.put(name.encode(), orjson.dumps(value), db=dbs["meta"])
+        env.sync(True)
+    except BaseException:
+        env.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    env.close()
+    _swap_in(staging, path)
+    stats.elapsed_s = time.perf_counter() - started
+    stats.size_bytes = index_size_bytes(path)
+    log.info("built index at %s: %d products, %d SKUs in %.2fs (%s)",
+             path, stats.products, stats.skus, stats.elapsed_s, reason)
+    return stats
+
+
+def _write_product_batch(env, dbs, rows) -> None:
+    with env.begin(write=True) as txn:
+        # Ids arrive ascending, so the id database can append without searching.
+        txn.cursor(db=dbs["products"]).putmulti(
+            ((id_bytes(pid), slim_value(nnbs, brand_nn)) for pid, nnbs, _, _, brand_nn in rows), append=True)
+        barcodes = [(encode_key("barcode", bc), id_bytes(pid)) for pid, _, _, bc, _ in rows if bc]
+        txn.cursor(db=dbs["barcode"]).putmulti(barcodes)
+        nnbs_cursor = txn.cursor(db=dbs["nnbs"])
+        # A product's own NNBS wins over another product's variation of the same spelling.
+        nnbs_cursor.putmulti((encode_key("nnbs", nnbs), id_bytes(pid)) for pid, nnbs, _, _, _ in rows)
+        nnbs_cursor.putmulti(
+            ((encode_key("nnbs", v), id_bytes(pid)) for pid, nnbs, variations, _, _ in rows
+             for v in variations if v and v != nnbs),
+            overwrite=False,
+        )
+
+
+def _swap_in(staging: Path, path: Path) -> None:
+    retired = None
+    if path.exists():
+        retired = path.with_name(f".{path.name}.retired-{uuid.uuid4().hex[:8]}")
+        path.rename(retired)
+    staging.rename(path)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------- memory
+
+
+def load_memory_index(*, batch_size: int = BATCH_SIZE) -> tuple[MemoryIndex, BuildStats]:
+    started = time.perf_counter()
+    index = MemoryIndex()
+    stats = BuildStats(backend="memory", reason="the memory backend loads at every start")
+    products, barcodes, nnbs_map, skus = index.products, index.maps["barcode"], index.maps["nnbs"], index.maps["sku"]
+    for rows in stream_product_rows(batch_size):
+        for pid, nnbs, variations, barcode, brand_nn in rows:
+            products[pid] = (nnbs, brand_nn or "")
+            if barcode:
+                barcodes[barcode] = pid
+            nnbs_map[nnbs] = pid
+        for pid, nnbs, variations, _, _ in rows:
+            for variation in variations:
+                nnbs_map.setdefault(variation, pid)
+        stats.products += len(rows)
+    for rows in stream_sku_rows(batch_size):
+        for company_id, sku, pid in rows:
+            skus[(company_id, sku)] = pid
+        stats.skus += len(rows)
+    stats.counts = index.counts()
+    index._meta = build_meta(stats.counts, started)
+    stats.elapsed_s = time.perf_counter() - started
+    return index, stats
+
+
+# ------------------------------------------------------------------------------------------ opening
+
+
+def why_rebuild(path: Path) -> str | None:
+    """Why the index at ``path`` can't be used as it is, or None when it can."""
+    path = Path(path)
+    if not (path / "data.mdb").exists():
+        return "index missing"
+    try:
+        index = LmdbIndex(path)
+    except Exception as exc:  # a truncated or garbage data.mdb raises various lmdb errors
+        return f"index unreadable ({type(exc).__name__}: {exc})"
+    try:
+        meta = index.meta()
+    except Exception as exc:
+        return f"index unreadable ({type(exc).__name__}: {exc})"
+    finally:
+        index.close()
+    if meta.get("format") != FORMAT_VERSION:
+        return f"index format {meta.get('format')} is not {FORMAT_VERSION}"
+    if meta.get("lmdb_version") != lmdb_version():
+        return f"index written by lmdb {meta.get('lmdb_version')}, this is {lmdb_version()}"
+    if meta.get("database") != describe_database():
+        return f"index built from {meta.get('database')}, not {describe_database()}"
+    return None
+
+
+def open_index(backend: str, path: Path | None = None) -> tuple[ProductIndex, BuildStats | None]:
+    """Open the index for an update run, building it first when it is missing or not to be trusted."""
+    if backend == "memory":
+        return load_memory_index()
+    if backend != "lmdb":
+        raise ValueError(f"unknown index backend {backend!r}: choose lmdb or memory")
+    stats = None
+    reason = why_rebuild(path)
+    if reason is not None:
+        log.warning("rebuilding index at %s: %s", path, reason)
+        stats = build_lmdb_index(path, reason=reason)
+    return LmdbIndex(path), stats

@@ -1,0 +1,43 @@
+"""How index keys and values are spelled in bytes.
+
+LMDB refuses keys over 511 bytes, and an NNBS of 255 characters of multi-byte text (the IGA file has
+Chinese brand names) can take up to 1020. Long keys keep a readable prefix and end in a digest of the
+whole string, so they stay unique and still sort near their neighbours.
+"""
+import hashlib
+import struct
+
+import orjson
+
+MAX_PLAIN_KEY_BYTES = 480
+_LONG_KEY_PREFIX_BYTES = 440
+_LONG_KEY_MARK = b"\xff#"  # 0xff never occurs in UTF-8, so a long key can't collide with a plain one
+_ID = struct.Struct(">Q")  # big-endian so LMDB's byte order is id order
+
+
+def text_key(text: str) -> bytes:
+    raw = text.encode("utf-8")
+    if len(raw) <= MAX_PLAIN_KEY_BYTES:
+        return raw
+    digest = hashlib.blake2b(raw, digest_size=20).digest()
+    return raw[:_LONG_KEY_PREFIX_BYTES] + _LONG_KEY_MARK + digest
+
+
+def sku_key(company_id: int, sku: str) -> bytes:
+    return text_key(f"{company_id}\x1f{sku}")
+
+
+def id_bytes(product_id: int) -> bytes:
+    return _ID.pack(product_id)
+
+
+def id_from_bytes(raw) -> int:
+    return _ID.unpack(bytes(raw))[0]
+
+
+def slim_value(nnbs: str, brand: str | None) -> bytes:
+    return orjson.dumps({"n": nnbs, "b": brand or ""})
+
+
+def slim_from_bytes(raw) -> dict:
+    return orjson.loads(bytes(raw))

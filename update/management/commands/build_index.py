@@ -1,0 +1,24 @@
+"""``python manage.py build_index``: build the tier-1 index from the database, streaming."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from diskcache_tier.build_index import BATCH_SIZE, build_lmdb_index
+
+
+class Command(BaseCommand):
+    help = "Build the LMDB product index from the database (into a new directory, swapped in when complete)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--index-path", type=Path, default=None, help="[settings.UPDATE_INDEX_PATH]")
+        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"rows per batch [{BATCH_SIZE}]")
+
+    def handle(self, *args, **opts):
+        path = opts["index_path"] or settings.UPDATE_INDEX_PATH
+        stats = build_lmdb_index(path, batch_size=opts["batch_size"])
+        self.stdout.write(
+            f"built {path}: {stats.products} products, {stats.skus} SKUs in {stats.elapsed_s:.2f}s "
+            f"({stats.products_per_s:,.0f} products/s), {stats.size_bytes / 2**20:.1f} MB")

@@ -1,0 +1,111 @@
+"""The current price of each product in the file's store: decided per (product, store), never store-wide.
+
+``decide`` holds the rule on plain data; ``PriceManager`` fetches the chunk's existing prices in one
+query, applies the rule and writes in bulk, and at the end of a complete file deletes the store's
+prices of products the file no longer lists.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from catalog.models import Price
+
+from ..context import FileContext
+from ..lines import ScrapedLine, price_hash
+
+PRICE_FIELDS = ["scraped_date", "price", "was_price", "save_amount", "unit_price", "unit_of_measure",
+                "per_unit_price_string", "is_on_special", "price_hash"]
+# Rows per keyset batch when looking for prices to delete, and per DELETE statement.
+DELETE_BATCH = 2_000
+
+
+@dataclass
+class PriceChange:
+    action: str  # "create", "update" or "unchanged"
+    fields: dict
+
+
+def current_hash(price: Price) -> str:
+    """Hash of a stored price from its fields, so an edit made outside the update is noticed too."""
+    return price_hash(price.price, price.unit_price, price.unit_of_measure, price.per_unit_price_string,
+                      price.is_on_special)
+
+
+def decide(existing: Price | None, line: ScrapedLine, scraped: date) -> PriceChange:
+    """What the line does to the product's price in this store.
+
+    New: the scraped price, with the retailer's own was-price when it shows a special.
+    Changed: the new fields, was_price the previous price and save_amount the difference.
+    Unchanged: nothing is written, not even the date.
+    """
+    fields = {
+        "scraped_date": scraped,
+        "price": line.price,
+        "unit_price": line.unit_price,
+        "unit_of_measure": line.unit_of_measure,
+        "per_unit_price_string": line.per_unit_price_string,
+        "is_on_special": line.is_on_special,
+        "price_hash": line.price_hash,
+    }
+    if existing is None:
+        fields["was_price"] = line.was_price
+        fields["save_amount"] = (line.was_price - line.price) if line.was_price is not None else None
+        return PriceChange("create", fields)
+    if current_hash(existing) == line.price_hash:
+        return PriceChange("unchanged", {})
+    previous = Decimal(existing.price)
+    if previous != line.price:
+        fields["was_price"] = previous
+        fields["save_amount"] = previous - line.price
+    return PriceChange("update", fields)
+
+
+class PriceManager:
+    def __init__(self, ctx: FileContext):
+        self.ctx = ctx
+        self.store = ctx.store
+
+    def apply(self, pairs: list[tuple[ScrapedLine, int]]) -> None:
+        """Price each product once per file: the first line that resolved to it wins."""
+        scratch = self.ctx.scratch
+        with scratch.begin() as txn:
+            firsts = [(line, pid) for line, pid in pairs if scratch.claim_product(txn, pid)]
+        if not firsts:
+            return
+        existing = {p.product_id: p for p in Price.objects.filter(
+            store=self.store, product_id__in=[pid for _, pid in firsts])}
+        to_create, to_update = [], []
+        for line, pid in firsts:
+            change = decide(existing.get(pid), line, self.ctx.meta.scraped_date)
+            if change.action == "create":
+                to_create.append(Price(product_id=pid, store=self.store, **change.fields))
+            elif change.action == "update":
+                price = existing[pid]
+                for name, value in change.fields.items():
+                    setattr(price, name, value)
+                to_update.append(price)
+        Price.objects.bulk_create(to_create, batch_size=500)
+        Price.objects.bulk_update(to_update, PRICE_FIELDS, batch_size=200)
+        result = self.ctx.result
+        result.prices_created += len(to_create)
+        result.prices_updated += len(to_update)
+        result.prices_unchanged += len(firsts) - len(to_create) - len(to_update)
+
+    def delete_absent(self) -> None:
+        """Delete the store's prices of products this complete file does not list."""
+        scratch = self.ctx.scratch
+        last = 0
+        while True:
+            # Keyset on product id walks the (store, product) index, touching this store's rows only.
+            rows = list(Price.objects.filter(store=self.store, product_id__gt=last).order_by("product_id")
+                        .values_list("id", "product_id")[:DELETE_BATCH])
+            if not rows:
+                return
+            last = rows[-1][1]
+            with scratch.env.begin() as txn:
+                absent = [price_id for price_id, pid in rows if not scratch.was_priced(txn, pid)]
+            if absent:
+                Price.objects.filter(id__in=absent).delete()
+                self.ctx.result.prices_deleted += len(absent)

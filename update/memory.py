@@ -1,0 +1,59 @@
+"""Peak memory of this process, as the report and the memory guard read it.
+
+RSS counts the LMDB index's mapped pages, which are page cache the kernel can drop at will; anonymous
+memory (RssAnon in /proc/self/status) is what the process really holds, and what a small VPS runs out of.
+Peaks are sampled by a daemon thread, and read once more at each file boundary.
+"""
+from __future__ import annotations
+
+import resource
+import threading
+from pathlib import Path
+
+import psutil
+
+SAMPLE_INTERVAL_S = 0.02
+_STATUS = Path("/proc/self/status")
+
+
+def anon_bytes() -> int:
+    """Anonymous resident memory, or RSS where /proc does not say (not Linux)."""
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return psutil.Process().memory_info().rss
+
+
+def peak_rss_bytes() -> int:
+    """The kernel's own high-water mark of RSS (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class MemoryWatch:
+    def __init__(self, interval: float = SAMPLE_INTERVAL_S):
+        self.interval = interval
+        self.peak_anon = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-watch", daemon=True)
+
+    def sample(self) -> int:
+        current = anon_bytes()
+        self.peak_anon = max(self.peak_anon, current)
+        return current
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self):
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.sample()

@@ -1,0 +1,225 @@
+"""The product update: every inbox file, oldest first, each in one database transaction.
+
+Per file (domain.md §3): survey the file (metadata, unique lines, bad lines), refuse it if stale or a
+partial scrape, then stream its unique lines in chunks through the product, price and category managers,
+delete the store's prices of products the file no longer lists, commit the database, then commit the
+index writes, and move the file to the archive (or, refused, to the rejected folder with its reason).
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Price
+from diskcache_tier.build_index import open_index
+from diskcache_tier.lookup import ProductIndex
+
+from . import inbox as inbox_files
+from .context import FileContext
+from .lines import ScrapedLine
+from .managers.brand import BrandManager
+from .managers.category import CategoryManager
+from .managers.price import PriceManager
+from .managers.product import ProductManager
+from .managers.store import find_store, get_or_create_store
+from .memory import MemoryWatch, peak_rss_bytes
+from .progress import NullProgress
+from .reader import survey, unique_lines
+from .report import FileResult, RunReport
+from .scratch import FileScratch
+
+log = logging.getLogger(__name__)
+
+# Lines per chunk: each chunk costs a fixed handful of batched queries, and holds its lines and their
+# products in memory. 500 keeps every IN (...) list under SQLite's parameter limit and a chunk's
+# objects to a few MB, while the per-query overhead is already small next to the rows it moves.
+CHUNK_SIZE = 500
+# A complete scrape lists at least this share of the products the store currently has prices for.
+PARTIAL_SCRAPE_RATIO = 0.9
+
+
+class UpdateLocked(RuntimeError):
+    """Another update holds the lock."""
+
+
+class DryRunRollback(Exception):
+    """Raised inside a file's transaction so a dry run writes nothing."""
+
+
+@dataclass
+class UpdateOptions:
+    inbox: Path
+    archive: Path
+    rejected: Path
+    index_path: Path
+    index_backend: str = "lmdb"
+    chunk_size: int = CHUNK_SIZE
+    dry_run: bool = False
+    lock_path: Path | None = None
+    progress: object = field(default_factory=NullProgress)
+
+
+@contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """An advisory lock on a file: the kernel releases it when the process dies, so no stale lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise UpdateLocked(f"another update is running (lock held on {path})") from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def run_update(options: UpdateOptions) -> RunReport:
+    lock_path = options.lock_path or options.index_path.parent / "update.lock"
+    started = time.perf_counter()
+    with run_lock(lock_path), MemoryWatch() as watch:
+        report = RunReport(index_backend=options.index_backend, dry_run=options.dry_run)
+        index, build = open_index(options.index_backend, options.index_path)
+        if build is not None:
+            report.index_build = {"reason": build.reason, "products": build.products, "skus": build.skus,
+                                  "elapsed_s": round(build.elapsed_s, 3), "size_bytes": build.size_bytes}
+        report.startup_s = time.perf_counter() - started
+        try:
+            files, report.ignored = inbox_files.list_inbox(options.inbox)
+            with FileScratch() as scratch:
+                failed_stores: set[str] = set()
+                for entry in files:
+                    result = process_file(entry, index, scratch, options, failed_stores)
+                    report.files.append(result)
+                    watch.sample()
+                    options.progress.file_done(result)
+        finally:
+            index.close()
+    report.elapsed_s = time.perf_counter() - started
+    report.peak_anon_bytes = watch.peak_anon
+    report.peak_rss_bytes = peak_rss_bytes()
+    return report
+
+
+def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScratch,
+                 options: UpdateOptions, failed_stores: set[str]) -> FileResult:
+    started = time.perf_counter()
+    result = FileResult(file=entry.name)
+    options.progress.file_started(entry.name, _size(entry.path))
+    scratch.reset()
+    try:
+        surveyed = survey(entry.path, scratch)
+    except (OSError, EOFError) as exc:  # unreadable, or a truncated .gz
+        return _refuse(entry, result, options, f"unreadable file: {exc}", started)
+    result.lines = surveyed.lines
+    result.lines_rejected = surveyed.lines_rejected
+    result.duplicate_lines = surveyed.duplicate_lines
+    result.unique_lines = surveyed.unique_lines
+    result.rejected_by_reason = dict(surveyed.rejected)
+    meta = surveyed.meta
+    if meta is None:
+        return _refuse(entry, result, options, "no usable line" if result.lines else "empty file", started)
+    result.date = meta.scraped_date.isoformat()
+    result.store = f"{meta.company}/{meta.store_id}"
+    if result.store in failed_stores:
+        result.status, result.reason = "skipped", "an earlier file of this store failed in this run"
+        return result
+    reason = why_refuse(meta, surveyed.unique_lines)
+    if reason:
+        return _refuse(entry, result, options, reason, started)
+    try:
+        _apply(entry.path, meta, index, scratch, options, result)
+    except DryRunRollback:
+        pass
+    except Exception as exc:
+        log.exception("update of %s failed; it stays in the inbox", entry.name)
+        failed_stores.add(result.store)
+        result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
+        result.elapsed_s = time.perf_counter() - started
+        return result
+    result.status = "processed"
+    if not options.dry_run:
+        result.moved_to = str(inbox_files.archive(entry.path, options.archive))
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def why_refuse(meta, unique_count: int) -> str | None:
+    """Stale or partial: the two reasons a readable file is refused as a whole."""
+    store = find_store(meta)
+    if store is None:
+        return None
+    if store.last_scraped and meta.scraped_date <= store.last_scraped:
+        return (f"stale: scraped {meta.scraped_date}, but the store's prices are from "
+                f"{store.last_scraped}")
+    current = Price.objects.filter(store=store).count()
+    if current and unique_count < PARTIAL_SCRAPE_RATIO * current:
+        return (f"partial scrape: {unique_count} unique lines, fewer than {PARTIAL_SCRAPE_RATIO:.0%} of the "
+                f"store's {current} current prices")
+    return None
+
+
+def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options: UpdateOptions,
+           result: FileResult) -> None:
+    """Write one file: the database first, in one transaction; the index only once that committed."""
+    writer = index.writer()
+    try:
+        with transaction.atomic():
+            store = get_or_create_store(meta)
+            ctx = FileContext(path=path, meta=meta, store=store, index=index, writer=writer, scratch=scratch,
+                              result=result, now=timezone.now())
+            products = ProductManager(ctx, BrandManager())
+            prices = PriceManager(ctx)
+            categories = CategoryManager(ctx)
+            for chunk in chunked(unique_lines(path, scratch), options.chunk_size):
+                pairs = products.process(chunk)
+                prices.apply(pairs)
+                categories.apply(pairs)
+                options.progress.advance(len(chunk))
+            prices.delete_absent()
+            store.last_scraped = meta.scraped_date
+            store.save(update_fields=["last_scraped"])
+            if options.dry_run:
+                raise DryRunRollback()
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit()
+
+
+def _refuse(entry, result: FileResult, options: UpdateOptions, reason: str, started: float) -> FileResult:
+    result.status, result.reason = "rejected", reason
+    log.warning("rejected %s: %s", entry.name, reason)
+    if not options.dry_run:
+        result.moved_to = str(inbox_files.reject(entry.path, options.rejected, reason))
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def chunked(items: Iterable[ScrapedLine], size: int) -> Iterator[list[ScrapedLine]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
