@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from django.db import transaction
 from django.utils import timezone
@@ -67,6 +67,8 @@ class UpdateOptions:
     dry_run: bool = False
     lock_path: Path | None = None
     progress: object = field(default_factory=NullProgress)
+    # Opens tier 1 in place of ``open_index``: how the benchmarks plug in the designs they compare.
+    index_factory: Callable[["UpdateOptions"], tuple[ProductIndex, object]] | None = None
 
 
 @contextmanager
@@ -95,7 +97,10 @@ def run_update(options: UpdateOptions) -> RunReport:
     started = time.perf_counter()
     with run_lock(lock_path), MemoryWatch() as watch:
         report = RunReport(index_backend=options.index_backend, dry_run=options.dry_run)
-        index, build = open_index(options.index_backend, options.index_path)
+        if options.index_factory is not None:
+            index, build = options.index_factory(options)
+        else:
+            index, build = open_index(options.index_backend, options.index_path)
         if build is not None:
             report.index_build = {"reason": build.reason, "products": build.products, "skus": build.skus,
                                   "elapsed_s": round(build.elapsed_s, 3), "size_bytes": build.size_bytes}

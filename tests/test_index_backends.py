@@ -1,0 +1,52 @@
+"""Both tier-1 backends: long keys, writes visible in their file, durable only on commit."""
+import pytest
+
+from diskcache_tier.keys import MAX_PLAIN_KEY_BYTES, text_key
+from diskcache_tier.lookup import LmdbIndex, MemoryIndex
+
+CHINESE_NNBS = "舒适刀片广州有限公司" * 25  # 250 characters, 750 bytes: over LMDB's 511-byte key limit
+
+
+@pytest.fixture(params=["lmdb", "memory"])
+def index(request, tmp_path):
+    idx = LmdbIndex(tmp_path / "index") if request.param == "lmdb" else MemoryIndex()
+    yield idx
+    idx.close()
+
+
+def test_long_keys_are_distinct_and_bounded():
+    a, b = text_key(CHINESE_NNBS), text_key(CHINESE_NNBS[:-1] + "x")
+    assert a != b and len(a) < 511 and len(b) < 511
+    assert text_key("short") == b"short"
+    assert len(text_key("é" * MAX_PLAIN_KEY_BYTES)) < 511
+
+
+def test_writes_are_seen_in_the_file_and_kept_on_commit(index):
+    writer = index.writer()
+    writer.put_product(1, CHINESE_NNBS, "brand")
+    writer.put("nnbs", CHINESE_NNBS, 1)
+    writer.put("sku", (3, "S1"), 1)
+    writer.put("barcode", "9300000000001", 1)
+    assert index.get_many("nnbs", [CHINESE_NNBS, "other"]) == {CHINESE_NNBS: 1}
+    writer.commit()
+    assert index.get_many("sku", [(3, "S1"), (4, "S1")]) == {(3, "S1"): 1}
+    assert index.get_many("barcode", ["9300000000001"]) == {"9300000000001": 1}
+    assert index.slim_many([1, 2]) == {1: {"n": CHINESE_NNBS, "b": "brand"}}
+
+
+def test_abort_forgets_the_files_writes(index):
+    writer = index.writer()
+    writer.put("nnbs", "kept", 1)
+    writer.commit()
+    writer = index.writer()
+    writer.put("nnbs", "forgotten", 2)
+    writer.delete("nnbs", "kept")
+    writer.abort()
+    assert index.get_many("nnbs", ["kept", "forgotten"]) == {"kept": 1}
+
+
+def test_one_writer_at_a_time(index):
+    writer = index.writer()
+    with pytest.raises(RuntimeError, match="one file at a time"):
+        index.writer()
+    writer.abort()

@@ -1,0 +1,63 @@
+"""Coercion of scraped fields: never trust a type."""
+from decimal import Decimal
+
+import pytest
+
+from update.lines import LineRejected, parse_line, parse_meta
+
+from .factories import product
+
+
+def line(**fields):
+    return parse_line(7, {"product": product("500gacmeoats", **fields), "metadata": {}})
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (2.5, Decimal("2.50")), (3, Decimal("3.00")), ("4.10", Decimal("4.10")), ("$1.99", Decimal("1.99")),
+])
+def test_price_accepts_numbers_and_numeric_text(raw, expected):
+    assert line(price_current=raw).price == expected
+
+
+@pytest.mark.parametrize("raw", [None, "", "free", -1, 0, float("nan"), float("inf"), 1e9, True, [], {}])
+def test_unusable_price_rejects_the_line_with_a_reason(raw):
+    with pytest.raises(LineRejected, match="price_current"):
+        line(price_current=raw)
+
+
+def test_missing_or_overlong_nnbs_rejects_the_line():
+    with pytest.raises(LineRejected, match="missing normalized_name_brand_size"):
+        line(normalized_name_brand_size="  ")
+    with pytest.raises(LineRejected, match="longer than 255"):
+        line(normalized_name_brand_size="x" * 256)
+
+
+def test_barcode_kept_only_when_digits_of_a_barcode_length():
+    assert line(barcode="9300633601234").barcode == "9300633601234"
+    assert line(barcode="93006336O1234").barcode is None
+    assert line(barcode="123").barcode is None
+    assert line(barcode=9300633601234).barcode == "9300633601234"
+
+
+def test_lists_booleans_and_was_price_are_coerced():
+    parsed = line(sizes="500g", category_path=["Pantry", "", None, "Oats"], is_on_special="true",
+                  price_current=3, price_was=2)
+    assert parsed.sizes == ()
+    assert parsed.category_path == ("Pantry", "Oats")
+    assert parsed.is_on_special is True
+    assert parsed.was_price is None  # a was-price below the price is no special
+    assert line(price_current=3, price_was="4.5").was_price == Decimal("4.50")
+
+
+def test_price_hash_depends_on_price_fields_only():
+    a, b = line(price_current=2), line(price_current=2, name="Other name", url="https://x")
+    assert a.price_hash == b.price_hash
+    assert a.price_hash != line(price_current=2.01).price_hash
+    assert a.price_hash != line(price_current=2, is_on_special=True).price_hash
+
+
+def test_meta_lower_cases_company_and_fills_missing_store_id():
+    meta = parse_meta({"company_name": "IGA", "scraped_date": "2025-09-19"})
+    assert (meta.company, meta.store_id) == ("iga", "company-wide")
+    with pytest.raises(LineRejected, match="scraped_date"):
+        parse_meta({"company": "aldi", "scraped_date": "19/09/2025"})

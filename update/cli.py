@@ -1,0 +1,114 @@
+"""``bin/update-products``: the update for cron, and the index's own commands, over the same library.
+
+Paths come from options, else from the environment (UPDATE_INBOX, UPDATE_INDEX_PATH, ... read by the
+settings), so a crontab line needs no options at all.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+# Exit statuses, also listed in the README and in --help.
+EXIT_OK = 0
+EXIT_REJECTED = 1  # the run finished, but some files or lines were refused (see the report)
+EXIT_USAGE = 2  # bad options or arguments (click's own status for usage errors)
+EXIT_LOCKED = 3  # another update holds the lock; nothing was done
+EXIT_FAILED = 4  # a file failed to process, or the run could not start
+
+EXIT_STATUSES = f"""\b
+Exit statuses:
+  {EXIT_OK}  success
+  {EXIT_REJECTED}  success, but files or lines were rejected (see the report)
+  {EXIT_USAGE}  usage error
+  {EXIT_LOCKED}  another run holds the lock
+  {EXIT_FAILED}  failure
+"""
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def status_of(report) -> int:
+    if report.count("failed") or report.stopped_early:
+        return EXIT_FAILED
+    if report.count("rejected") or any(f.lines_rejected for f in report.files):
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
+@click.group(invoke_without_command=True, epilog=EXIT_STATUSES)
+@click.pass_context
+def main(ctx):
+    """Update products and prices from the inbox (the default), or manage the index."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+@main.command(epilog=EXIT_STATUSES)
+@click.option("--inbox", type=click.Path(path_type=Path), help="folder of input files [$UPDATE_INBOX]")
+@click.option("--archive", type=click.Path(path_type=Path), help="processed files go here [$UPDATE_ARCHIVE]")
+@click.option("--rejected", type=click.Path(path_type=Path), help="refused files go here [$UPDATE_REJECTED]")
+@click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
+@click.option("--index-backend", type=click.Choice(["lmdb", "memory"]), default="lmdb", show_default=True)
+@click.option("--chunk-size", type=click.IntRange(1, 5000), default=None, help="lines per batch of queries")
+@click.option("--report", type=click.Path(path_type=Path), help="write the run report as JSON here")
+@click.option("--dry-run", is_flag=True, help="compute and report everything, write nothing")
+@click.option("--silent", is_flag=True, help="print only the summary line")
+def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend="lmdb", chunk_size=None,
+        report=None, dry_run=False, silent=False):
+    """Run the product update over every file in the inbox, oldest first."""
+    setup_django()
+    import orjson
+    from django.conf import settings
+
+    from update.orchestrator import CHUNK_SIZE, UpdateLocked, UpdateOptions, run_update
+    from update.progress import NullProgress, PlainProgress
+
+    options = UpdateOptions(
+        inbox=inbox or settings.UPDATE_INBOX,
+        archive=archive or settings.UPDATE_ARCHIVE,
+        rejected=rejected or settings.UPDATE_REJECTED,
+        index_path=index_path or settings.UPDATE_INDEX_PATH,
+        index_backend=index_backend,
+        chunk_size=chunk_size or CHUNK_SIZE,
+        dry_run=dry_run,
+        progress=NullProgress() if silent else PlainProgress(sys.stdout),
+    )
+    if not Path(options.inbox).is_dir():
+        raise click.UsageError(f"inbox {options.inbox} is not a folder")
+    try:
+        result = run_update(options)
+    except UpdateLocked as exc:
+        click.echo(f"update-products: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    if report:
+        report.write_bytes(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2))
+    click.echo(result.summary_line())
+    sys.exit(status_of(result))
+
+
+@main.group()
+def index():
+    """Build and inspect the tier-1 index."""
+
+
+@index.command("build")
+@click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
+def index_build(index_path=None):
+    """Build the index from the database into a new folder, swapped in when complete."""
+    setup_django()
+    from django.conf import settings
+
+    from diskcache_tier.build_index import build_lmdb_index
+
+    path = index_path or settings.UPDATE_INDEX_PATH
+    stats = build_lmdb_index(path)
+    click.echo(f"built {path}: {stats.products} products, {stats.skus} SKUs in {stats.elapsed_s:.2f}s "
+               f"({stats.products_per_s:,.0f} products/s), {stats.size_bytes / 2**20:.1f} MB")
