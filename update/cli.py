@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -16,7 +17,7 @@ EXIT_OK = 0
 EXIT_REJECTED = 1  # the run finished, but some files or lines were refused (see the report)
 EXIT_USAGE = 2  # bad options or arguments (click's own status for usage errors)
 EXIT_LOCKED = 3  # another update holds the lock; nothing was done
-EXIT_FAILED = 4  # a file failed to process, or the run could not start
+EXIT_FAILED = 4  # a file failed, the memory guard stopped the run, or the run could not start
 
 EXIT_STATUSES = f"""\b
 Exit statuses:
@@ -24,7 +25,7 @@ Exit statuses:
   {EXIT_REJECTED}  success, but files or lines were rejected (see the report)
   {EXIT_USAGE}  usage error
   {EXIT_LOCKED}  another run holds the lock
-  {EXIT_FAILED}  failure
+  {EXIT_FAILED}  failure: a file failed, --max-memory stopped the run early, or it could not start
 """
 
 
@@ -61,15 +62,25 @@ def main(ctx):
 @click.option("--report", type=click.Path(path_type=Path), help="write the run report as JSON here")
 @click.option("--dry-run", is_flag=True, help="compute and report everything, write nothing")
 @click.option("--silent", is_flag=True, help="print only the summary line")
+@click.option("--max-memory", type=click.IntRange(1), envvar="UPDATE_MAX_MEMORY_MB", metavar="MB",
+              help="stop between files once anonymous memory passes MB [$UPDATE_MAX_MEMORY_MB]")
+@click.option("--settle-seconds", type=click.FloatRange(0), default=0, metavar="S",
+              help="leave files modified in the last S seconds for the next run")
 def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend="lmdb", chunk_size=None,
-        report=None, dry_run=False, silent=False):
-    """Run the product update over every file in the inbox, oldest first."""
-    setup_django()
-    import orjson
-    from django.conf import settings
+        report=None, dry_run=False, silent=False, max_memory=None, settle_seconds=0):
+    """Run the product update over every file in the inbox, oldest first.
 
-    from update.orchestrator import CHUNK_SIZE, UpdateLocked, UpdateOptions, run_update
-    from update.progress import NullProgress, PlainProgress
+    Prints one line per file (a progress bar too, on a terminal) and ends on a summary line.
+    """
+    try:
+        setup_django()
+        import orjson
+        from django.conf import settings
+
+        from update.orchestrator import CHUNK_SIZE, UpdateLocked, UpdateOptions, run_update
+        from update.progress import for_stream
+    except Exception as exc:
+        _failed(exc)
 
     options = UpdateOptions(
         inbox=inbox or settings.UPDATE_INBOX,
@@ -79,19 +90,32 @@ def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend=
         index_backend=index_backend,
         chunk_size=chunk_size or CHUNK_SIZE,
         dry_run=dry_run,
-        progress=NullProgress() if silent else PlainProgress(sys.stdout),
+        progress=for_stream(sys.stdout, silent=silent),
+        max_memory_bytes=(max_memory or 0) * 2**20,
+        settle_s=settle_seconds,
     )
     if not Path(options.inbox).is_dir():
         raise click.UsageError(f"inbox {options.inbox} is not a folder")
     try:
         result = run_update(options)
+        if report:
+            report.write_bytes(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2))
     except UpdateLocked as exc:
         click.echo(f"update-products: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
-    if report:
-        report.write_bytes(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2))
+    except Exception as exc:
+        _failed(exc)
     click.echo(result.summary_line())
+    if result.stopped_early:
+        click.echo(f"update-products: stopped early: {result.stopped_early}", err=True)
     sys.exit(status_of(result))
+
+
+def _failed(exc: Exception) -> None:
+    # Cron reads the status: a crash must say 4, not Python's own 1, which here means "lines rejected".
+    traceback.print_exc()
+    click.echo(f"update-products: failed: {type(exc).__name__}: {exc}", err=True)
+    sys.exit(EXIT_FAILED)
 
 
 @main.group()

@@ -1,17 +1,22 @@
 """The inbox, the archive and the rejected folder: files are moved between them, never deleted.
 
 Scrapers should write a file under another name (for example ``name.jsonl.part``) and rename it into
-place when complete: a rename is atomic, so the update never takes a half-written file. Only names
-ending in ``.jsonl`` or ``.jsonl.gz`` are taken.
+place when complete: a rename is atomic, so the update never takes a half-written file. Only regular
+files whose names end in ``.jsonl`` or ``.jsonl.gz`` are taken; everything else is left where it is and
+named in the report with the reason (a symlink is never followed: it could point anywhere).
 """
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from .rejects import REJECTS_SUFFIX
+
 INPUT_SUFFIXES = (".jsonl", ".jsonl.gz")
+IN_PROGRESS_SUFFIXES = (".part", ".tmp")
 _DATED_NAME = re.compile(r"-(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$")
 
 
@@ -35,20 +40,43 @@ def date_from_name(name: str) -> date | None:
         return None
 
 
-def list_inbox(inbox: Path) -> tuple[list[InboxFile], list[str]]:
-    """Input files oldest date first (then by name), and the names of entries that are not input."""
+def list_inbox(inbox: Path, settle_s: float = 0) -> tuple[list[InboxFile], list[str]]:
+    """Input files oldest date first (then by name), and "name: why" for each entry left alone.
+
+    ``settle_s`` leaves files modified that recently for the next run: a guard for scrapers that
+    write in place instead of renaming a finished file.
+    """
     files, ignored = [], []
     if not inbox.is_dir():
         return [], []
+    now = time.time()
     for entry in sorted(inbox.iterdir()):
         if entry.name.startswith("."):
             continue
-        if entry.is_file() and entry.name.endswith(INPUT_SUFFIXES):
-            files.append(InboxFile(entry, date_from_name(entry.name)))
+        why = why_not_input(entry, now, settle_s)
+        if why:
+            ignored.append(f"{entry.name}: {why}")
         else:
-            ignored.append(entry.name)
+            files.append(InboxFile(entry, date_from_name(entry.name)))
     files.sort(key=lambda f: (f.date or date.max, f.name))
     return files, ignored
+
+
+def why_not_input(entry: Path, now: float, settle_s: float) -> str | None:
+    if entry.is_symlink():
+        return "a symlink, not followed (put the file itself in the inbox)"
+    if not entry.is_file():
+        return "not a regular file"
+    if entry.name.endswith(IN_PROGRESS_SUFFIXES):
+        return "still being written (taken once renamed to .jsonl)"
+    if entry.name.endswith(REJECTS_SUFFIX):
+        return "a rejects file written by the update, not input"
+    if not entry.name.endswith(INPUT_SUFFIXES):
+        return "not a .jsonl or .jsonl.gz file"
+    age = now - entry.stat().st_mtime
+    if settle_s and age < settle_s:
+        return f"modified {age:.0f}s ago, left for the next run (it may still be being written)"
+    return None
 
 
 def _free_name(folder: Path, name: str) -> Path:

@@ -1,7 +1,9 @@
 """One scraped line, checked and typed: what the rest of the update may rely on.
 
 Scrapers never promise a type, so every field is coerced here, once, and a line that can't be used
-gets a reason instead of an exception. Nothing here touches a file or the database.
+gets a reason instead of an exception. A field that is wrong but not needed (a barcode with letters, a
+name longer than its column, sizes that are not a list) does not cost the line: it is dropped or cut,
+and the line carries a warning saying so. Nothing here touches a file or the database.
 """
 from __future__ import annotations
 
@@ -9,19 +11,37 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from catalog.models import NAME_MAX_LENGTH, NNBS_MAX_LENGTH, URL_MAX_LENGTH
+from catalog.models import NAME_MAX_LENGTH, NNBS_MAX_LENGTH, SKU, URL_MAX_LENGTH, Company, Price, Store
 
 MAX_PRICE = Decimal("100000")
 CENT = Decimal("0.01")
 _BARCODE = re.compile(r"^\d{8}$|^\d{12,13}$")
 COMPANY_WIDE_STORE_ID = "company-wide"
+SKU_MAX_LENGTH = SKU._meta.get_field("sku").max_length
+UNIT_MAX_LENGTH = Price._meta.get_field("unit_of_measure").max_length
+COMPANY_MAX_LENGTH = Company._meta.get_field("name").max_length
+STORE_ID_MAX_LENGTH = Store._meta.get_field("store_id").max_length
 
 
 class LineRejected(ValueError):
-    """A line that can't be used, with the reason the operator reads."""
+    """A line that can't be used, with the reason the operator reads.
+
+    ``kind`` is the reason without the line's own values, so the report can count lines by it.
+    """
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        self.kind = kind or message
+
+
+@dataclass(frozen=True, slots=True)
+class LineWarning:
+    """Something dropped or cut from a line that was kept: ``kind`` is counted, ``message`` written out."""
+    kind: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,57 +94,99 @@ def _money_text(value, places="0.01") -> str:
 def parse_meta(raw) -> FileMeta:
     if not isinstance(raw, dict):
         raise LineRejected("no metadata object")
-    company = _text(raw.get("company")) or _text(raw.get("company_name"))
+    company = company_key(_text(raw.get("company")) or _text(raw.get("company_name")))
     if not company:
         raise LineRejected("metadata has no company")
+    store_id = _text(raw.get("store_id")) or COMPANY_WIDE_STORE_ID
+    if len(company) > COMPANY_MAX_LENGTH or len(store_id) > STORE_ID_MAX_LENGTH:
+        raise LineRejected("metadata company or store_id longer than its column")
     scraped = parse_date(raw.get("scraped_date"))
     if scraped is None:
-        raise LineRejected(f"metadata scraped_date {raw.get('scraped_date')!r} is not a date")
+        raise LineRejected(f"metadata scraped_date {_shown(raw.get('scraped_date'))} is not a date",
+                           "metadata scraped_date is not a date")
     return FileMeta(
-        company=company.lower(),
-        store_id=_text(raw.get("store_id")) or COMPANY_WIDE_STORE_ID,
+        company=company,
+        store_id=store_id,
         store_name=(_text(raw.get("store_name")) or "")[:255],
         state=(_text(raw.get("state")) or "")[:50],
         scraped_date=scraped,
     )
 
 
-def parse_line(line_no: int, record) -> ScrapedLine:
-    """Turn one decoded JSON record into a ScrapedLine, or raise LineRejected with the reason."""
+def company_key(spelling: str) -> str:
+    """How a company is named in the catalog: "ALDI ", " Aldi" and "aldi" are one company.
+
+    Only case and whitespace are forgiven; "Aldi Stores" is another name, so another company (the
+    update creates it and says so in the file's notes).
+    """
+    return " ".join(spelling.split()).lower()
+
+
+def check_same_file(file_meta: FileMeta, line_meta: FileMeta) -> None:
+    """Refuse a line whose metadata names another store, or a day the file's scrape can't have reached.
+
+    A scrape that runs past midnight dates its last lines the next day (the real IGA file does), so a
+    line may carry the file's date or the day after; anything else is not this file's scrape.
+    """
+    if (line_meta.company, line_meta.store_id) != (file_meta.company, file_meta.store_id):
+        raise LineRejected(
+            f"metadata names store {line_meta.company}/{line_meta.store_id}, but the file is "
+            f"{file_meta.company}/{file_meta.store_id}", "metadata names another store than the file's")
+    day = line_meta.scraped_date
+    if not file_meta.scraped_date <= day <= file_meta.scraped_date + timedelta(days=1):
+        raise LineRejected(
+            f"metadata scraped_date {day} is neither the file's {file_meta.scraped_date} nor the day after",
+            "metadata scraped_date is neither the file's date nor the day after")
+
+
+def parse_line(line_no: int, record, warnings: list[LineWarning] | None = None) -> ScrapedLine:
+    """Turn one decoded JSON record into a ScrapedLine, or raise LineRejected with the reason.
+
+    What was dropped or cut from a line that is kept is appended to ``warnings`` when one is given.
+    """
     if not isinstance(record, dict) or not isinstance(record.get("product"), dict):
         raise LineRejected("no product object")
+    noted = warnings if warnings is not None else []
     p = record["product"]
     nnbs = _text(p.get("normalized_name_brand_size"))
     if not nnbs:
         raise LineRejected("missing normalized_name_brand_size")
     if len(nnbs) > NNBS_MAX_LENGTH:
+        # Cutting a matching key would make it another product's key: the line goes, not the tail.
         raise LineRejected(f"normalized_name_brand_size longer than {NNBS_MAX_LENGTH} characters")
     name = _text(p.get("name"))
     if not name:
         raise LineRejected("missing name")
+    if len(name) > NAME_MAX_LENGTH:
+        noted.append(LineWarning(f"name cut to {NAME_MAX_LENGTH} characters",
+                                 f"name of {len(name)} characters cut to {NAME_MAX_LENGTH}"))
     price = parse_money(p.get("price_current"))
     if price is None:
-        raise LineRejected(f"price_current {p.get('price_current')!r} is not a usable price")
+        raise LineRejected(f"price_current {_shown(p.get('price_current'))} is not a usable price",
+                           "price_current is not a usable price (missing, not a number, <= 0 or too large)")
     was_price = parse_money(p.get("price_was"))
+    if was_price is None and p.get("price_was") not in (None, ""):
+        noted.append(LineWarning("price_was is not a usable price (ignored)",
+                                 f"price_was {_shown(p.get('price_was'))} is not a usable price (ignored)"))
     return ScrapedLine(
         line_no=line_no,
         nnbs=nnbs,
         name=name[:NAME_MAX_LENGTH],
-        sku=(_text(p.get("sku")) or None),
-        barcode=parse_barcode(p.get("barcode")),
+        sku=_sku(p.get("sku"), noted),
+        barcode=_barcode(p.get("barcode"), noted),
         brand=(_text(p.get("brand")) or "")[:NAME_MAX_LENGTH],
         normalized_brand=(_text(p.get("normalized_brand")) or "")[:NNBS_MAX_LENGTH],
         size=(_text(p.get("size")) or "")[:255],
-        sizes=_text_list(p.get("sizes")),
+        sizes=_text_list(p.get("sizes"), "sizes", noted),
         url=_url(p.get("url")),
         image_url=_url(p.get("image_url") or p.get("aldi_image_url")),
-        category_path=_text_list(p.get("category_path")),
+        category_path=_text_list(p.get("category_path"), "category_path", noted),
         price=price,
         was_price=was_price if was_price is not None and was_price > price else None,
         unit_price=parse_money(p.get("unit_price"), places="0.0001", allow_zero=True),
-        unit_of_measure=(_text(p.get("unit_of_measure")) or None),
+        unit_of_measure=((_text(p.get("unit_of_measure")) or "")[:UNIT_MAX_LENGTH] or None),
         per_unit_price_string=((_text(p.get("per_unit_price_string")) or "")[:255] or None),
-        is_on_special=parse_bool(p.get("is_on_special")),
+        is_on_special=_bool(p.get("is_on_special"), noted),
     )
 
 
@@ -147,10 +209,40 @@ def parse_barcode(value) -> str | None:
     return text if text and _BARCODE.match(text) else None
 
 
+_TRUE = {"true", "1", "yes", "y"}
+_FALSE = {"false", "0", "no", "n", ""}
+
+
 def parse_bool(value) -> bool:
     if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes", "y"}
+        return value.strip().lower() in _TRUE
     return bool(value) if isinstance(value, (bool, int)) else False
+
+
+def _bool(value, noted: list[LineWarning]) -> bool:
+    known = value is None or isinstance(value, (bool, int)) or (
+        isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE)
+    if not known:
+        noted.append(LineWarning("is_on_special is not a boolean (taken as false)",
+                                 f"is_on_special {_shown(value)} is not a boolean (taken as false)"))
+    return parse_bool(value)
+
+
+def _barcode(value, noted: list[LineWarning]) -> str | None:
+    barcode = parse_barcode(value)
+    if barcode is None and _text(value):
+        noted.append(LineWarning("barcode dropped: not 8, 12 or 13 digits",
+                                 f"barcode {_shown(value)} dropped: not 8, 12 or 13 digits"))
+    return barcode
+
+
+def _sku(value, noted: list[LineWarning]) -> str | None:
+    sku = _text(value) or None
+    if sku is not None and len(sku) > SKU_MAX_LENGTH:
+        noted.append(LineWarning(f"sku longer than {SKU_MAX_LENGTH} characters dropped",
+                                 f"sku of {len(sku)} characters dropped (longer than {SKU_MAX_LENGTH})"))
+        return None
+    return sku
 
 
 def parse_date(value) -> date | None:
@@ -170,10 +262,23 @@ def _text(value) -> str:
     return ""
 
 
-def _text_list(value) -> tuple[str, ...]:
+def _text_list(value, field_name: str = "", noted: list[LineWarning] | None = None) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)):
+        if value not in (None, "") and noted is not None:
+            noted.append(LineWarning(f"{field_name} is not a list (ignored)",
+                                     f"{field_name} {_shown(value)} is not a list (ignored)"))
         return ()
-    return tuple(t[:255] for t in (_text(v) for v in value) if t)
+    texts = tuple(t[:255] for t in (_text(v) for v in value) if t)
+    if len(texts) < len(value) and noted is not None:
+        noted.append(LineWarning(f"empty names dropped from {field_name}",
+                                 f"{len(value) - len(texts)} empty names dropped from {field_name}"))
+    return texts
+
+
+def _shown(value, limit: int = 60) -> str:
+    """A field's value as a reason quotes it: short enough for one line of a log."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _url(value) -> str | None:

@@ -1,4 +1,4 @@
-"""Peak memory of this process, as the report and the memory guard read it.
+"""Peak memory of this process, as the report and the memory guard (``--max-memory``) read it.
 
 RSS counts the LMDB index's mapped pages, which are page cache the kernel can drop at will; anonymous
 memory (RssAnon in /proc/self/status) is what the process really holds, and what a small VPS runs out of.
@@ -6,6 +6,7 @@ Peaks are sampled by a daemon thread, and read once more at each file boundary.
 """
 from __future__ import annotations
 
+import gc
 import resource
 import threading
 from pathlib import Path
@@ -25,6 +26,18 @@ def anon_bytes() -> int:
     except OSError:
         pass
     return psutil.Process().memory_info().rss
+
+
+def over_limit(limit_bytes: int) -> int:
+    """The anonymous bytes in use when they exceed ``limit_bytes`` (0: no limit), else 0.
+
+    Garbage is collected first, so cycles left by the last file don't count against the next.
+    """
+    if not limit_bytes:
+        return 0
+    gc.collect()
+    used = anon_bytes()
+    return used if used > limit_bytes else 0
 
 
 def peak_rss_bytes() -> int:

@@ -13,6 +13,7 @@ import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -20,21 +21,22 @@ from typing import Callable, Iterable, Iterator
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import Price
+from catalog.models import Company, Price
 from diskcache_tier.build_index import open_index
 from diskcache_tier.lookup import ProductIndex
 
 from . import inbox as inbox_files
 from .context import FileContext
-from .lines import ScrapedLine
+from .lines import COMPANY_WIDE_STORE_ID, ScrapedLine
 from .managers.brand import BrandManager
 from .managers.category import CategoryManager
 from .managers.price import PriceManager
 from .managers.product import ProductManager
 from .managers.store import find_store, get_or_create_store
-from .memory import MemoryWatch, peak_rss_bytes
+from .memory import MemoryWatch, over_limit, peak_rss_bytes
 from .progress import NullProgress
 from .reader import survey, unique_lines
+from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
 
@@ -46,6 +48,8 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE = 500
 # A complete scrape lists at least this share of the products the store currently has prices for.
 PARTIAL_SCRAPE_RATIO = 0.9
+# Scrapers run in Australia, up to 11 hours ahead of a server on UTC: their "today" may be our tomorrow.
+FUTURE_DAYS_ALLOWED = 1
 
 
 class UpdateLocked(RuntimeError):
@@ -67,6 +71,10 @@ class UpdateOptions:
     dry_run: bool = False
     lock_path: Path | None = None
     progress: object = field(default_factory=NullProgress)
+    # Stop between files once the process's anonymous memory passes this (0: no limit); see memory.py.
+    max_memory_bytes: int = 0
+    # Leave files modified in the last N seconds for the next run (for scrapers that can't rename).
+    settle_s: float = 0
     # Opens tier 1 in place of ``open_index``: how the benchmarks plug in the designs they compare.
     index_factory: Callable[["UpdateOptions"], tuple[ProductIndex, object]] | None = None
 
@@ -106,10 +114,17 @@ def run_update(options: UpdateOptions) -> RunReport:
                                   "elapsed_s": round(build.elapsed_s, 3), "size_bytes": build.size_bytes}
         report.startup_s = time.perf_counter() - started
         try:
-            files, report.ignored = inbox_files.list_inbox(options.inbox)
+            files, report.ignored = inbox_files.list_inbox(options.inbox, options.settle_s)
+            for ignored in report.ignored:
+                options.progress.note(f"ignored {ignored}")
+            report.max_memory_bytes = options.max_memory_bytes
             with FileScratch() as scratch:
                 failed_stores: set[str] = set()
-                for entry in files:
+                for n, entry in enumerate(files):
+                    report.stopped_early = memory_guard(options.max_memory_bytes, files[n:])
+                    if report.stopped_early:
+                        options.progress.note(f"stopped early: {report.stopped_early}")
+                        break
                     result = process_file(entry, index, scratch, options, failed_stores)
                     report.files.append(result)
                     watch.sample()
@@ -128,26 +143,43 @@ def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: Fil
     result = FileResult(file=entry.name)
     options.progress.file_started(entry.name, _size(entry.path))
     scratch.reset()
+    rejects = RejectsLog(scratch.path / "rejects.jsonl")
     try:
-        surveyed = survey(entry.path, scratch)
-    except (OSError, EOFError) as exc:  # unreadable, or a truncated .gz
-        return _refuse(entry, result, options, f"unreadable file: {exc}", started)
+        _process(entry, index, scratch, options, failed_stores, result, rejects)
+    finally:
+        rejects.discard()  # unless it was moved beside the input: a dry run, a failure, a skip
+        result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScratch, options: UpdateOptions,
+             failed_stores: set[str], result: FileResult, rejects: RejectsLog) -> None:
+    options.progress.pass_started("checking")
+    try:
+        surveyed = survey(entry.path, scratch, rejects, options.progress.bytes_read)
+    except OSError as exc:  # UnreadableFile says why in the operator's words; any other read error as is
+        return _refuse(entry, result, options, f"unreadable file: {exc}", rejects)
     result.lines = surveyed.lines
     result.lines_rejected = surveyed.lines_rejected
     result.duplicate_lines = surveyed.duplicate_lines
     result.unique_lines = surveyed.unique_lines
     result.rejected_by_reason = dict(surveyed.rejected)
+    result.problems = [[p.line_no, p.reason] for p in surveyed.problems]
+    result.lines_with_warnings = surveyed.lines_with_warnings
+    result.warnings_by_reason = dict(surveyed.warnings)
+    result.notes = surveyed.notes
     meta = surveyed.meta
     if meta is None:
-        return _refuse(entry, result, options, "no usable line" if result.lines else "empty file", started)
+        return _refuse(entry, result, options, _why_unusable(result), rejects)
     result.date = meta.scraped_date.isoformat()
     result.store = f"{meta.company}/{meta.store_id}"
+    result.notes += _meta_notes(meta)
     if result.store in failed_stores:
         result.status, result.reason = "skipped", "an earlier file of this store failed in this run"
-        return result
+        return
     reason = why_refuse(meta, surveyed.unique_lines)
     if reason:
-        return _refuse(entry, result, options, reason, started)
+        return _refuse(entry, result, options, reason, rejects)
     try:
         _apply(entry.path, meta, index, scratch, options, result)
     except DryRunRollback:
@@ -156,17 +188,51 @@ def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: Fil
         log.exception("update of %s failed; it stays in the inbox", entry.name)
         failed_stores.add(result.store)
         result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
-        result.elapsed_s = time.perf_counter() - started
-        return result
+        return
     result.status = "processed"
     if not options.dry_run:
-        result.moved_to = str(inbox_files.archive(entry.path, options.archive))
-    result.elapsed_s = time.perf_counter() - started
-    return result
+        target = inbox_files.archive(entry.path, options.archive)
+        result.moved_to = str(target)
+        result.rejects_file = str(rejects.move_beside(target) or "")
+
+
+def _why_unusable(result: FileResult) -> str:
+    if not result.lines:
+        return "empty file"
+    commonest = max(result.rejected_by_reason.items(), key=lambda item: item[1])[0]
+    return f"no usable line: all {result.lines} lines rejected (most often: {commonest})"
+
+
+def _meta_notes(meta) -> list[str]:
+    """What the file's metadata says that an operator may want to check, though nothing is refused."""
+    notes = []
+    if meta.store_id == COMPANY_WIDE_STORE_ID:
+        notes.append(f"no store_id: prices go to the company-wide store {meta.company}/{COMPANY_WIDE_STORE_ID}")
+    if not Company.objects.filter(name=meta.company).exists():
+        notes.append(f"company {meta.company!r} is not in the catalog yet: it is created "
+                     "(if it is a known retailer spelled another way, fix the scraper)")
+    return notes
+
+
+def memory_guard(limit_bytes: int, remaining: list[inbox_files.InboxFile]) -> str:
+    """Why the run should stop before the next file, or "" to go on.
+
+    Checked between files only: a file is one transaction, so stopping here loses nothing, while
+    the kernel's OOM killer would end the run at any point of a file.
+    """
+    used = over_limit(limit_bytes)
+    if not used:
+        return ""
+    return (f"anonymous memory {used / 2**20:.0f} MB is over the limit of {limit_bytes / 2**20:.0f} MB "
+            f"(--max-memory); {len(remaining)} files left in the inbox for the next run, "
+            f"from {remaining[0].name}")
 
 
 def why_refuse(meta, unique_count: int) -> str | None:
-    """Stale or partial: the two reasons a readable file is refused as a whole."""
+    """Dated in the future, stale or partial: why a readable file is refused as a whole."""
+    today = date.today()
+    if meta.scraped_date > today + timedelta(days=FUTURE_DAYS_ALLOWED):
+        return f"scraped_date {meta.scraped_date} is in the future (today is {today})"
     store = find_store(meta)
     if store is None:
         return None
@@ -192,11 +258,11 @@ def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options:
             products = ProductManager(ctx, BrandManager())
             prices = PriceManager(ctx)
             categories = CategoryManager(ctx)
-            for chunk in chunked(unique_lines(path, scratch), options.chunk_size):
+            options.progress.pass_started("updating")
+            for chunk in chunked(unique_lines(path, scratch, options.progress.bytes_read), options.chunk_size):
                 pairs = products.process(chunk)
                 prices.apply(pairs)
                 categories.apply(pairs)
-                options.progress.advance(len(chunk))
             prices.delete_absent()
             store.last_scraped = meta.scraped_date
             store.save(update_fields=["last_scraped"])
@@ -208,13 +274,13 @@ def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options:
     writer.commit()
 
 
-def _refuse(entry, result: FileResult, options: UpdateOptions, reason: str, started: float) -> FileResult:
+def _refuse(entry, result: FileResult, options: UpdateOptions, reason: str, rejects: RejectsLog) -> None:
     result.status, result.reason = "rejected", reason
     log.warning("rejected %s: %s", entry.name, reason)
     if not options.dry_run:
-        result.moved_to = str(inbox_files.reject(entry.path, options.rejected, reason))
-    result.elapsed_s = time.perf_counter() - started
-    return result
+        target = inbox_files.reject(entry.path, options.rejected, reason)
+        result.moved_to = str(target)
+        result.rejects_file = str(rejects.move_beside(target) or "")
 
 
 def chunked(items: Iterable[ScrapedLine], size: int) -> Iterator[list[ScrapedLine]]:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 @dataclass
 class FileResult:
     file: str
-    status: str = "pending"  # processed | rejected | failed
+    status: str = "pending"  # processed | rejected | failed | skipped
     reason: str = ""
     date: str = ""
     store: str = ""
@@ -28,7 +28,14 @@ class FileResult:
     index_repairs: int = 0
     elapsed_s: float = 0.0
     rejected_by_reason: dict = field(default_factory=dict)
+    # The first refused lines as [line number, reason]; all of them are in the rejects file.
+    problems: list = field(default_factory=list)
+    lines_with_warnings: int = 0
+    warnings_by_reason: dict = field(default_factory=dict)
+    # What was unusual about the file as a whole but refused nothing (BOM, new company, ...).
+    notes: list = field(default_factory=list)
     moved_to: str = ""
+    rejects_file: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -44,8 +51,9 @@ class RunReport:
     peak_anon_bytes: int = 0
     index_build: dict | None = None
     ignored: list[str] = field(default_factory=list)
-    stopped_early: str = ""
+    stopped_early: str = ""  # why the run stopped before the inbox was done (the memory guard)
     dry_run: bool = False
+    max_memory_bytes: int = 0
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -53,8 +61,8 @@ class RunReport:
     def totals(self) -> Counter:
         totals: Counter = Counter()
         for f in self.files:
-            for name in ("lines", "lines_rejected", "products_created", "products_updated", "prices_created",
-                         "prices_updated", "prices_deleted", "index_repairs"):
+            for name in ("lines", "lines_rejected", "lines_with_warnings", "products_created", "products_updated",
+                         "prices_created", "prices_updated", "prices_deleted", "index_repairs"):
                 totals[name] += getattr(f, name)
         return totals
 
@@ -63,6 +71,13 @@ class RunReport:
         by_reason: Counter = Counter()
         for f in self.files:
             by_reason.update(f.rejected_by_reason)
+        return dict(by_reason)
+
+    @property
+    def line_warnings_by_reason(self) -> dict:
+        by_reason: Counter = Counter()
+        for f in self.files:
+            by_reason.update(f.warnings_by_reason)
         return dict(by_reason)
 
     def as_dict(self) -> dict:
@@ -75,8 +90,10 @@ class RunReport:
             "peak_anon_bytes": self.peak_anon_bytes,
             "index_build": self.index_build,
             "stopped_early": self.stopped_early,
+            "max_memory_bytes": self.max_memory_bytes,
             "totals": dict(self.totals()),
             "rejected_lines_by_reason": self.rejected_lines_by_reason,
+            "line_warnings_by_reason": self.line_warnings_by_reason,
             "ignored": self.ignored,
             "files": [f.as_dict() for f in self.files],
         }
@@ -85,10 +102,12 @@ class RunReport:
         t = self.totals()
         return (
             f"{len(self.files)} files: {self.count('processed')} processed, {self.count('rejected')} rejected"
-            f"{', %d failed' % self.count('failed') if self.count('failed') else ''}; "
+            f"{', %d failed' % self.count('failed') if self.count('failed') else ''}"
+            f"{', %d skipped' % self.count('skipped') if self.count('skipped') else ''}; "
             f"{t['lines']} lines ({t['lines_rejected']} rejected); products {t['products_created']} created, "
             f"{t['products_updated']} updated; prices {t['prices_created']} created, {t['prices_updated']} updated, "
             f"{t['prices_deleted']} deleted; {self.elapsed_s:.1f}s, peak anon {self.peak_anon_bytes / 2**20:.0f} MB, "
             f"peak RSS {self.peak_rss_bytes / 2**20:.0f} MB ({self.index_backend} index)"
             + (" [dry run: nothing written]" if self.dry_run else "")
+            + (f" STOPPED EARLY: {self.stopped_early}" if self.stopped_early else "")
         )

@@ -21,15 +21,18 @@ _SCRATCH_MAP_SIZE = 8 << 30
 class FileScratch:
     def __init__(self, directory: Path | None = None):
         self.path = Path(tempfile.mkdtemp(prefix="update-scratch-", dir=directory))
-        self.env = lmdb.open(str(self.path), map_size=_SCRATCH_MAP_SIZE, max_dbs=2, writemap=True,
+        self.env = lmdb.open(str(self.path), map_size=_SCRATCH_MAP_SIZE, max_dbs=4, writemap=True,
                              sync=False, metasync=False, readahead=False)
         self.first_line = self.env.open_db(b"first_line")
         self.priced = self.env.open_db(b"priced")
+        # The first line of each barcode and SKU, so the report can say which NNBS share one.
+        self.key_line = self.env.open_db(b"key_line")
 
     def reset(self) -> None:
         with self.env.begin(write=True) as txn:
             txn.drop(self.first_line, delete=False)
             txn.drop(self.priced, delete=False)
+            txn.drop(self.key_line, delete=False)
 
     def begin(self) -> lmdb.Transaction:
         return self.env.begin(write=True)
@@ -38,6 +41,13 @@ class FileScratch:
     def claim_nnbs(self, txn, nnbs: str, line_no: int) -> bool:
         """Record the first line of an NNBS; False when an earlier line already has it."""
         return txn.put(text_key(nnbs), line_no.to_bytes(8, "big"), db=self.first_line, overwrite=False)
+
+    def claim_key(self, txn, kind: str, key: str, line_no: int) -> int | None:
+        """Record the first line of a barcode or SKU; the earlier line's number when one has it."""
+        raw_key = text_key(f"{kind}\x1f{key}")
+        if txn.put(raw_key, line_no.to_bytes(8, "big"), db=self.key_line, overwrite=False):
+            return None
+        return int.from_bytes(txn.get(raw_key, db=self.key_line), "big")
 
     def first_line_of(self, txn, nnbs: str) -> int | None:
         raw = txn.get(text_key(nnbs), db=self.first_line)
