@@ -21,6 +21,8 @@ from django.db import connection
 
 from catalog.models import SKU, Product, ProductBrand
 
+from . import changelog
+from .catchup import RebuildNeeded, catch_up
 from .keys import id_bytes, slim_value
 from .lookup import (
     FORMAT_VERSION,
@@ -32,6 +34,7 @@ from .lookup import (
     lmdb_version,
     open_databases,
     open_environment,
+    write_with_growth,
 )
 
 log = logging.getLogger(__name__)
@@ -57,7 +60,7 @@ class BuildStats:
 
 
 def describe_database() -> str:
-    """Which database an index was built from, so one pointed at another database is rebuilt."""
+    """Where the database is, for people reading the meta; the identity check uses the token."""
     settings = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:{Path(str(settings['NAME'])).resolve()}"
@@ -107,13 +110,17 @@ def stream_sku_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
         last = rows[-1][0]
 
 
-def build_meta(counts: dict, started: float) -> dict:
+def build_meta(counts: dict, started: float, watermark: int = 0) -> dict:
     return {
         "format": FORMAT_VERSION,
         "lmdb_version": lmdb_version(),
         "built_at": datetime.now(timezone.utc).isoformat(),
         "build_seconds": round(time.perf_counter() - started, 3),
-        "database": describe_database(),
+        "database": changelog.database_token(),
+        "database_location": describe_database(),
+        "schema": changelog.schema_state(),
+        # Every change logged up to here was committed before the build read the tables.
+        "changes_applied_through": watermark,
         "counts": counts,
     }
 
@@ -125,25 +132,27 @@ def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = 
     """Build a complete index into a fresh directory, then swap it in place of ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path)
     staging = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
     started = time.perf_counter()
     stats = BuildStats(backend="lmdb", reason=reason)
+    # Read before the tables: a change logged after this is applied by the next catch-up.
+    watermark = changelog.high_water()
     env = open_environment(staging)
     try:
         dbs = open_databases(env, create=True)
         for rows in stream_product_rows(batch_size):
-            _write_product_batch(env, dbs, rows)
+            write_with_growth(env, lambda txn: _write_product_batch(txn, dbs, rows))
             stats.products += len(rows)
         for rows in stream_sku_rows(batch_size):
-            with env.begin(write=True) as txn:
-                txn.cursor(db=dbs["sku"]).putmulti(
-                    (encode_key("sku", (cid, sku)), id_bytes(pid)) for cid, sku, pid in rows)
+            write_with_growth(env, lambda txn: txn.cursor(db=dbs["sku"]).putmulti(
+                (encode_key("sku", (cid, sku)), id_bytes(pid)) for cid, sku, pid in rows))
             stats.skus += len(rows)
         with env.begin() as txn:
             stats.counts = {name: txn.stat(dbs[name])["entries"] for name in ("products", "barcode", "nnbs", "sku")}
-        with env.begin(write=True) as txn:
-            for name, value in build_meta(stats.counts, started).items():
-                txn.put(name.encode(), orjson.dumps(value), db=dbs["meta"])
+        meta = build_meta(stats.counts, started, watermark)
+        write_with_growth(env, lambda txn: [txn.put(name.encode(), orjson.dumps(value), db=dbs["meta"])
+                                            for name, value in meta.items()])
         env.sync(True)
     except BaseException:
         env.close()
@@ -151,6 +160,7 @@ def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = 
         raise
     env.close()
     _swap_in(staging, path)
+    changelog.prune(watermark)
     stats.elapsed_s = time.perf_counter() - started
     stats.size_bytes = index_size_bytes(path)
     log.info("built index at %s: %d products, %d SKUs in %.2fs (%s)",
@@ -158,21 +168,27 @@ def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = 
     return stats
 
 
-def _write_product_batch(env, dbs, rows) -> None:
-    with env.begin(write=True) as txn:
-        # Ids arrive ascending, so the id database can append without searching.
-        txn.cursor(db=dbs["products"]).putmulti(
-            ((id_bytes(pid), slim_value(nnbs, brand_nn)) for pid, nnbs, _, _, brand_nn in rows), append=True)
-        barcodes = [(encode_key("barcode", bc), id_bytes(pid)) for pid, _, _, bc, _ in rows if bc]
-        txn.cursor(db=dbs["barcode"]).putmulti(barcodes)
-        nnbs_cursor = txn.cursor(db=dbs["nnbs"])
-        # A product's own NNBS wins over another product's variation of the same spelling.
-        nnbs_cursor.putmulti((encode_key("nnbs", nnbs), id_bytes(pid)) for pid, nnbs, _, _, _ in rows)
-        nnbs_cursor.putmulti(
-            ((encode_key("nnbs", v), id_bytes(pid)) for pid, nnbs, variations, _, _ in rows
-             for v in variations if v and v != nnbs),
-            overwrite=False,
-        )
+def _write_product_batch(txn, dbs, rows) -> None:
+    # Ids arrive ascending, so the id database can append without searching.
+    txn.cursor(db=dbs["products"]).putmulti(
+        ((id_bytes(pid), slim_value(nnbs, brand_nn)) for pid, nnbs, _, _, brand_nn in rows), append=True)
+    barcodes = [(encode_key("barcode", bc), id_bytes(pid)) for pid, _, _, bc, _ in rows if bc]
+    txn.cursor(db=dbs["barcode"]).putmulti(barcodes)
+    nnbs_cursor = txn.cursor(db=dbs["nnbs"])
+    # A product's own NNBS wins over another product's variation of the same spelling.
+    nnbs_cursor.putmulti((encode_key("nnbs", nnbs), id_bytes(pid)) for pid, nnbs, _, _, _ in rows)
+    nnbs_cursor.putmulti(
+        ((encode_key("nnbs", v), id_bytes(pid)) for pid, nnbs, variations, _, _ in rows
+         for v in variations if v and v != nnbs),
+        overwrite=False,
+    )
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Staging and retired folders a killed build or swap left beside the index (callers hold the lock)."""
+    for pattern in (f".{path.name}.building-*", f".{path.name}.retired-*"):
+        for leftover in path.parent.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _swap_in(staging: Path, path: Path) -> None:
@@ -219,29 +235,49 @@ def load_memory_index(*, batch_size: int = BATCH_SIZE) -> tuple[MemoryIndex, Bui
 def why_rebuild(path: Path) -> str | None:
     """Why the index at ``path`` can't be used as it is, or None when it can."""
     path = Path(path)
-    if not (path / "data.mdb").exists():
+    data = path / "data.mdb"
+    if not data.exists():
         return "index missing"
     try:
-        index = LmdbIndex(path)
+        meta = _read_meta_checked(path, data)
     except Exception as exc:  # a truncated or garbage data.mdb raises various lmdb errors
         return f"index unreadable ({type(exc).__name__}: {exc})"
-    try:
-        meta = index.meta()
-    except Exception as exc:
-        return f"index unreadable ({type(exc).__name__}: {exc})"
-    finally:
-        index.close()
     if meta.get("format") != FORMAT_VERSION:
         return f"index format {meta.get('format')} is not {FORMAT_VERSION}"
     if meta.get("lmdb_version") != lmdb_version():
         return f"index written by lmdb {meta.get('lmdb_version')}, this is {lmdb_version()}"
-    if meta.get("database") != describe_database():
-        return f"index built from {meta.get('database')}, not {describe_database()}"
+    token = changelog.database_token()
+    if meta.get("database") != token:
+        return (f"index built from another database (token {meta.get('database')}, "
+                f"at {meta.get('database_location')}), this one is {token} at {describe_database()}")
+    schema = changelog.schema_state()
+    if meta.get("schema") != schema:
+        return f"database schema migrated since the index was built (migrations {meta.get('schema')} -> {schema})"
     return None
 
 
+def _read_meta_checked(path: Path, data: Path) -> dict:
+    env = open_environment(path, readonly=True)
+    try:
+        info, psize = env.info(), env.stat()["psize"]
+        # Pages past the end of a truncated file are mapped but absent: touching one kills the process
+        # with SIGBUS, so the size is checked before any tree is read.
+        needed = (info["last_pgno"] + 1) * psize
+        size = data.stat().st_size
+        if size < needed:
+            raise ValueError(f"data.mdb is {size} bytes, its last page ends at {needed}: truncated")
+        meta_db = open_databases(env, create=False)["meta"]
+        with env.begin() as txn:
+            return {bytes(k).decode(): orjson.loads(bytes(v)) for k, v in txn.cursor(db=meta_db)}
+    finally:
+        env.close()
+
+
 def open_index(backend: str, path: Path | None = None) -> tuple[ProductIndex, BuildStats | None]:
-    """Open the index for an update run, building it first when it is missing or not to be trusted."""
+    """Open the index for an update run: rebuilt when it can't be trusted, else caught up with the log.
+
+    Callers hold the run lock. The catch-up's figures are left on ``index.catchup``.
+    """
     if backend == "memory":
         return load_memory_index()
     if backend != "lmdb":
@@ -251,4 +287,21 @@ def open_index(backend: str, path: Path | None = None) -> tuple[ProductIndex, Bu
     if reason is not None:
         log.warning("rebuilding index at %s: %s", path, reason)
         stats = build_lmdb_index(path, reason=reason)
-    return LmdbIndex(path), stats
+    index = LmdbIndex(path)
+    try:
+        index.catchup = catch_up(index)
+    except RebuildNeeded as exc:
+        index.close()
+        log.warning("rebuilding index at %s: %s", path, exc)
+        stats = build_lmdb_index(path, reason=str(exc))
+        index = LmdbIndex(path)
+        index.catchup = catch_up(index)
+    except BaseException:
+        index.close()
+        raise
+    return index, stats
+
+
+def index_lock_path(path: Path) -> Path:
+    """The update's run lock, beside the index: builds and catch-ups take it too."""
+    return Path(path).parent / "update.lock"

@@ -19,6 +19,8 @@ An ``abort()`` forgets them, so the index never knows of rows the database rolle
 from __future__ import annotations
 
 import logging
+import struct
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -31,12 +33,15 @@ from .keys import id_bytes, id_from_bytes, sku_key, slim_from_bytes, slim_value,
 log = logging.getLogger(__name__)
 
 KINDS = ("barcode", "nnbs", "sku")
-FORMAT_VERSION = 1
+# 2: the meta names the database by token and holds the change-log watermark and schema state.
+FORMAT_VERSION = 2
 
 # The map is address space, not memory or disk: the file grows only as pages are written. 64 GiB holds
 # an index for tens of millions of products; MapFullError still grows it if a catalog ever needs more.
 DEFAULT_MAP_SIZE = 64 << 30
 _DB_NAMES = {"products": b"products", "barcode": b"barcode", "nnbs": b"nnbs", "sku": b"sku", "meta": b"meta"}
+# A full map doubles, but by at least this much, so a small map does not grow a page at a time.
+MIN_MAP_GROWTH = 64 << 20
 
 
 def encode_key(kind: str, key) -> bytes:
@@ -122,20 +127,40 @@ def open_environment(path: Path, *, readonly: bool = False, map_size: int = DEFA
 
 
 def open_databases(env: lmdb.Environment, *, create: bool) -> dict:
-    if create:
-        return {name: env.open_db(raw) for name, raw in _DB_NAMES.items()}
-    with env.begin() as txn:
-        return {name: env.open_db(raw, txn=txn, create=False) for name, raw in _DB_NAMES.items()}
+    # Without a txn argument lmdb opens each handle in a transaction of its own that it commits; a handle
+    # opened in a read transaction of ours would close when that transaction ends.
+    return {name: env.open_db(raw, create=create) for name, raw in _DB_NAMES.items()}
+
+
+def grow_map(env: lmdb.Environment) -> int:
+    """Enlarge a full map; only valid while this process has no transaction open on ``env``."""
+    current = env.info()["map_size"]
+    new_size = current + max(current, MIN_MAP_GROWTH)
+    env.set_mapsize(new_size)
+    log.info("index map full at %d MB: grown to %d MB", current >> 20, new_size >> 20)
+    return new_size
+
+
+def write_with_growth(env: lmdb.Environment, write) -> None:
+    """Run ``write(txn)`` in one write transaction, growing the map and redoing it when the map fills."""
+    while True:
+        try:
+            with env.begin(write=True) as txn:
+                write(txn)
+            return
+        except lmdb.MapFullError:
+            grow_map(env)
 
 
 class LmdbIndex(ProductIndex):
     backend = "lmdb"
 
-    def __init__(self, path: Path, *, readonly: bool = False):
+    def __init__(self, path: Path, *, readonly: bool = False, map_size: int = DEFAULT_MAP_SIZE):
         self.path = Path(path)
-        self.env = open_environment(self.path, readonly=readonly)
+        self.env = open_environment(self.path, readonly=readonly, map_size=map_size)
         self.dbs = open_databases(self.env, create=not readonly)
         self._write_txn: lmdb.Transaction | None = None
+        self.catchup = None  # what the catch-up at opening applied (diskcache_tier.catchup.CatchupStats)
 
     @contextmanager
     def _reading(self) -> Iterator[lmdb.Transaction]:
@@ -191,38 +216,99 @@ class LmdbIndex(ProductIndex):
         self.env.close()
 
 
+_DB_ORDER = tuple(_DB_NAMES)
+_JOURNAL_HEAD = struct.Struct(">BBII")  # put or delete, database, key length, value length
+_PUT, _DELETE = 1, 2
+
+
 class LmdbWriter(IndexWriter):
+    """One file's write transaction, with a journal of its writes on disk.
+
+    When the map fills half-way through a file, LMDB's transaction is lost; the journal lets the writer
+    grow the map, begin again and replay the file's writes, so the file goes on as if nothing happened.
+    The journal is a temporary file, so it costs disk, not memory, however many keys the file writes.
+    """
+
     def __init__(self, index: LmdbIndex):
         self.index = index
         self.txn = index._write_txn
         self.dbs = index.dbs
+        self.journal = tempfile.TemporaryFile(prefix="index-journal-")
 
     def put_product(self, product_id, nnbs, brand):
-        self.txn.put(id_bytes(product_id), slim_value(nnbs, brand), db=self.dbs["products"])
+        self._write(_PUT, "products", id_bytes(product_id), slim_value(nnbs, brand))
 
     def delete_product(self, product_id):
-        self.txn.delete(id_bytes(product_id), db=self.dbs["products"])
+        self._write(_DELETE, "products", id_bytes(product_id), b"")
 
     def put(self, kind, key, product_id):
-        self.txn.put(encode_key(kind, key), id_bytes(product_id), db=self.dbs[kind])
+        self._write(_PUT, kind, encode_key(kind, key), id_bytes(product_id))
 
     def delete(self, kind, key):
-        self.txn.delete(encode_key(kind, key), db=self.dbs[kind])
+        self._write(_DELETE, kind, encode_key(kind, key), b"")
 
     def set_meta(self, name, value):
-        self.txn.put(name.encode(), orjson.dumps(value), db=self.dbs["meta"])
+        self._write(_PUT, "meta", name.encode(), orjson.dumps(value))
+
+    def _write(self, op: int, db_name: str, key: bytes, value: bytes) -> None:
+        self.journal.write(_JOURNAL_HEAD.pack(op, _DB_ORDER.index(db_name), len(key), len(value)))
+        self.journal.write(key)
+        self.journal.write(value)
+        try:
+            self._apply(op, self.dbs[db_name], key, value)
+        except lmdb.MapFullError:
+            self._grow_and_replay()
+
+    def _apply(self, op, db, key, value) -> None:
+        if op == _PUT:
+            self.txn.put(key, value, db=db)
+        else:
+            self.txn.delete(key, db=db)
+
+    def _grow_and_replay(self) -> None:
+        while True:
+            self.txn.abort()
+            self.index._write_txn = None
+            grow_map(self.index.env)
+            self.txn = self.index._write_txn = self.index.env.begin(write=True, buffers=True)
+            try:
+                self._replay()
+                return
+            except lmdb.MapFullError:
+                continue
+
+    def _replay(self) -> None:
+        self.journal.flush()
+        self.journal.seek(0)
+        try:
+            while head := self.journal.read(_JOURNAL_HEAD.size):
+                op, db_number, key_len, value_len = _JOURNAL_HEAD.unpack(head)
+                key = self.journal.read(key_len)
+                value = self.journal.read(value_len)
+                self._apply(op, self.dbs[_DB_ORDER[db_number]], key, value)
+        finally:
+            self.journal.seek(0, 2)
 
     def commit(self):
         try:
-            self.txn.commit()
+            while True:
+                try:
+                    self.txn.commit()
+                    return
+                except lmdb.MapFullError:  # committing allocates pages too (the free list)
+                    self._grow_and_replay()
         finally:
-            self.index._finish_write()
+            self._done()
 
     def abort(self):
         try:
             self.txn.abort()
         finally:
-            self.index._finish_write()
+            self._done()
+
+    def _done(self) -> None:
+        self.index._finish_write()
+        self.journal.close()
 
 
 # ------------------------------------------------------------------------------------------- memory

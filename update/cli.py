@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 
@@ -118,21 +120,97 @@ def _failed(exc: Exception) -> None:
     sys.exit(EXIT_FAILED)
 
 
-@main.group()
+INDEX_EXIT_STATUSES = f"""\b
+Exit statuses of the index commands:
+  {EXIT_OK}  success (verify: the index matches the database)
+  1  verify: the index differs from the database (counts by kind are printed)
+  {EXIT_LOCKED}  an update holds the lock; nothing was done
+  {EXIT_FAILED}  the index is missing or unreadable (verify), or the build failed
+"""
+
+
+@main.group(epilog=INDEX_EXIT_STATUSES)
 def index():
     """Build and inspect the tier-1 index."""
 
 
-@index.command("build")
-@click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
-def index_build(index_path=None):
-    """Build the index from the database into a new folder, swapped in when complete."""
+@contextmanager
+def _run_lock_or_exit(path: Path) -> Iterator[None]:
+    """Hold the update's run lock on the index, or exit 3 when an update holds it."""
+    from diskcache_tier.build_index import index_lock_path
+    from update.orchestrator import UpdateLocked, run_lock
+
+    try:
+        with run_lock(index_lock_path(path)):
+            yield
+    except UpdateLocked as exc:
+        click.echo(f"update-products: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+
+
+def _index_path(index_path) -> Path:
     setup_django()
     from django.conf import settings
 
+    return Path(index_path or settings.UPDATE_INDEX_PATH)
+
+
+@index.command("build", epilog=INDEX_EXIT_STATUSES)
+@click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
+def index_build(index_path=None):
+    """Build the index from the database into a new folder, swapped in when complete."""
     from diskcache_tier.build_index import build_lmdb_index
 
-    path = index_path or settings.UPDATE_INDEX_PATH
-    stats = build_lmdb_index(path)
+    path = _index_path(index_path)
+    with _run_lock_or_exit(path):
+        stats = build_lmdb_index(path)
     click.echo(f"built {path}: {stats.products} products, {stats.skus} SKUs in {stats.elapsed_s:.2f}s "
                f"({stats.products_per_s:,.0f} products/s), {stats.size_bytes / 2**20:.1f} MB")
+
+
+@index.command("verify", epilog=INDEX_EXIT_STATUSES)
+@click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
+@click.option("--json", "as_json", is_flag=True, help="print the counts and examples as JSON")
+def index_verify(index_path=None, as_json=False):
+    """Compare every key of every sub-database with the database, both ways, streaming."""
+    path = _index_path(index_path)
+    import orjson
+
+    from diskcache_tier.build_index import why_rebuild
+    from diskcache_tier.lookup import LmdbIndex
+    from diskcache_tier.verify import describe, verify_index
+
+    # Under the lock: an update commits the database before the index, so a verify beside one would
+    # report its in-flight file as differences.
+    with _run_lock_or_exit(path):
+        problem = why_rebuild(path)
+        if problem is not None and problem.startswith(("index missing", "index unreadable")):
+            click.echo(f"update-products: {path}: {problem}", err=True)
+            sys.exit(EXIT_FAILED)
+        if problem is not None:
+            click.echo(f"note: the next update will rebuild this index ({problem})", err=True)
+        with LmdbIndex(path, readonly=True) as idx:
+            result = verify_index(idx)
+    if as_json:
+        click.echo(orjson.dumps({"clean": result.clean, "mismatches": dict(result.mismatches),
+                                 "checked": dict(result.checked), "examples": result.samples},
+                                option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(describe(result))
+        for kind, examples in sorted(result.samples.items()):
+            click.echo(f"  {kind}: e.g. {examples}")
+    sys.exit(EXIT_OK if result.clean else 1)
+
+
+@index.command("stats", epilog=INDEX_EXIT_STATUSES)
+@click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
+@click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
+def index_stats(index_path=None, as_json=False):
+    """Counts, size on disk, bytes per product, format and lmdb versions, age, pending changes."""
+    import orjson
+
+    from diskcache_tier.stats import format_stats, index_stats as gather
+
+    stats = gather(_index_path(index_path))
+    click.echo(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode() if as_json else format_stats(stats))
+    sys.exit(EXIT_OK if "counts" in stats else EXIT_FAILED)

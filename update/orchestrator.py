@@ -112,6 +112,8 @@ def run_update(options: UpdateOptions) -> RunReport:
         if build is not None:
             report.index_build = {"reason": build.reason, "products": build.products, "skus": build.skus,
                                   "elapsed_s": round(build.elapsed_s, 3), "size_bytes": build.size_bytes}
+        if getattr(index, "catchup", None) is not None:
+            report.index_catchup = index.catchup.as_dict()
         report.startup_s = time.perf_counter() - started
         try:
             files, report.ignored = inbox_files.list_inbox(options.inbox, options.settle_s)

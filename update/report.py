@@ -50,6 +50,7 @@ class RunReport:
     peak_rss_bytes: int = 0
     peak_anon_bytes: int = 0
     index_build: dict | None = None
+    index_catchup: dict | None = None  # changes logged since the index's watermark, applied at start
     ignored: list[str] = field(default_factory=list)
     stopped_early: str = ""  # why the run stopped before the inbox was done (the memory guard)
     dry_run: bool = False
@@ -89,6 +90,7 @@ class RunReport:
             "peak_rss_bytes": self.peak_rss_bytes,
             "peak_anon_bytes": self.peak_anon_bytes,
             "index_build": self.index_build,
+            "index_catchup": self.index_catchup,
             "stopped_early": self.stopped_early,
             "max_memory_bytes": self.max_memory_bytes,
             "totals": dict(self.totals()),

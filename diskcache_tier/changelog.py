@@ -1,0 +1,79 @@
+"""What the index needs to know about the database: its identity, its schema, and its change log.
+
+The change log (``catalog_indexchange``) is filled by triggers on products, SKUs and brands (catalog
+migration 0002). The index remembers in its meta the last change id it applied (its watermark), and a
+catch-up applies the rows after it. Ids only mean "everything up to here" once no transaction that took
+a lower id can still commit: ``high_water()`` waits for such writers before reading the maximum.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Iterator
+
+from django.db import connection, transaction
+
+from catalog.models import DatabaseIdentity, IndexChange
+
+LOG_TABLE = IndexChange._meta.db_table
+
+
+def database_token() -> str:
+    """The random token naming this database; created on first use if the row was flushed away."""
+    token = DatabaseIdentity.objects.order_by("id").values_list("token", flat=True).first()
+    if token is None:
+        with transaction.atomic():
+            token = DatabaseIdentity.objects.order_by("id").values_list("token", flat=True).first()
+            if token is None:
+                token = DatabaseIdentity.objects.create(token=uuid.uuid4().hex).token
+    return token
+
+
+def schema_state() -> str:
+    """Which migrations the database has: an index built before a migration is rebuilt after it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM django_migrations")
+        count, last = cursor.fetchone()
+    return f"{count}:{last}"
+
+
+def high_water() -> int:
+    """The largest change id such that no change with a smaller or equal id can still appear.
+
+    PostgreSQL hands out ids when a row is inserted but shows the row only at commit, so a transaction
+    still running may hold a lower id than the current maximum. A SHARE lock waits for every writer of the
+    log to finish (and holds new ones for the instant of the read). SQLite runs one writer at a time, and
+    the IMMEDIATE transaction of the settings waits for it the same way.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {LOG_TABLE} IN SHARE MODE")
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {LOG_TABLE}")
+        return cursor.fetchone()[0]
+
+
+def pending(after: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {LOG_TABLE} WHERE id > %s", [after])
+        return cursor.fetchone()[0]
+
+
+def read_changes(after: int, through: int, batch_size: int) -> Iterator[list[tuple]]:
+    """Batches of (id, kind, product_id, brand_id, company_id, sku, old_nnbs, old_barcode, old_variations)."""
+    sql = (f"SELECT id, kind, product_id, brand_id, company_id, sku, old_nnbs, old_barcode, old_variations "
+           f"FROM {LOG_TABLE} WHERE id > %s AND id <= %s ORDER BY id LIMIT %s")
+    last = after
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [last, through, batch_size])
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def prune(through: int) -> int:
+    """Forget the changes an index has applied (every id up to ``through``)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {LOG_TABLE} WHERE id <= %s", [through])
+        return cursor.rowcount
