@@ -159,9 +159,9 @@ def _index_path(index_path) -> Path:
 @click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
 def index_build(index_path=None):
     """Build the index from the database into a new folder, swapped in when complete."""
+    path = _index_path(index_path)
     from diskcache_tier.build_index import build_lmdb_index
 
-    path = _index_path(index_path)
     with _run_lock_or_exit(path):
         stats = build_lmdb_index(path)
     click.echo(f"built {path}: {stats.products} products, {stats.skus} SKUs in {stats.elapsed_s:.2f}s "
@@ -207,10 +207,11 @@ def index_verify(index_path=None, as_json=False):
 @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
 def index_stats(index_path=None, as_json=False):
     """Counts, size on disk, bytes per product, format and lmdb versions, age, pending changes."""
+    path = _index_path(index_path)
     import orjson
 
     from diskcache_tier.stats import format_stats, index_stats as gather
 
-    stats = gather(_index_path(index_path))
+    stats = gather(path)
     click.echo(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode() if as_json else format_stats(stats))
     sys.exit(EXIT_OK if "counts" in stats else EXIT_FAILED)

@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from diskcache_tier.build_index import BATCH_SIZE, build_lmdb_index
+from diskcache_tier.build_index import BATCH_SIZE, build_lmdb_index, index_lock_path
+from update.orchestrator import UpdateLocked, run_lock
 
 
 class Command(BaseCommand):
@@ -17,8 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"rows per batch [{BATCH_SIZE}]")
 
     def handle(self, *args, **opts):
-        path = opts["index_path"] or settings.UPDATE_INDEX_PATH
-        stats = build_lmdb_index(path, batch_size=opts["batch_size"])
+        path = Path(opts["index_path"] or settings.UPDATE_INDEX_PATH)
+        try:
+            # The update's lock: a build must not swap the index out from under a running update.
+            with run_lock(index_lock_path(path)):
+                stats = build_lmdb_index(path, batch_size=opts["batch_size"])
+        except UpdateLocked as exc:
+            raise CommandError(str(exc), returncode=3) from None
         self.stdout.write(
             f"built {path}: {stats.products} products, {stats.skus} SKUs in {stats.elapsed_s:.2f}s "
             f"({stats.products_per_s:,.0f} products/s), {stats.size_bytes / 2**20:.1f} MB")
