@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from catalog.models import Price
 
+from ..bulk import update_rows
 from ..context import FileContext
 from ..lines import ScrapedLine, price_hash
 
@@ -87,7 +88,7 @@ class PriceManager:
                     setattr(price, name, value)
                 to_update.append(price)
         Price.objects.bulk_create(to_create, batch_size=500)
-        Price.objects.bulk_update(to_update, PRICE_FIELDS, batch_size=200)
+        update_rows(Price, to_update, PRICE_FIELDS)
         result = self.ctx.result
         result.prices_created += len(to_create)
         result.prices_updated += len(to_update)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from catalog.models import SKU, Product
 
+from ..bulk import update_rows
 from ..context import FileContext
 from ..lines import ScrapedLine
 from ..matching import (
@@ -251,5 +252,5 @@ class ProductManager:
                     brand_name_company_pairs=s.brand_name_company_pairs, updated_at=self.ctx.now)
             for s in changed.values()
         ]
-        Product.objects.bulk_update(products, ENRICHED_FIELDS, batch_size=200)
+        update_rows(Product, products, ENRICHED_FIELDS)
         self.ctx.result.products_updated += len(products)
