@@ -108,8 +108,6 @@ def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend=
     except Exception as exc:
         _failed(exc)
     click.echo(result.summary_line())
-    if result.stopped_early:
-        click.echo(f"update-products: stopped early: {result.stopped_early}", err=True)
     sys.exit(status_of(result))
 
 

@@ -68,8 +68,6 @@ class Command(BaseCommand):
         if opts["report"]:
             opts["report"].write_bytes(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
         self.stdout.write(report.summary_line())
-        if report.stopped_early:
-            self.stderr.write(f"stopped early: {report.stopped_early}")
         self.exit_status = status_of(report)
 
     def run_from_argv(self, argv):
