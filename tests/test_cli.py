@@ -130,6 +130,20 @@ def test_memory_guard_stops_between_files_not_inside_one(workspace, monkeypatch)
     assert cli.status_of(report) == cli.EXIT_FAILED
 
 
+def test_bare_command_runs_the_update_with_paths_and_limit_from_the_environment(workspace, settings, monkeypatch):
+    settings.UPDATE_INBOX, settings.UPDATE_ARCHIVE = workspace.inbox, workspace.archive
+    settings.UPDATE_REJECTED, settings.UPDATE_INDEX_PATH = workspace.rejected, workspace.index_path
+    path = write_file(workspace.inbox, "aldi", "2025-09-01", [product("a")])
+    monkeypatch.setenv("UPDATE_MAX_MEMORY_MB", "1")
+    result = CliRunner().invoke(cli.main, [])
+    assert result.exit_code == cli.EXIT_FAILED and "STOPPED EARLY" in result.output
+    assert path.exists()
+    monkeypatch.delenv("UPDATE_MAX_MEMORY_MB")
+    result = CliRunner().invoke(cli.main, [])
+    assert result.exit_code == cli.EXIT_OK, result.output
+    assert (workspace.archive / path.name).exists()
+
+
 def test_a_crash_exits_4_not_1(workspace, monkeypatch):
     write_file(workspace.inbox, "aldi", "2025-09-01", [product("a")])
 

@@ -74,6 +74,9 @@ def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend=
 
     Prints one line per file (a progress bar too, on a terminal) and ends on a summary line.
     """
+    if max_memory is None and os.environ.get("UPDATE_MAX_MEMORY_MB"):
+        # A bare ``bin/update-products`` invokes this command with defaults, past click's envvar lookup.
+        max_memory = click.IntRange(1).convert(os.environ["UPDATE_MAX_MEMORY_MB"], None, None)
     try:
         setup_django()
         import orjson
