@@ -323,7 +323,7 @@ def test_verify_exits_non_zero_on_mismatch_and_on_a_missing_index(deployment):
     assert cli("index", "verify", env=env).returncode == 0
 
 
-def test_lmdb_refuses_nothing_it_should_not(tmp_path):
+def test_a_tiny_map_really_fills(tmp_path):
     """Guard for the growth test: a map this small really does fill."""
     env = lmdb.open(str(tmp_path / "x"), map_size=1 << 16)
     with pytest.raises(lmdb.MapFullError):
