@@ -162,6 +162,13 @@ CASES = {
     "name over the column's length": Case(good("a") + line(product("b", name="N" * 600)), "processed",
                                           r"NAME: processed .*1 lines kept with warnings", {"a", "b"},
                                           [(2, "kept", "name of 600 characters cut to 500")]),
+    "SKU over the column's length": Case(good("a") + line(product("b", sku="s" * 150)), "processed",
+                                         r"NAME: processed", {"a", "b"},
+                                         [(2, "kept", "sku of 150 characters dropped")]),
+    "company over the column's length": Case(
+        b"".join(line(product(n), company="c" * 150) for n in ("a", "b")), "rejected",
+        r"NAME: rejected \(no usable line: all 2 lines rejected \(most often: metadata company or store_id longer",
+        set(), [(1, "rejected", "longer than its column"), (2, "rejected", "longer than its column")]),
     # Wrong types.
     "price as numeric text": Case(good("a") + line(product("b", price_current="3.50")), "processed",
                                   r"NAME: processed", {"a", "b"}),
