@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from catalog.models import Category, ProductCategory
 
+from ..bulk import insert_rows
 from ..context import FileContext
 from ..lines import ScrapedLine
 
@@ -91,6 +92,6 @@ class CategoryManager:
         existing = set(ProductCategory.objects.filter(product_id__in={p for p, _ in wanted},
                                                       category_id__in={c for _, c in wanted})
                        .values_list("product_id", "category_id"))
-        new = [ProductCategory(product_id=p, category_id=c) for p, c in sorted(wanted - existing)]
-        ProductCategory.objects.bulk_create(new, batch_size=500)
+        new = sorted(wanted - existing)
+        insert_rows(ProductCategory, ["product", "category"], new)
         self.ctx.result.category_links_created += len(new)

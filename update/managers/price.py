@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from catalog.models import Price
 
-from ..bulk import update_rows
+from ..bulk import insert_rows, update_rows
 from ..context import FileContext
 from ..lines import ScrapedLine, price_hash
 
@@ -81,13 +81,13 @@ class PriceManager:
         for line, pid in firsts:
             change = decide(existing.get(pid), line, self.ctx.meta.scraped_date)
             if change.action == "create":
-                to_create.append(Price(product_id=pid, store=self.store, **change.fields))
+                to_create.append((pid, self.store.id, *(change.fields[name] for name in PRICE_FIELDS)))
             elif change.action == "update":
                 price = existing[pid]
                 for name, value in change.fields.items():
                     setattr(price, name, value)
                 to_update.append(price)
-        Price.objects.bulk_create(to_create, batch_size=500)
+        insert_rows(Price, ["product", "store", *PRICE_FIELDS], to_create)
         update_rows(Price, to_update, PRICE_FIELDS)
         result = self.ctx.result
         result.prices_created += len(to_create)

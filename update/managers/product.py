@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from catalog.models import SKU, Product
 
-from ..bulk import update_rows
+from ..bulk import insert_rows, update_rows
 from ..context import FileContext
 from ..lines import ScrapedLine
 from ..matching import (
@@ -29,6 +29,8 @@ from .brand import BrandManager
 
 ENRICHED_FIELDS = ["barcode", "normalized_name_brand_size_variations", "sizes", "url", "image_url", "brand",
                    "brand_name_company_pairs", "updated_at"]
+NEW_PRODUCT_FIELDS = ["name", "brand", "barcode", "normalized_name_brand_size", "normalized_name_brand_size_variations",
+                      "size", "sizes", "url", "image_url", "brand_name_company_pairs", "created_at", "updated_at"]
 _STATE_FIELDS = ["id", "normalized_name_brand_size", "barcode", "normalized_name_brand_size_variations", "sizes",
                  "url", "image_url", "brand_id", "brand_name_company_pairs", "brand__normalized_name"]
 
@@ -150,7 +152,7 @@ class ProductManager:
         def is_free(kind, key):
             return key not in claimed[kind]
 
-        states, products = [], []
+        states, rows = [], []
         for group in groups:
             state = new_product_state(group, self.company, brand_ids, is_free)
             claimed["nnbs"].update([state.nnbs, *state.variations])
@@ -158,14 +160,10 @@ class ProductManager:
                 claimed["barcode"].add(state.barcode)
             first = group[0]
             states.append(state)
-            products.append(Product(
-                name=first.name, brand_id=state.brand_id, barcode=state.barcode,
-                normalized_name_brand_size=state.nnbs, normalized_name_brand_size_variations=state.variations,
-                size=first.size, sizes=state.sizes, url=state.url, image_url=state.image_url,
-                brand_name_company_pairs=state.brand_name_company_pairs,
-                created_at=self.ctx.now, updated_at=self.ctx.now,
-            ))
-        Product.objects.bulk_create(products, batch_size=500)
+            rows.append((first.name, state.brand_id, state.barcode, state.nnbs, state.variations, first.size,
+                         state.sizes, state.url, state.image_url, state.brand_name_company_pairs,
+                         self.ctx.now, self.ctx.now))
+        insert_rows(Product, NEW_PRODUCT_FIELDS, rows)
         # Ids come back by a query on the unique NNBS rather than from bulk_create, which not every
         # database returns.
         ids = dict(Product.objects.filter(normalized_name_brand_size__in=[s.nnbs for s in states])
@@ -192,21 +190,21 @@ class ProductManager:
         if state.barcode:
             writer.put("barcode", state.barcode, state.id)
 
-    def _claim_skus(self, lines, product_id, claimed) -> list[SKU]:
+    def _claim_skus(self, lines, product_id, claimed) -> list[tuple[int, str, int]]:
         new = []
         for line in lines:
             key = (self.company_id, line.sku)
             if line.sku and key not in claimed["sku"]:
                 claimed["sku"].add(key)
-                new.append(SKU(company_id=self.company_id, sku=line.sku, product_id=product_id))
+                new.append((self.company_id, line.sku, product_id))
         return new
 
-    def _link_skus(self, skus: list[SKU]) -> None:
+    def _link_skus(self, skus: list[tuple[int, str, int]]) -> None:
         if not skus:
             return
-        SKU.objects.bulk_create(skus, batch_size=500)
-        for sku in skus:
-            self.ctx.writer.put("sku", (self.company_id, sku.sku), sku.product_id)
+        insert_rows(SKU, ["company", "sku", "product"], skus)
+        for company_id, sku, product_id in skus:
+            self.ctx.writer.put("sku", (company_id, sku), product_id)
         self.ctx.result.skus_linked += len(skus)
 
     # ----------------------------------------------------------------------------------- enrich
