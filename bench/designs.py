@@ -1,0 +1,26 @@
+"""The four tier-1 designs the benchmark compares, each as the index the update opens at its start."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .legacy_cache import open_legacy
+from .no_cache import open_no_cache
+
+
+@dataclass(frozen=True)
+class Design:
+    name: str
+    title: str
+    # None: the product's own ``open_index`` for ``name`` (the lmdb and memory backends).
+    factory: Callable | None
+    # The index is built from the database before the run, in its own process, and timed there.
+    prebuilt_index: bool = False
+
+
+DESIGNS = {
+    "lmdb": Design("lmdb", "LMDB index on disk (this project)", None, prebuilt_index=True),
+    "memory": Design("memory", "slim dicts in memory, loaded at start", None),
+    "legacy": Design("legacy", "legacy: full Product objects by barcode, NNBS, SKU", open_legacy),
+    "nocache": Design("nocache", "no cache: batched queries per chunk", open_no_cache),
+}
