@@ -97,140 +97,167 @@ PRICE = "price_current .* is not a usable price"
 
 CASES = {
     # Lines that can't be read.
-    "not JSON": Case(good("a") + b"{not json at all\n" + good("c"), "processed",
-                     r"NAME line 2: not valid JSON", {"a", "c"}, [(2, "rejected", "not valid JSON")]),
-    "truncated last line": Case(good("a", "b") + line(product("c"))[:40], "processed",
-                                r"NAME line 3: truncated last line", {"a", "b"},
-                                [(3, "rejected", "truncated last line")]),
+    "not JSON": Case(
+        good("a") + b"{not json at all\n" + good("c"), "processed",
+        r"NAME line 2: not valid JSON", {"a", "c"}, [(2, "rejected", "not valid JSON")]),
+    "truncated last line": Case(
+        good("a", "b") + line(product("c"))[:40], "processed",
+        r"NAME line 3: truncated last line", {"a", "b"}, [(3, "rejected", "truncated last line")]),
     "empty file": Case(b"", "rejected", r"NAME: rejected \(empty file"),
     "blank lines only": Case(b"\n\n  \n", "rejected", r"NAME: rejected \(empty file"),
-    "only bad lines": Case(b"nope\n[1, 2\n", "rejected",
-                           r"NAME: rejected \(no usable line: all 2 lines rejected \(most often: not valid JSON\)",
-                           set(), [(1, "rejected", "not valid JSON"), (2, "rejected", "not valid JSON")]),
-    "invalid UTF-8": Case(good("a") + line(product("b", name="caf\u00e9")).replace("\u00e9".encode(), b"\xe9")
-                          + good("c"), "processed", r"NAME line 2: not valid UTF-8 \(byte \d+\)", {"a", "c"},
-                          [(2, "rejected", "not valid UTF-8")]),
-    "byte-order mark": Case(b"\xef\xbb\xbf" + good("a", "b"), "processed",
-                            r"NAME: note: byte-order mark at the start removed", {"a", "b"}),
-    "CRLF line ends": Case(good("a", "b").replace(b"\n", b"\r\n"), "processed",
-                           r"NAME: note: 2 lines end in CRLF", {"a", "b"}),
-    "a 10 MB line": Case(long_line, "processed", r"NAME line 2: line of 10\.0 MB is longer than the 1 MB",
-                         {"a", "c"}, [(2, "rejected", "longer than the 1 MB")]),
-    "deeply nested JSON": Case(good("a") + DEEP + good("c"), "processed", r"NAME line 2: JSON nested deeper",
-                               {"a", "c"}, [(2, "rejected", "nested deeper than the 1024 levels")]),
+    "only bad lines": Case(
+        b"nope\n[1, 2\n", "rejected",
+        r"NAME: rejected \(no usable line: all 2 lines rejected \(most often: not valid JSON\)",
+        set(), [(1, "rejected", "not valid JSON"), (2, "rejected", "not valid JSON")]),
+    "invalid UTF-8": Case(
+        good("a") + line(product("b", name="caf\u00e9")).replace("\u00e9".encode(), b"\xe9") + good("c"),
+        "processed", r"NAME line 2: not valid UTF-8 \(byte \d+\)", {"a", "c"},
+        [(2, "rejected", "not valid UTF-8")]),
+    "byte-order mark": Case(
+        b"\xef\xbb\xbf" + good("a", "b"), "processed",
+        r"NAME: note: byte-order mark at the start removed", {"a", "b"}),
+    "CRLF line ends": Case(
+        good("a", "b").replace(b"\n", b"\r\n"), "processed", r"NAME: note: 2 lines end in CRLF", {"a", "b"}),
+    "a 10 MB line": Case(
+        long_line, "processed", r"NAME line 2: line of 10\.0 MB is longer than the 1 MB",
+        {"a", "c"}, [(2, "rejected", "longer than the 1 MB")]),
+    "deeply nested JSON": Case(
+        good("a") + DEEP + good("c"), "processed", r"NAME line 2: JSON nested deeper",
+        {"a", "c"}, [(2, "rejected", "nested deeper than the 1024 levels")]),
     # Metadata.
-    "missing metadata": Case(good("a") + no_meta(product("b")) + good("c"), "processed",
-                             r"NAME line 2: no metadata object", {"a", "c"}, [(2, "rejected", "no metadata")]),
+    "missing metadata": Case(
+        good("a") + no_meta(product("b")) + good("c"), "processed",
+        r"NAME line 2: no metadata object", {"a", "c"}, [(2, "rejected", "no metadata")]),
     "metadata names another store": Case(
         good("a") + line(product("b"), store_id="G999") + good("c"), "processed",
         r"NAME line 2: metadata names store aldi/G999, but the file is aldi/G1", {"a", "c"},
         [(2, "rejected", "another store|names store")]),
-    "scrape crossing midnight is normal": Case(good("a") + line(product("b"), scraped_date="2025-09-02"),
-                                               "processed", r"NAME: processed", {"a", "b"}),
+    "scrape crossing midnight is normal": Case(
+        good("a") + line(product("b"), scraped_date="2025-09-02"), "processed",
+        r"NAME: processed", {"a", "b"}),
     "metadata date far from the file's": Case(
         good("a") + line(product("b"), scraped_date="2025-09-05"), "processed",
         r"NAME line 2: metadata scraped_date 2025-09-05 is neither the file's 2025-09-01 nor the day after",
         {"a"}, [(2, "rejected", "neither the file's")]),
-    "no store_id": Case(b"".join(line(product(n), meta={k: v for k, v in META.items() if k != "store_id"})
-                                 for n in ("a", "b")), "processed",
-                        r"NAME: note: no store_id: prices go to the company-wide store aldi/company-wide",
-                        {"a", "b"}),
-    "company spelled in capitals": Case(b"".join(line(product(n), company="  ALDI ") for n in ("a", "b")),
-                                        "processed", r"NAME: processed", {"a", "b"}),
-    "unknown company spelling": Case(b"".join(line(product(n), company="Aldi Stores") for n in ("a", "b")),
-                                     "processed",
-                                     r"NAME: note: company 'aldi stores' is not in the catalog yet", {"a", "b"}),
+    "no store_id": Case(
+        b"".join(line(product(n), meta={k: v for k, v in META.items() if k != "store_id"})
+                 for n in ("a", "b")),
+        "processed", r"NAME: note: no store_id: prices go to the company-wide store aldi/company-wide",
+        {"a", "b"}),
+    "company spelled in capitals": Case(
+        b"".join(line(product(n), company="  ALDI ") for n in ("a", "b")), "processed",
+        r"NAME: processed", {"a", "b"}),
+    "unknown company spelling": Case(
+        b"".join(line(product(n), company="Aldi Stores") for n in ("a", "b")), "processed",
+        r"NAME: note: company 'aldi stores' is not in the catalog yet", {"a", "b"}),
+    "company over the column's length": Case(
+        b"".join(line(product(n), company="c" * 150) for n in ("a", "b")), "rejected",
+        r"NAME: rejected \(no usable line: all 2 lines rejected "
+        r"\(most often: metadata company or store_id longer",
+        set(), [(1, "rejected", "longer than its column"), (2, "rejected", "longer than its column")]),
     "unparseable scraped_date on every line": Case(
         b"".join(line(product(n), scraped_date="1/9/2025") for n in ("a", "b")), "rejected",
-        r"NAME: rejected \(no usable line: all 2 lines rejected \(most often: metadata scraped_date is not a date",
+        r"NAME: rejected \(no usable line: all 2 lines rejected "
+        r"\(most often: metadata scraped_date is not a date",
         set(), [(1, "rejected", "scraped_date '1/9/2025' is not a date"), (2, "rejected", "not a date")]),
     "unparseable scraped_date on one line": Case(
         good("a") + line(product("b"), scraped_date="soon"), "processed",
         r"NAME line 2: metadata scraped_date 'soon' is not a date", {"a"}, [(2, "rejected", "not a date")]),
-    "scraped_date in the future": Case(future_file, "rejected",
-                                       r"aldi-testville-2999-01-01.jsonl: rejected \(scraped_date 2999-01-01 is "
-                                       r"in the future", name="aldi-testville-2999-01-01.jsonl"),
+    "scraped_date in the future": Case(
+        future_file, "rejected",
+        r"aldi-testville-2999-01-01.jsonl: rejected \(scraped_date 2999-01-01 is in the future",
+        name="aldi-testville-2999-01-01.jsonl"),
     # The matching key and the name.
-    "missing NNBS": Case(good("a") + line({**product("b"), "normalized_name_brand_size": None}), "processed",
-                         r"NAME line 2: missing normalized_name_brand_size", {"a"},
-                         [(2, "rejected", "missing normalized_name_brand_size")]),
-    "empty NNBS": Case(good("a") + line(product("  ")), "processed",
-                       r"NAME line 2: missing normalized_name_brand_size", {"a"}, [(2, "rejected", "missing")]),
-    "NNBS over 255 characters": Case(good("a") + line(product("n" * 256)), "processed",
-                                     r"NAME line 2: normalized_name_brand_size longer than 255", {"a"},
-                                     [(2, "rejected", "longer than 255")]),
-    "name over the column's length": Case(good("a") + line(product("b", name="N" * 600)), "processed",
-                                          r"NAME: processed .*1 lines kept with warnings", {"a", "b"},
-                                          [(2, "kept", "name of 600 characters cut to 500")]),
-    "SKU over the column's length": Case(good("a") + line(product("b", sku="s" * 150)), "processed",
-                                         r"NAME: processed", {"a", "b"},
-                                         [(2, "kept", "sku of 150 characters dropped")]),
-    "company over the column's length": Case(
-        b"".join(line(product(n), company="c" * 150) for n in ("a", "b")), "rejected",
-        r"NAME: rejected \(no usable line: all 2 lines rejected \(most often: metadata company or store_id longer",
-        set(), [(1, "rejected", "longer than its column"), (2, "rejected", "longer than its column")]),
+    "missing NNBS": Case(
+        good("a") + line({**product("b"), "normalized_name_brand_size": None}), "processed",
+        r"NAME line 2: missing normalized_name_brand_size", {"a"},
+        [(2, "rejected", "missing normalized_name_brand_size")]),
+    "empty NNBS": Case(
+        good("a") + line(product("  ")), "processed",
+        r"NAME line 2: missing normalized_name_brand_size", {"a"}, [(2, "rejected", "missing")]),
+    "NNBS over 255 characters": Case(
+        good("a") + line(product("n" * 256)), "processed",
+        r"NAME line 2: normalized_name_brand_size longer than 255", {"a"},
+        [(2, "rejected", "longer than 255")]),
+    "name over the column's length": Case(
+        good("a") + line(product("b", name="N" * 600)), "processed",
+        r"NAME: processed .*1 lines kept with warnings", {"a", "b"},
+        [(2, "kept", "name of 600 characters cut to 500")]),
+    "SKU over the column's length": Case(
+        good("a") + line(product("b", sku="s" * 150)), "processed", r"NAME: processed", {"a", "b"},
+        [(2, "kept", "sku of 150 characters dropped")]),
     # Wrong types.
-    "price as numeric text": Case(good("a") + line(product("b", price_current="3.50")), "processed",
-                                  r"NAME: processed", {"a", "b"}),
-    "price as other text": Case(good("a") + line(product("b", price_current="call us")), "processed",
-                                rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", "'call us' is not a usable")]),
-    "negative price": Case(good("a") + line(product("b", price_current=-2)), "processed",
-                           rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
-    "zero price": Case(good("a") + line(product("b", price_current=0)), "processed",
-                       rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
-    "NaN price as text": Case(good("a") + line(product("b", price_current="NaN")), "processed",
-                              rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
-    "NaN price as a bare literal": Case(good("a") + line(product("b")).replace(b'"price_current":2.5',
-                                                                              b'"price_current":NaN'),
-                                        "processed", r"NAME line 2: not valid JSON", {"a"},
-                                        [(2, "rejected", "not valid JSON")]),
-    "Infinity price": Case(good("a") + line(product("b", price_current="Infinity")), "processed",
-                           rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
-    "absurdly large price": Case(good("a") + line(product("b", price_current=1e12)), "processed",
-                                 rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
-    "sizes not a list": Case(good("a") + line(product("b", sizes="500g")), "processed",
-                             r"NAME: processed .*1 lines kept with warnings", {"a", "b"},
-                             [(2, "kept", "sizes '500g' is not a list")]),
-    "category_path not a list": Case(good("a") + line(product("b", category_path="Pantry > Oats")), "processed",
-                                     r"NAME: processed", {"a", "b"},
-                                     [(2, "kept", "category_path 'Pantry > Oats' is not a list")]),
-    "empty category names": Case(good("a") + line(product("b", category_path=["Pantry", "", " "])), "processed",
-                                 r"NAME: processed", {"a", "b"},
-                                 [(2, "kept", "2 empty names dropped from category_path")]),
-    "boolean as text": Case(good("a") + line(product("b", is_on_special="TRUE")), "processed",
-                            r"NAME: processed", {"a", "b"}),
-    "boolean as unknown text": Case(good("a") + line(product("b", is_on_special="sometimes")), "processed",
-                                    r"NAME: processed", {"a", "b"},
-                                    [(2, "kept", "is_on_special 'sometimes' is not a boolean")]),
+    "price as numeric text": Case(
+        good("a") + line(product("b", price_current="3.50")), "processed", r"NAME: processed", {"a", "b"}),
+    "price as other text": Case(
+        good("a") + line(product("b", price_current="call us")), "processed",
+        rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", "'call us' is not a usable")]),
+    "negative price": Case(
+        good("a") + line(product("b", price_current=-2)), "processed",
+        rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
+    "zero price": Case(
+        good("a") + line(product("b", price_current=0)), "processed",
+        rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
+    "NaN price as text": Case(
+        good("a") + line(product("b", price_current="NaN")), "processed",
+        rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
+    "NaN price as a bare literal": Case(
+        good("a") + line(product("b")).replace(b'"price_current":2.5', b'"price_current":NaN'), "processed",
+        r"NAME line 2: not valid JSON", {"a"}, [(2, "rejected", "not valid JSON")]),
+    "Infinity price": Case(
+        good("a") + line(product("b", price_current="Infinity")), "processed",
+        rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
+    "absurdly large price": Case(
+        good("a") + line(product("b", price_current=1e12)), "processed",
+        rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
+    "sizes not a list": Case(
+        good("a") + line(product("b", sizes="500g")), "processed",
+        r"NAME: processed .*1 lines kept with warnings", {"a", "b"},
+        [(2, "kept", "sizes '500g' is not a list")]),
+    "category_path not a list": Case(
+        good("a") + line(product("b", category_path="Pantry > Oats")), "processed", r"NAME: processed",
+        {"a", "b"}, [(2, "kept", "category_path 'Pantry > Oats' is not a list")]),
+    "empty category names": Case(
+        good("a") + line(product("b", category_path=["Pantry", "", " "])), "processed", r"NAME: processed",
+        {"a", "b"}, [(2, "kept", "2 empty names dropped from category_path")]),
+    "boolean as text": Case(
+        good("a") + line(product("b", is_on_special="TRUE")), "processed", r"NAME: processed", {"a", "b"}),
+    "boolean as unknown text": Case(
+        good("a") + line(product("b", is_on_special="sometimes")), "processed", r"NAME: processed",
+        {"a", "b"}, [(2, "kept", "is_on_special 'sometimes' is not a boolean")]),
     # Keys that identify a product.
-    "barcode with letters": Case(good("a") + line(product("b", barcode="93006336O1234")), "processed",
-                                 r"NAME: processed", {"a", "b"},
-                                 [(2, "kept", "barcode '93006336O1234' dropped: not 8, 12 or 13 digits")]),
-    "barcode of the wrong length": Case(good("a") + line(product("b", barcode="12345")), "processed",
-                                        r"NAME: processed", {"a", "b"}, [(2, "kept", "barcode '12345' dropped")]),
-    "same barcode under two NNBS": Case(line(product("oats", barcode="9300000000011"))
-                                        + line(product("oats 1kg", barcode="9300000000011")), "processed",
-                                        r"NAME: processed \(2 products: 1 new", {"oats"},
-                                        [(2, "kept", "barcode '9300000000011' also on line 1 under another NNBS")]),
-    "same SKU under two NNBS": Case(line(product("milk", sku="S7")) + line(product("milk 1l", sku="S7")),
-                                    "processed", r"NAME: processed \(2 products: 1 new", {"milk"},
-                                    [(2, "kept", "sku 'S7' also on line 1 under another NNBS")]),
+    "barcode with letters": Case(
+        good("a") + line(product("b", barcode="93006336O1234")), "processed", r"NAME: processed", {"a", "b"},
+        [(2, "kept", "barcode '93006336O1234' dropped: not 8, 12 or 13 digits")]),
+    "barcode of the wrong length": Case(
+        good("a") + line(product("b", barcode="12345")), "processed", r"NAME: processed", {"a", "b"},
+        [(2, "kept", "barcode '12345' dropped")]),
+    "same barcode under two NNBS": Case(
+        line(product("oats", barcode="9300000000011")) + line(product("oats 1kg", barcode="9300000000011")),
+        "processed", r"NAME: processed \(2 products: 1 new", {"oats"},
+        [(2, "kept", "barcode '9300000000011' also on line 1 under another NNBS")]),
+    "same SKU under two NNBS": Case(
+        line(product("milk", sku="S7")) + line(product("milk 1l", sku="S7")), "processed",
+        r"NAME: processed \(2 products: 1 new", {"milk"},
+        [(2, "kept", "sku 'S7' also on line 1 under another NNBS")]),
     # Files.
-    "not a .jsonl file": Case(good("a"), "ignored", r"ignored NAME: not a \.jsonl or \.jsonl\.gz file",
-                              name="aldi-testville-2025-09-01.csv"),
-    ".jsonl.gz": Case(gz(good("a", "b") + b"{oops\n"), "processed", r"NAME line 3: not valid JSON", {"a", "b"},
-                      [(3, "rejected", "not valid JSON")], name=NAME + ".gz"),
-    "truncated .gz": Case(gz(good(*"abcdefghij"))[:-30], "rejected",
-                          r"NAME: rejected \(unreadable file: the compressed stream ends early",
-                          name=NAME + ".gz"),
-    "not gzip at all": Case(good("a"), "rejected", r"NAME: rejected \(unreadable file: not a gzip file",
-                            name=NAME + ".gz"),
-    "still being written (.part)": Case(part_file, "ignored", r"ignored NAME: still being written",
-                                        name=NAME + ".part"),
-    "modified a moment ago": Case(good("a"), "ignored", r"ignored NAME: modified \d+s ago, left for the next run",
-                                  settle_s=3600),
-    "symlink pointing outside the inbox": Case(symlink_outside, "ignored",
-                                               r"ignored NAME: a symlink, not followed"),
+    "not a .jsonl file": Case(
+        good("a"), "ignored", r"ignored NAME: not a \.jsonl or \.jsonl\.gz file",
+        name="aldi-testville-2025-09-01.csv"),
+    ".jsonl.gz": Case(
+        gz(good("a", "b") + b"{oops\n"), "processed", r"NAME line 3: not valid JSON", {"a", "b"},
+        [(3, "rejected", "not valid JSON")], name=NAME + ".gz"),
+    "truncated .gz": Case(
+        gz(good(*"abcdefghij"))[:-30], "rejected",
+        r"NAME: rejected \(unreadable file: the compressed stream ends early", name=NAME + ".gz"),
+    "not gzip at all": Case(
+        good("a"), "rejected", r"NAME: rejected \(unreadable file: not a gzip file", name=NAME + ".gz"),
+    "still being written (.part)": Case(
+        part_file, "ignored", r"ignored NAME: still being written", name=NAME + ".part"),
+    "modified a moment ago": Case(
+        good("a"), "ignored", r"ignored NAME: modified \d+s ago, left for the next run", settle_s=3600),
+    "symlink pointing outside the inbox": Case(
+        symlink_outside, "ignored", r"ignored NAME: a symlink, not followed"),
 }
 
 
@@ -241,7 +268,8 @@ def digest(path: Path) -> str:
 def every_file(workspace) -> dict[str, list[Path]]:
     """Every file under the inbox, archive and rejected folders and beside them, by content digest."""
     found: dict[str, list[Path]] = {}
-    for folder in (workspace.inbox, workspace.archive, workspace.rejected, workspace.inbox.parent / "elsewhere"):
+    elsewhere = workspace.inbox.parent / "elsewhere"
+    for folder in (workspace.inbox, workspace.archive, workspace.rejected, elsewhere):
         if folder.is_dir():
             for path in folder.iterdir():
                 if path.is_file() and not path.is_symlink():
@@ -316,7 +344,8 @@ def test_values_the_line_keeps_after_coercion(workspace):
     assert (str(price.price), price.is_on_special) == ("3.50", True)
     # "  ALDI " is aldi; a line without store_id is another store, so it is refused as such.
     assert list(Company.objects.values_list("name", flat=True)) == ["aldi"]
-    assert report.files[0].problems == [[2, "metadata names store aldi/company-wide, but the file is aldi/G1"]]
+    assert report.files[0].problems == [
+        [2, "metadata names store aldi/company-wide, but the file is aldi/G1"]]
     assert Store.objects.get().store_id == "G1"
 
 

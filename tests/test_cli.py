@@ -82,7 +82,8 @@ def test_rejected_lines_exit_1_and_are_counted_in_the_report(workspace, tmp_path
     assert report["rejected_lines_by_reason"] == {
         "price_current is not a usable price (missing, not a number, <= 0 or too large)": 1,
         "truncated last line": 1}
-    assert report["files"][0]["rejects_file"].endswith("archive/aldi-testville-2025-09-01.jsonl.rejects.jsonl")
+    rejects_file = report["files"][0]["rejects_file"]
+    assert rejects_file.endswith("archive/aldi-testville-2025-09-01.jsonl.rejects.jsonl")
 
 
 def test_rejected_file_exits_1(workspace):
@@ -116,7 +117,8 @@ def test_lock_held_exits_3_and_touches_nothing(workspace):
 def test_memory_guard_stops_before_a_file_and_exits_4(workspace, tmp_path):
     path = write_file(workspace.inbox, "aldi", "2025-09-01", [product("a")])
     # A Python process with Django loaded holds far more than 1 MB of anonymous memory.
-    result = CliRunner().invoke(cli.main, args(workspace, "--max-memory", "1", "--report", str(tmp_path / "r.json")))
+    extra = ["--max-memory", "1", "--report", str(tmp_path / "r.json")]
+    result = CliRunner().invoke(cli.main, args(workspace, *extra))
     assert result.exit_code == cli.EXIT_FAILED
     assert "stopped early: anonymous memory" in result.output
     assert "over the limit of 1 MB (--max-memory); 1 files left in the inbox" in result.output
@@ -137,7 +139,7 @@ def test_memory_guard_stops_between_files_not_inside_one(workspace, monkeypatch)
     assert cli.status_of(report) == cli.EXIT_FAILED
 
 
-def test_bare_command_runs_the_update_with_paths_and_limit_from_the_environment(workspace, settings, monkeypatch):
+def test_bare_command_takes_paths_and_limit_from_the_environment(workspace, settings, monkeypatch):
     settings.UPDATE_INBOX, settings.UPDATE_ARCHIVE = workspace.inbox, workspace.archive
     settings.UPDATE_REJECTED, settings.UPDATE_INDEX_PATH = workspace.rejected, workspace.index_path
     path = write_file(workspace.inbox, "aldi", "2025-09-01", [product("a")])
@@ -190,8 +192,8 @@ def test_dry_run_leaves_database_and_index_byte_identical(workspace):
     assert not list(workspace.archive.glob("*.rejects.jsonl"))
 
 
-@pytest.mark.xfail(strict=True, reason="the index catch-up at the start of a run applies the change log to the "
-                                       "index and prunes it in the database, dry run or not")
+@pytest.mark.xfail(strict=True, reason="the index catch-up at the start of a run applies the change log "
+                                       "to the index and prunes it in the database, dry run or not")
 def test_dry_run_right_after_a_run_leaves_database_and_index_byte_identical(workspace):
     dry_run_setup(workspace, caught_up=False)
     before_db, before_index = db_dump(), tree_bytes(workspace.index_path)
@@ -286,7 +288,8 @@ def test_every_option_and_exit_status_is_documented():
             assert param.opts[0] in readme, f"{param.opts[0]} is not in the README"
     for status, meaning in [(0, "success"), (1, "rejected"), (2, "usage error"), (3, "lock"), (4, "failure")]:
         assert f"`{status}`" in readme
-        assert any(line.strip().startswith(str(status)) and meaning in line for line in help_text.splitlines())
+        assert any(line.strip().startswith(str(status)) and meaning in line
+                   for line in help_text.splitlines())
 
 
 # --------------------------------------------------------------------------------- as a real process
@@ -295,7 +298,8 @@ def test_every_option_and_exit_status_is_documented():
 @pytest.mark.slow
 def test_dry_run_leaves_the_sqlite_file_byte_identical(workspace, tmp_path):
     """The whole command in its own process, on a database file: its bytes don't change in a dry run."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "UPDATE_VAR_DIR": str(tmp_path)}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "UPDATE_VAR_DIR": str(tmp_path)}
     python = [sys.executable]
     subprocess.run(python + ["manage.py", "migrate", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)
     write_file(workspace.inbox, "aldi", "2025-09-01", [product(f"p{i}") for i in range(20)])

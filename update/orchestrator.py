@@ -209,7 +209,8 @@ def _meta_notes(meta) -> list[str]:
     """What the file's metadata says that an operator may want to check, though nothing is refused."""
     notes = []
     if meta.store_id == COMPANY_WIDE_STORE_ID:
-        notes.append(f"no store_id: prices go to the company-wide store {meta.company}/{COMPANY_WIDE_STORE_ID}")
+        notes.append("no store_id: prices go to the company-wide store "
+                     f"{meta.company}/{COMPANY_WIDE_STORE_ID}")
     if not Company.objects.filter(name=meta.company).exists():
         notes.append(f"company {meta.company!r} is not in the catalog yet: it is created "
                      "(if it is a known retailer spelled another way, fix the scraper)")
@@ -261,7 +262,8 @@ def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options:
             prices = PriceManager(ctx)
             categories = CategoryManager(ctx)
             options.progress.pass_started("updating")
-            for chunk in chunked(unique_lines(path, scratch, options.progress.bytes_read), options.chunk_size):
+            lines = unique_lines(path, scratch, options.progress.bytes_read)
+            for chunk in chunked(lines, options.chunk_size):
                 pairs = products.process(chunk)
                 prices.apply(pairs)
                 categories.apply(pairs)

@@ -55,7 +55,8 @@ def file_line(result) -> str:
 
 def detail_lines(result) -> list[str]:
     """The first refused lines and the file's notes, each naming the file."""
-    lines = [f"  {result.file} line {line_no}: {reason}" for line_no, reason in result.problems[:PROBLEMS_SHOWN]]
+    shown = result.problems[:PROBLEMS_SHOWN]
+    lines = [f"  {result.file} line {line_no}: {reason}" for line_no, reason in shown]
     more = result.lines_rejected - min(len(result.problems), PROBLEMS_SHOWN)
     if more > 0:
         where = f" in {result.rejects_file}" if result.rejects_file else " in the report"
@@ -105,8 +106,9 @@ class BarProgress(PlainProgress):
         done = min(position / self.size, 1.0)
         filled = int(done * _BAR_WIDTH)
         rate = position / (now - self._started) / 2**20 if now > self._started else 0.0
-        self.stream.write(f"\r{self.label} {self.name} [{'#' * filled}{'-' * (_BAR_WIDTH - filled)}] "
-                          f"{done:4.0%} {position / 2**20:.1f}/{self.size / 2**20:.1f} MB {rate:.1f} MB/s\x1b[K")
+        bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
+        self.stream.write(f"\r{self.label} {self.name} [{bar}] {done:4.0%} "
+                          f"{position / 2**20:.1f}/{self.size / 2**20:.1f} MB {rate:.1f} MB/s\x1b[K")
         self.stream.flush()
 
     def file_done(self, result) -> None:

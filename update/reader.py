@@ -284,7 +284,8 @@ def _shared_keys(scratch: FileScratch, txn, line: ScrapedLine) -> list[LineWarni
     return warnings
 
 
-def unique_lines(path: Path, scratch: FileScratch, on_position: OnPosition | None = None) -> Iterator[ScrapedLine]:
+def unique_lines(path: Path, scratch: FileScratch,
+                 on_position: OnPosition | None = None) -> Iterator[ScrapedLine]:
     """Yield the first valid line of each NNBS, in file order."""
     with scratch.env.begin() as txn, InputFile(path) as source:
         for raw, record in numbered_records(source, on_position=on_position):

@@ -62,8 +62,8 @@ class RunReport:
     def totals(self) -> Counter:
         totals: Counter = Counter()
         for f in self.files:
-            for name in ("lines", "lines_rejected", "lines_with_warnings", "products_created", "products_updated",
-                         "prices_created", "prices_updated", "prices_deleted", "index_repairs"):
+            for name in ("lines", "lines_rejected", "lines_with_warnings", "products_created",
+                         "products_updated", "prices_created", "prices_updated", "prices_deleted", "index_repairs"):
                 totals[name] += getattr(f, name)
         return totals
 
