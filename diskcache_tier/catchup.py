@@ -122,7 +122,7 @@ def _apply_batch(index: LmdbIndex, rows: list[tuple], stats: CatchupStats) -> No
     if brands:
         touched.update(_products_of_brands(brands))
 
-    current = _products_by_id(touched)
+    current = products_by_id(touched)
     for nnbs, variations, barcode, _ in current.values():
         names.add(nnbs)
         names.update(v for v in variations if v)
@@ -179,19 +179,19 @@ def _json_list(value) -> list:
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def _chunks(items, size: int = IN_CHUNK):
+def chunks(items, size: int = IN_CHUNK):
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def _products_by_id(ids) -> dict[int, tuple[str, list, str | None, str | None]]:
+def products_by_id(ids) -> dict[int, tuple[str, list, str | None, str | None]]:
     """id -> (nnbs, variations, barcode, brand's normalized name), for the ids that still exist."""
     found = {}
     sql = (f"SELECT p.id, p.normalized_name_brand_size, p.normalized_name_brand_size_variations, p.barcode, "
            f"b.normalized_name FROM {Product._meta.db_table} p "
            f"LEFT JOIN {ProductBrand._meta.db_table} b ON b.id = p.brand_id WHERE p.id IN ({{}})")
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         with connection.cursor() as cursor:
             cursor.execute(sql.format(", ".join(["%s"] * len(chunk))), chunk)
             for pid, nnbs, variations, barcode, brand_nn in cursor.fetchall():
@@ -201,14 +201,14 @@ def _products_by_id(ids) -> dict[int, tuple[str, list, str | None, str | None]]:
 
 def _products_of_brands(brand_ids) -> set[int]:
     ids: set[int] = set()
-    for chunk in _chunks(brand_ids):
+    for chunk in chunks(brand_ids):
         ids.update(Product.objects.filter(brand_id__in=chunk).values_list("id", flat=True))
     return ids
 
 
 def _owners(model, column: str, keys) -> dict[str, int]:
     owners = {}
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         owners.update(model.objects.filter(**{f"{column}__in": chunk}).values_list(column, "id"))
     return owners
 
@@ -219,7 +219,7 @@ def _sku_owners(keys) -> dict[tuple[int, str], int]:
         by_company.setdefault(company_id, []).append(sku)
     owners = {}
     for company_id, codes in by_company.items():
-        for chunk in _chunks(codes):
+        for chunk in chunks(codes):
             for sku, pid in SKU.objects.filter(company_id=company_id, sku__in=chunk).values_list("sku", "product_id"):
                 owners[(company_id, sku)] = pid
     return owners

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from catalog.models import SKU, Product
 
 from .build_index import stream_product_rows, stream_sku_rows
-from .catchup import IN_CHUNK, _chunks, _products_by_id
+from .catchup import IN_CHUNK, chunks, products_by_id
 from .keys import id_bytes, id_from_bytes, slim_from_bytes
 from .lookup import LmdbIndex, encode_key
 
@@ -107,7 +107,7 @@ def _index_to_database(index: LmdbIndex, result: VerifyResult, batch_size: int) 
                 result.note("products.stale", pid)
     for kind in ("barcode", "nnbs"):
         for entries in _walk(index, kind, batch_size):
-            products = _products_by_id({id_from_bytes(value) for _, value in entries})
+            products = products_by_id({id_from_bytes(value) for _, value in entries})
             for key, value in entries:
                 pid = id_from_bytes(value)
                 state = products.get(pid)
@@ -150,14 +150,14 @@ def _spellings(kind: str, state) -> set[bytes]:
 
 def _existing_ids(ids) -> set[int]:
     found: set[int] = set()
-    for chunk in _chunks(ids, IN_CHUNK):
+    for chunk in chunks(ids, IN_CHUNK):
         found.update(Product.objects.filter(id__in=chunk).values_list("id", flat=True))
     return found
 
 
 def _sku_spellings(product_ids) -> dict[int, set[bytes]]:
     spellings: dict[int, set[bytes]] = {}
-    for chunk in _chunks(product_ids, IN_CHUNK):
+    for chunk in chunks(product_ids, IN_CHUNK):
         for company_id, sku, pid in SKU.objects.filter(product_id__in=chunk).values_list(
                 "company_id", "sku", "product_id"):
             spellings.setdefault(pid, set()).add(encode_key("sku", (company_id, sku)))
