@@ -86,7 +86,8 @@ def main() -> None:
         for pid in merged:
             into = pid + 1
             SKU.objects.filter(product_id=pid).update(product_id=into)
-            Product.objects.filter(id=into).update(normalized_name_brand_size_variations=[f"product{pid}brand{pid % 997}500g"])
+            Product.objects.filter(id=into).update(
+                normalized_name_brand_size_variations=[f"product{pid}brand{pid % 997}500g"])
             Product.objects.filter(id=pid).delete()
 
     with LmdbIndex(index_path) as index:

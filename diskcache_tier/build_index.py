@@ -252,7 +252,8 @@ def why_rebuild(path: Path) -> str | None:
                 f"at {meta.get('database_location')}), this one is {token} at {describe_database()}")
     schema = changelog.schema_state()
     if meta.get("schema") != schema:
-        return f"database schema migrated since the index was built (migrations {meta.get('schema')} -> {schema})"
+        return (f"database schema migrated since the index was built "
+                f"(migrations {meta.get('schema')} -> {schema})")
     return None
 
 

@@ -153,7 +153,10 @@ def _apply_batch(index: LmdbIndex, rows: list[tuple], stats: CatchupStats) -> No
             owner = nnbs_owner.get(key)
             if owner is None:
                 indexed = in_index.get(key)
-                owner = indexed if indexed is not None and indexed not in touched else variation_carrier.get(key)
+                if indexed is not None and indexed not in touched:
+                    owner = indexed
+                else:
+                    owner = variation_carrier.get(key)
             _set(writer, stats, "nnbs", key, owner)
         writer.set_meta("changes_applied_through", rows[-1][0])
     except BaseException:
@@ -220,6 +223,6 @@ def _sku_owners(keys) -> dict[tuple[int, str], int]:
     owners = {}
     for company_id, codes in by_company.items():
         for chunk in chunks(codes):
-            for sku, pid in SKU.objects.filter(company_id=company_id, sku__in=chunk).values_list("sku", "product_id"):
-                owners[(company_id, sku)] = pid
+            rows = SKU.objects.filter(company_id=company_id, sku__in=chunk).values_list("sku", "product_id")
+            owners.update(((company_id, sku), pid) for sku, pid in rows)
     return owners

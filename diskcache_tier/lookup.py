@@ -110,7 +110,8 @@ class IndexWriter:
 # --------------------------------------------------------------------------------------------- LMDB
 
 
-def open_environment(path: Path, *, readonly: bool = False, map_size: int = DEFAULT_MAP_SIZE) -> lmdb.Environment:
+def open_environment(path: Path, *, readonly: bool = False,
+                     map_size: int = DEFAULT_MAP_SIZE) -> lmdb.Environment:
     return lmdb.open(
         str(path),
         map_size=map_size,

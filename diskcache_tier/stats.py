@@ -59,13 +59,15 @@ def format_stats(stats: dict) -> str:
         f"barcodes       {counts['barcode']:,}",
         f"nnbs keys      {counts['nnbs']:,} (own NNBS and variations)",
         f"skus           {counts['sku']:,}",
-        f"size on disk   {stats['size_bytes'] / 2**20:,.1f} MB (map {stats['map_size_bytes'] / 2**30:,.1f} GiB of "
-        f"address space)",
+        f"size on disk   {stats['size_bytes'] / 2**20:,.1f} MB "
+        f"(map {stats['map_size_bytes'] / 2**30:,.1f} GiB of address space)",
         f"per product    {stats['bytes_per_product'] or 0:,.0f} bytes",
-        f"format         {stats['format']}, lmdb {stats['lmdb_version']} (running {stats['lmdb_version_running']})",
+        f"format         {stats['format']}, lmdb {stats['lmdb_version']} "
+        f"(running {stats['lmdb_version_running']})",
         f"built          {stats['built_at']} ({_human(stats['age_s'])} ago, in {stats['build_seconds']}s)",
         f"caught up      {stats['caught_up_at'] or 'not since the build'}",
-        f"change log     applied through {stats['changes_applied_through']}, {stats['changes_pending']} pending",
+        f"change log     applied through {stats['changes_applied_through']}, "
+        f"{stats['changes_pending']} pending",
         f"database       {stats['database']} ({stats['database_location']})",
     ]
     return "\n".join(lines)
