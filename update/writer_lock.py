@@ -1,0 +1,22 @@
+"""One writer of the catalog at a time, on every database.
+
+SQLite: the settings begin every transaction IMMEDIATE, so a second writer waits at BEGIN until the first
+file's transaction ends. PostgreSQL lets writers interleave row by row: two updates (two hosts, or two
+index paths on one host, each with its own run lock) could both miss a product in their index, both
+confirm the miss in the database and both insert it, and one would fail on the unique constraint at the
+end of its file. A transaction-level advisory lock makes the second file wait for the first, as SQLite
+does; PostgreSQL releases it at commit or rollback, and when the connection dies.
+"""
+from __future__ import annotations
+
+from django.db import connection
+
+# Names "the catalog's writer" among the database's advisory locks: the bytes of "grocupd".
+WRITER_LOCK_KEY = int.from_bytes(b"grocupd", "big")
+
+
+def hold_writer_lock() -> None:
+    """Call first inside a file's transaction: wait for any other writer, then hold until it ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK_KEY])
