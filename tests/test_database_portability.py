@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 OVERLONG = {
     "name": "N" * 600, "brand": "B" * 600, "normalized_brand": "b" * 300, "size": "s" * 300,
-    "sizes": ["z" * 300], "url": "https://shop.example/" + "u" * 1200, "image_url": "https://img.example/" + "i" * 1200,
+    "sizes": ["z" * 300], "url": "https://shop.example/" + "u" * 1200,
+    "image_url": "https://img.example/" + "i" * 1200,
     "category_path": ["C" * 300, "D" * 300], "unit_of_measure": "m" * 60, "per_unit_price_string": "p" * 300,
     "sku": "k" * 100,
 }
@@ -52,21 +53,25 @@ def test_nul_characters_are_dropped_not_fatal(workspace):
     write_file(workspace.inbox, "aldi", "2025-09-01", [
         product("oats\x00 500g", name="Oats\x00", brand="Ac\x00me", normalized_brand="ac\x00me", sku="S\x001",
                 sizes=["500\x00g"], category_path=["Pan\x00try"], unit_of_measure="100\x00g"),
-        product("milk"),
+        product("milk", name='Milk "full"\tcream\\1\nL'),
     ])
     report = run_update(workspace)
 
     assert report.files[0].status == "processed", report.files[0].reason
+    assert Product.objects.get(normalized_name_brand_size="milk").name == 'Milk "full"\tcream\\1\nL'
     oats = Product.objects.get(normalized_name_brand_size="oats 500g")
     assert (oats.name, oats.brand.normalized_name, oats.sizes) == ("Oats", "acme", ["500g"])
     assert SKU.objects.filter(product=oats, sku="S1").exists()
     assert Price.objects.get(product=oats).unit_of_measure == "100g"
 
 
-def test_index_streams_read_in_id_order_without_a_held_cursor():
+@pytest.mark.parametrize("cursors_disabled", [False, True], ids=["server-side cursors", "pooler: keyset"])
+def test_index_streams_read_in_id_order_without_a_held_cursor(monkeypatch, cursors_disabled):
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", cursors_disabled)
     company = Company.objects.create(name="aldi")
     brand = ProductBrand.objects.create(name="Acme", normalized_name="acme")
-    products = [Product.objects.create(name=f"p{i}", normalized_name_brand_size=f"p{i}", brand=brand if i % 2 else None,
+    products = [Product.objects.create(name=f"p{i}", normalized_name_brand_size=f"p{i}",
+                                       brand=brand if i % 2 else None,
                                        normalized_name_brand_size_variations=[f"p {i}"]) for i in range(7)]
     for p in reversed(products):
         SKU.objects.create(company=company, sku=f"S{p.id}", product=p)
@@ -75,10 +80,11 @@ def test_index_streams_read_in_id_order_without_a_held_cursor():
     first = next(stream)
     if connection.vendor == "postgresql":
         # Between batches the rows come from a server-side cursor that is not WITH HOLD, i.e. PostgreSQL
-        # streams it rather than copying the whole result aside (what Django does in autocommit mode).
+        # streams it rather than copying the whole result aside (what Django does in autocommit mode);
+        # with server-side cursors disabled, from keyset queries that leave no cursor open.
         with connection.cursor() as cursor:
             cursor.execute("SELECT is_holdable FROM pg_cursors")
-            assert cursor.fetchall() == [(False,)]
+            assert cursor.fetchall() == ([] if cursors_disabled else [(False,)])
     batches = [first, *stream]
 
     assert [len(b) for b in batches] == [3, 3, 1]
