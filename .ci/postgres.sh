@@ -95,14 +95,14 @@ start() {
     fi
     as_server_user "$bin/initdb" --pgdata="$root/data" --username="$ROLE" --pwfile="$root/password" \
         --auth-local=scram-sha-256 --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$root/initdb.log" 2>&1 \
-        || { say "initdb failed:"; cat "$root/initdb.log" >&2; exit 1; }
+        || { say "initdb failed:"; cat "$root/initdb.log" >&2; rm -rf "$root"; exit 1; }
     local options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$root"
     if [ "${PG_FAST:-0}" = 1 ]; then
         options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     fi
     as_server_user "$bin/pg_ctl" --pgdata="$root/data" --log="$root/server.log" --wait --timeout=60 \
         --options="$options" start >/dev/null \
-        || { say "the server did not start:"; cat "$root/server.log" >&2; exit 1; }
+        || { say "the server did not start:"; cat "$root/server.log" >&2; rm -rf "$root"; exit 1; }
     PGPASSWORD=$password "$bin/createdb" --host=127.0.0.1 --port="$port" --username="$ROLE" "$DB"
     say "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port, data in $root"
     url "$port"
