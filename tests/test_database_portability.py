@@ -14,7 +14,7 @@ from update.orchestrator import run_update
 from update.progress import NullProgress
 from update.writer_lock import WRITER_LOCK_KEY
 
-from .factories import product, write_file
+from .factories import STORES, product, write_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -137,3 +137,20 @@ def test_a_second_writer_waits_for_the_file_being_written(workspace):
     assert report.files[0].status == "processed"
     assert probe.other_writer_could_start == [False]
     assert try_writer_lock() is True  # released at commit
+
+
+def test_lookups_by_text_are_exact_on_both_databases(workspace):
+    # Matching is by exact text on both (SQLite's = is binary, like PostgreSQL's): company spellings are
+    # folded on input, category slugs are lower-case, and brands are taken as the scraper normalized them.
+    write_file(workspace.inbox, "aldi", "2025-09-01", [
+        product("a", category_path=["Pantry", "Oats"], normalized_brand="acme"),
+        product("b", category_path=["PANTRY", "oats"], normalized_brand="ACME"),
+    ], name="aldi-case-2025-09-01.jsonl")
+    write_file(workspace.inbox, "ALDI ", "2025-09-02", [product(n, category_path=[]) for n in "ab"],
+               store=STORES["aldi"], name="aldi-case-2025-09-02.jsonl")
+    report = run_update(workspace)
+
+    assert [f.status for f in report.files] == ["processed", "processed"]
+    assert list(Company.objects.values_list("name", flat=True)) == ["aldi"]
+    assert sorted(Category.objects.values_list("slug", flat=True)) == ["pantry", "pantry--oats"]
+    assert sorted(ProductBrand.objects.values_list("normalized_name", flat=True)) == ["ACME", "acme"]
