@@ -4,6 +4,7 @@
 #   .ci/postgres.sh start [PORT]    install the server if missing (as root), initdb, start; print DATABASE_URL
 #   .ci/postgres.sh url [PORT]      print the DATABASE_URL of a running server
 #   .ci/postgres.sh stop [PORT|URL] stop it and delete its data
+#   .ci/postgres.sh install         only install the server package when it is missing
 #
 # PORT defaults to 54329 (start takes the next free one when it is busy). The server listens on
 # 127.0.0.1 only, keeps its data, socket and log under $PG_TMP (default /tmp)/grocery-update-pg.PORT, and
