@@ -192,8 +192,6 @@ def test_dry_run_leaves_database_and_index_byte_identical(workspace):
     assert not list(workspace.archive.glob("*.rejects.jsonl"))
 
 
-@pytest.mark.xfail(strict=True, reason="the index catch-up at the start of a run applies the change log "
-                                       "to the index and prunes it in the database, dry run or not")
 def test_dry_run_right_after_a_run_leaves_database_and_index_byte_identical(workspace):
     dry_run_setup(workspace, caught_up=False)
     before_db, before_index = db_dump(), tree_bytes(workspace.index_path)

@@ -108,6 +108,10 @@ def run_update(options: UpdateOptions) -> RunReport:
         report = RunReport(index_backend=options.index_backend, dry_run=options.dry_run)
         if options.index_factory is not None:
             index, build = options.index_factory(options)
+        elif options.dry_run:
+            # A dry run must leave the index and the change log as they are, and a catch-up writes
+            # both: it reads tier 1 from a snapshot of the database in memory instead, which is exact.
+            index, build = open_index("memory")
         else:
             index, build = open_index(options.index_backend, options.index_path)
         if build is not None:
