@@ -19,15 +19,13 @@ An ``abort()`` forgets them, so the index never knows of rows the database rolle
 from __future__ import annotations
 
 import logging
-import struct
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import lmdb
 import orjson
 
+from .pending import DELETED, PendingWrites
 from .keys import id_bytes, id_from_bytes, sku_key, slim_from_bytes, slim_value, text_key
 
 log = logging.getLogger(__name__)
@@ -160,156 +158,115 @@ class LmdbIndex(ProductIndex):
         self.path = Path(path)
         self.env = open_environment(self.path, readonly=readonly, map_size=map_size)
         self.dbs = open_databases(self.env, create=not readonly)
-        self._write_txn: lmdb.Transaction | None = None
+        self._pending: PendingWrites | None = None
         self.catchup = None  # what the catch-up at opening applied (diskcache_tier.catchup.CatchupStats)
 
-    @contextmanager
-    def _reading(self) -> Iterator[lmdb.Transaction]:
-        # Inside a file the writer's transaction is the view: it sees what this file already wrote.
-        # Otherwise each call takes a short read transaction, so none is held across a run.
-        if self._write_txn is not None:
-            yield self._write_txn
-        else:
-            with self.env.begin(buffers=True) as txn:
-                yield txn
+    def _lookup(self, db_name: str, raw_keys: Iterable[tuple[object, bytes]]) -> Iterator[tuple[object, bytes]]:
+        """(key, value) for each (key, raw key) found, the open writer's pending writes first.
+
+        Each call takes a short read transaction, so none is held across a run.
+        """
+        pending, db = self._pending, self.dbs[db_name]
+        with self.env.begin(buffers=True) as txn:
+            for key, raw_key in raw_keys:
+                value = pending.get(db_name, raw_key) if pending is not None else None
+                if value is DELETED:
+                    continue
+                if value is None:
+                    value = txn.get(raw_key, db=db)
+                if value is not None:
+                    yield key, value
 
     def get_many(self, kind: str, keys: Iterable) -> dict:
-        db = self.dbs[kind]
-        found = {}
-        with self._reading() as txn:
-            for key in keys:
-                raw = txn.get(encode_key(kind, key), db=db)
-                if raw is not None:
-                    found[key] = id_from_bytes(raw)
-        return found
+        pairs = ((key, encode_key(kind, key)) for key in keys)
+        return {key: id_from_bytes(raw) for key, raw in self._lookup(kind, pairs)}
 
     def slim_many(self, product_ids: Iterable[int]) -> dict[int, dict]:
-        db = self.dbs["products"]
-        found = {}
-        with self._reading() as txn:
-            for product_id in product_ids:
-                raw = txn.get(id_bytes(product_id), db=db)
-                if raw is not None:
-                    found[product_id] = slim_from_bytes(raw)
-        return found
+        pairs = ((pid, id_bytes(pid)) for pid in product_ids)
+        return {pid: slim_from_bytes(raw) for pid, raw in self._lookup("products", pairs)}
 
     def meta(self) -> dict:
-        with self._reading() as txn:
-            return {bytes(k).decode(): orjson.loads(bytes(v)) for k, v in txn.cursor(db=self.dbs["meta"])}
+        with self.env.begin(buffers=True) as txn:
+            meta = {bytes(k).decode(): orjson.loads(bytes(v)) for k, v in txn.cursor(db=self.dbs["meta"])}
+        if self._pending is not None:
+            for key, value in self._pending.items("meta"):
+                if value is DELETED:
+                    meta.pop(key.decode(), None)
+                else:
+                    meta[key.decode()] = orjson.loads(value)
+        return meta
 
     def counts(self) -> dict[str, int]:
         with self.env.begin() as txn:
             return {name: txn.stat(self.dbs[name])["entries"] for name in ("products", *KINDS)}
 
     def writer(self) -> "LmdbWriter":
-        if self._write_txn is not None:
+        if self._pending is not None:
             raise RuntimeError("an index writer is already open: one file at a time")
-        self._write_txn = self.env.begin(write=True, buffers=True)
+        self._pending = PendingWrites(_DB_ORDER)
         return LmdbWriter(self)
 
     def _finish_write(self) -> None:
-        self._write_txn = None
+        if self._pending is not None:
+            self._pending.close()
+            self._pending = None
 
     def close(self) -> None:
-        if self._write_txn is not None:
-            self._write_txn.abort()
-            self._write_txn = None
+        self._finish_write()
         self.env.close()
 
 
-_DB_ORDER = tuple(_DB_NAMES)
-_JOURNAL_HEAD = struct.Struct(">BBII")  # put or delete, database, key length, value length
-_PUT, _DELETE = 1, 2
+_DB_ORDER = tuple(_DB_NAMES)  # "meta" last: a watermark is applied only after the writes it covers
+# Writes per index transaction when a file's writes are applied: each transaction holds its dirty pages
+# in this process until it commits, so this bounds that memory (at most a few MB) whatever the file.
+APPLY_BATCH = 2_000
 
 
 class LmdbWriter(IndexWriter):
-    """One file's write transaction, with a journal of its writes on disk.
+    """One file's index writes: pending on disk while the file runs, applied once it is committed.
 
-    When the map fills half-way through a file, LMDB's transaction is lost; the journal lets the writer
-    grow the map, begin again and replay the file's writes, so the file goes on as if nothing happened.
-    The journal is a temporary file, so it costs disk, not memory, however many keys the file writes.
+    ``commit`` applies them in bounded transactions, growing the map when it fills. A crash half-way
+    leaves some applied and some not; every one of them is also in the database's change log past the
+    index's watermark, so the next run's catch-up applies them again.
     """
 
     def __init__(self, index: LmdbIndex):
         self.index = index
-        self.txn = index._write_txn
-        self.dbs = index.dbs
-        self.journal = tempfile.TemporaryFile(prefix="index-journal-")
+        self.pending = index._pending
 
     def put_product(self, product_id, nnbs, brand):
-        self._write(_PUT, "products", id_bytes(product_id), slim_value(nnbs, brand))
+        self.pending.put("products", id_bytes(product_id), slim_value(nnbs, brand))
 
     def delete_product(self, product_id):
-        self._write(_DELETE, "products", id_bytes(product_id), b"")
+        self.pending.delete("products", id_bytes(product_id))
 
     def put(self, kind, key, product_id):
-        self._write(_PUT, kind, encode_key(kind, key), id_bytes(product_id))
+        self.pending.put(kind, encode_key(kind, key), id_bytes(product_id))
 
     def delete(self, kind, key):
-        self._write(_DELETE, kind, encode_key(kind, key), b"")
+        self.pending.delete(kind, encode_key(kind, key))
 
     def set_meta(self, name, value):
-        self._write(_PUT, "meta", name.encode(), orjson.dumps(value))
-
-    def _write(self, op: int, db_name: str, key: bytes, value: bytes) -> None:
-        self.journal.write(_JOURNAL_HEAD.pack(op, _DB_ORDER.index(db_name), len(key), len(value)))
-        self.journal.write(key)
-        self.journal.write(value)
-        try:
-            self._apply(op, self.dbs[db_name], key, value)
-        except lmdb.MapFullError:
-            self._grow_and_replay()
-
-    def _apply(self, op, db, key, value) -> None:
-        if op == _PUT:
-            self.txn.put(key, value, db=db)
-        else:
-            self.txn.delete(key, db=db)
-
-    def _grow_and_replay(self) -> None:
-        while True:
-            self.txn.abort()
-            self.index._write_txn = None
-            grow_map(self.index.env)
-            self.txn = self.index._write_txn = self.index.env.begin(write=True, buffers=True)
-            try:
-                self._replay()
-                return
-            except lmdb.MapFullError:
-                continue
-
-    def _replay(self) -> None:
-        self.journal.flush()
-        self.journal.seek(0)
-        try:
-            while head := self.journal.read(_JOURNAL_HEAD.size):
-                op, db_number, key_len, value_len = _JOURNAL_HEAD.unpack(head)
-                key = self.journal.read(key_len)
-                value = self.journal.read(value_len)
-                self._apply(op, self.dbs[_DB_ORDER[db_number]], key, value)
-        finally:
-            self.journal.seek(0, 2)
+        self.pending.put("meta", name.encode(), orjson.dumps(value))
 
     def commit(self):
+        env, dbs = self.index.env, self.index.dbs
         try:
-            while True:
-                try:
-                    self.txn.commit()
-                    return
-                except lmdb.MapFullError:  # committing allocates pages too (the free list)
-                    self._grow_and_replay()
+            for batch in self.pending.writes(APPLY_BATCH):
+                write_with_growth(env, lambda txn: _apply(txn, dbs, batch))
         finally:
-            self._done()
+            self.index._finish_write()
 
     def abort(self):
-        try:
-            self.txn.abort()
-        finally:
-            self._done()
-
-    def _done(self) -> None:
         self.index._finish_write()
-        self.journal.close()
+
+
+def _apply(txn, dbs, batch) -> None:
+    for db_name, key, value in batch:
+        if value is None:
+            txn.delete(key, db=dbs[db_name])
+        else:
+            txn.put(key, value, db=dbs[db_name])
 
 
 # ------------------------------------------------------------------------------------------- memory
