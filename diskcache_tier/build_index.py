@@ -88,6 +88,14 @@ def stream_product_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
                for pid, nnbs, vars_, barcode, brand_nn in rows]
 
 
+def stream_variation_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
+    """Batches of (id, nnbs, variations) of the products that have variations, in id order."""
+    column = "normalized_name_brand_size_variations"
+    sql = f"SELECT id, normalized_name_brand_size, {column} FROM {Product._meta.db_table}"
+    for rows in _keyset_batches(sql, "id", 0, batch_size, f"{column} <> '[]'"):
+        yield [(pid, nnbs, _loads_json(variations)) for pid, nnbs, variations in rows]
+
+
 def stream_sku_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
     """Yield batches of (company_id, sku, product_id), in SKU id order."""
     sql = f"SELECT id, company_id, sku, product_id FROM {SKU._meta.db_table}"
@@ -115,8 +123,13 @@ def _stream_in_id_order(select: str, id_column: str, batch_size: int) -> Iterato
             while rows := cursor.fetchmany(batch_size):
                 yield rows
         return
-    sql = f"{select} WHERE {id_column} > %s ORDER BY {id_column} LIMIT %s"
-    last = 0
+    yield from _keyset_batches(select, id_column, 0, batch_size)
+
+
+def _keyset_batches(select: str, column: str, start, batch_size: int, where: str = "") -> Iterator[list[tuple]]:
+    """Rows of ``select`` (first column ``column``) by ``column > last ORDER BY column LIMIT n`` batches."""
+    sql = f"{select} WHERE {where + ' AND ' if where else ''}{column} > %s ORDER BY {column} LIMIT %s"
+    last = start
     while True:
         with connection.cursor() as cursor:
             cursor.execute(sql, [last, batch_size])
@@ -125,6 +138,42 @@ def _stream_in_id_order(select: str, id_column: str, batch_size: int) -> Iterato
             return
         yield rows
         last = rows[-1][0]
+
+
+def stream_key_rows(kind: str, batch_size: int = BATCH_SIZE) -> Iterator[list[tuple[bytes, int]]]:
+    """Batches of (index key, product id) of one kind, in the index's byte order, read off the database's
+    unique index on that key, so the build can append every key instead of searching for its place.
+
+    SQLite compares text with memcmp on UTF-8 (BINARY), which is LMDB's order; PostgreSQL is asked for
+    COLLATE "C", its byte order. The few keys hashed for length (keys.text_key) may land out of order:
+    the writer checks and puts those the ordinary way.
+    """
+    product, sku_table = Product._meta.db_table, SKU._meta.db_table
+    if kind == "sku":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT company_id FROM {sku_table}")
+            companies = sorted((row[0] for row in cursor.fetchall()), key=str)  # keys spell the id as text
+        for company_id in companies:
+            select = f"SELECT sku, product_id FROM {sku_table}"
+            for rows in _sorted_batches(select, "sku", batch_size, f"company_id = {int(company_id)}"):
+                yield [(encode_key("sku", (company_id, sku)), pid) for sku, pid in rows]
+        return
+    column = {"barcode": "barcode", "nnbs": "normalized_name_brand_size"}[kind]
+    select = f"SELECT {column}, id FROM {product}"
+    for rows in _sorted_batches(select, column, batch_size, f"{column} IS NOT NULL"):
+        yield [(encode_key(kind, key), pid) for key, pid in rows if key]
+
+
+def _sorted_batches(select: str, column: str, batch_size: int, where: str) -> Iterator[list[tuple]]:
+    if connection.vendor == "postgresql":
+        if not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+            with transaction.atomic(), connection.chunked_cursor() as cursor:
+                cursor.execute(f'{select} WHERE {where} ORDER BY {column} COLLATE "C"')
+                while rows := cursor.fetchmany(batch_size):
+                    yield rows
+            return
+        column = f'{column} COLLATE "C"'
+    yield from _keyset_batches(select, column, "", batch_size, where)
 
 
 def build_meta(counts: dict, started: float, watermark: int = 0) -> dict:
@@ -161,10 +210,14 @@ def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = 
         for rows in stream_product_rows(batch_size):
             write_with_growth(env, lambda txn: _write_product_batch(txn, dbs, rows))
             stats.products += len(rows)
-        for rows in stream_sku_rows(batch_size):
-            write_with_growth(env, lambda txn: txn.cursor(db=dbs["sku"]).putmulti(
-                (encode_key("sku", (cid, sku)), id_bytes(pid)) for cid, sku, pid in rows))
-            stats.skus += len(rows)
+        for kind in ("barcode", "nnbs", "sku"):
+            for rows in stream_key_rows(kind, batch_size):
+                write_with_growth(env, lambda txn: _append_sorted(txn, dbs[kind], rows))
+                if kind == "sku":
+                    stats.skus += len(rows)
+        # Variations last, never over a product's own NNBS; they are few (spellings that drifted).
+        for rows in stream_variation_rows(batch_size):
+            write_with_growth(env, lambda txn: _write_variations(txn, dbs, rows))
         with env.begin() as txn:
             stats.counts = {name: txn.stat(dbs[name])["entries"] for name in ("products", "barcode", "nnbs", "sku")}
         meta = build_meta(stats.counts, started, watermark)
@@ -189,13 +242,26 @@ def _write_product_batch(txn, dbs, rows) -> None:
     # Ids arrive ascending, so the id database can append without searching.
     txn.cursor(db=dbs["products"]).putmulti(
         ((id_bytes(pid), slim_value(nnbs, brand_nn)) for pid, nnbs, _, _, brand_nn in rows), append=True)
-    barcodes = [(encode_key("barcode", bc), id_bytes(pid)) for pid, _, _, bc, _ in rows if bc]
-    txn.cursor(db=dbs["barcode"]).putmulti(barcodes)
-    nnbs_cursor = txn.cursor(db=dbs["nnbs"])
-    # A product's own NNBS wins over another product's variation of the same spelling.
-    nnbs_cursor.putmulti((encode_key("nnbs", nnbs), id_bytes(pid)) for pid, nnbs, _, _, _ in rows)
-    nnbs_cursor.putmulti(
-        ((encode_key("nnbs", v), id_bytes(pid)) for pid, nnbs, variations, _, _ in rows
+
+
+def _append_sorted(txn, db, rows: list[tuple[bytes, int]]) -> None:
+    """Append keys that arrive in order (pages fill completely); put the rare one that does not."""
+    cursor = txn.cursor(db=db)
+    last = cursor.key() if cursor.last() else b""
+    in_order, stragglers = [], []
+    for key, pid in rows:
+        if key > last:
+            in_order.append((key, id_bytes(pid)))
+            last = key
+        else:
+            stragglers.append((key, id_bytes(pid)))
+    cursor.putmulti(in_order, append=True)
+    cursor.putmulti(stragglers)
+
+
+def _write_variations(txn, dbs, rows) -> None:
+    txn.cursor(db=dbs["nnbs"]).putmulti(
+        ((encode_key("nnbs", v), id_bytes(pid)) for pid, nnbs, variations in rows
          for v in variations if v and v != nnbs),
         overwrite=False,
     )
