@@ -163,11 +163,14 @@ def seed_template(args, n: int, inputs, dbs, size_dir: Path) -> dict:
 def run_design(args, n: int, design: str, inputs, dbs, size_dir: Path, limit_bytes: int | None) -> dict:
     """Day 2 on a fresh copy of the template, with ``design``'s index, optionally under a memory cgroup."""
     label = design if limit_bytes is None else f"{design}-limited"
-    work = size_dir / "runs" / label
+    # Per invocation: two benchmarks sharing --work (and its cached inputs and templates) never touch
+    # each other's run folders or database copies.
+    work = size_dir / f"runs-{os.getpid()}" / label
+    copy = f"{design}_{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     log = work / "log.txt"
-    url = dbs.copy_template(design)
+    url = dbs.copy_template(copy)
     record: dict = {"design": design}
     try:
         if design == "lmdb":
@@ -190,10 +193,10 @@ def run_design(args, n: int, design: str, inputs, dbs, size_dir: Path, limit_byt
             if limit is not None:
                 limit.remove()
         record.update(summarize(outcome, inputs.lines(2)))
-        record["database_bytes_after"] = dbs.size_bytes(design)
+        record["database_bytes_after"] = dbs.size_bytes(copy)
     finally:
         if not args.keep_databases:
-            dbs.drop(design)
+            dbs.drop(copy)
         for folder in ("inbox", "archive", "rejected", "index"):
             shutil.rmtree(work / folder, ignore_errors=True)
     return record
@@ -207,13 +210,17 @@ def summarize(outcome: dict, expected_lines: int) -> dict:
         return summary
     result = outcome["result"]
     report = result["report"]
+    file_cpu = result.get("file_cpu_s", {})
     files = [{"file": f["file"], "status": f["status"], "lines": f["lines"], "elapsed_s": round(f["elapsed_s"], 3),
+              "cpu_s": file_cpu.get(f["file"]),
               "lines_per_s": round(f["lines"] / f["elapsed_s"]) if f["elapsed_s"] else 0,
               "index_repairs": f.get("index_repairs", 0)} for f in report["files"]]
     lines = sum(f["lines"] for f in files)
     files_s = sum(f["elapsed_s"] for f in files)
     summary.update(
         elapsed_s=report["elapsed_s"], startup_s=report["startup_s"], files_s=round(files_s, 3),
+        cpu_s=result.get("cpu_s"), startup_cpu_s=result.get("startup_cpu_s"),
+        files_cpu_s=round(sum(file_cpu.values()), 3) if file_cpu else None,
         peak_anon_bytes=report["peak_anon_bytes"], peak_rss_bytes=report["peak_rss_bytes"],
         baseline_anon_bytes=result["baseline_anon_bytes"], lines=lines,
         lines_per_s=round(lines / files_s) if files_s else 0,
@@ -265,8 +272,13 @@ def main(argv=None) -> int:
         entry = _entry_for(results, n)
         entry.update(inputs={k: inputs.stats[k] for k in ("files", "lines", "bytes", "lines_by_day", "days")},
                      seed=seed)
-        entry.setdefault("measured", []).append({"command": command, "started_at": _now(),
-                                                 "load_average_at_start": machine.load_average()})
+        limited_now = [] if cgroup_reason else args.limited_designs
+        # An earlier invocation whose every run is redone now no longer describes any figure.
+        entry["measured"] = [m for m in entry.get("measured", [])
+                             if not (set(m.get("designs", DESIGN_ORDER)) <= set(args.designs)
+                                     and set(m.get("limited", DESIGN_ORDER)) <= set(limited_now))]
+        entry["measured"].append({"command": command, "designs": args.designs, "limited": limited_now,
+                                  "started_at": _now(), "load_average_at_start": machine.load_average()})
         if args.prepare_only:
             continue
         for design in args.designs:

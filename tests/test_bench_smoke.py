@@ -39,6 +39,7 @@ def test_every_design_ran_day_2_completely(results):
         assert 0 <= run["startup_s"] <= run["elapsed_s"]
         assert 0 < run["files_s"] <= run["elapsed_s"]
         assert run["lines_per_s"] > 0
+        assert 0 < run["files_cpu_s"] <= run["cpu_s"]
         assert [f["file"] for f in run["files"]] == sorted(f["file"] for f in run["files"])
 
 
