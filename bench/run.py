@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -239,7 +240,7 @@ def main(argv=None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
     cgroup_reason = "skipped (--no-cgroup)" if args.no_cgroup else cgroups.unavailable_reason()
-    command = "python -m bench.run " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = redact("python -m bench.run " + shlex.join(argv if argv is not None else sys.argv[1:]))
     results = {
         "commands": [command],
         "started_at": _now(),
@@ -300,6 +301,11 @@ def main(argv=None) -> int:
     print_targets(results["targets"])
     print(f"results: {args.out / (args.name + '.json')}, .md" + ("" if args.no_plot else ", .png"))
     return 0
+
+
+def redact(text: str) -> str:
+    """Hide the password of any database URL: the results are committed."""
+    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
 
 
 def _entry_for(results: dict, n: int) -> dict:
