@@ -23,6 +23,10 @@ INSTALLED_APPS = [
     "sampledata",
 ]
 
+if not os.environ.get("DATABASE_URL"):
+    # The embedded default lives under var/, which a fresh clone does not have yet.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
