@@ -248,20 +248,26 @@ def test_same_sku_under_two_nnbs_in_one_file_with_a_misparsed_brand(inbox):
     assert 0 < duplicates < 0.01 * lines_total
 
 
-def test_nnbs_spelling_drifts_for_a_few_products_while_skus_stay(inbox):
-    changed = compared = 0
-    spaced = base_units = 0
+def _same_sku_on_consecutive_days(inbox):
+    """(product on one day, same SKU's product the next day) for every store of every company."""
     for company in ("aldi", "iga", "coles"):
         for files in _store_days(inbox, company):
             for (_, before), (_, after) in zip(files, files[1:]):
                 old, new = _by_sku(before), _by_sku(after)
                 for sku in old.keys() & new.keys():
-                    compared += 1
-                    a, b = old[sku]["normalized_name_brand_size"], new[sku]["normalized_name_brand_size"]
-                    if a != b:
-                        changed += 1
-                        spaced += (" " in a) != (" " in b)
-                        base_units += bool(re.match(r"\d+000(g|ml)", b) and re.match(r"\d+(kg|l)", a))
+                    yield old[sku], new[sku]
+
+
+def test_nnbs_spelling_drifts_for_a_few_products_while_skus_stay(inbox):
+    changed = compared = 0
+    spaced = base_units = 0
+    for old, new in _same_sku_on_consecutive_days(inbox):
+        compared += 1
+        a, b = old["normalized_name_brand_size"], new["normalized_name_brand_size"]
+        if a != b:
+            changed += 1
+            spaced += (" " in a) != (" " in b)
+            base_units += bool(re.match(r"\d+000(g|ml)", b) and re.match(r"\d+(kg|l)", a))
     assert 0.02 < changed / compared < 0.10
     assert spaced and base_units  # both generations of spelling show up
     day0 = [line["product"]["normalized_name_brand_size"] for lines in inbox.values() for line in lines
@@ -271,13 +277,9 @@ def test_nnbs_spelling_drifts_for_a_few_products_while_skus_stay(inbox):
 
 def test_prices_change_from_day_to_day_for_some_products(inbox):
     changed = compared = 0
-    for company in ("aldi", "iga", "coles"):
-        for files in _store_days(inbox, company):
-            for (_, before), (_, after) in zip(files, files[1:]):
-                old, new = _by_sku(before), _by_sku(after)
-                for sku in old.keys() & new.keys():
-                    compared += 1
-                    changed += old[sku]["price_current"] != new[sku]["price_current"]
+    for old, new in _same_sku_on_consecutive_days(inbox):
+        compared += 1
+        changed += old["price_current"] != new["price_current"]
     assert 0.03 < changed / compared < 0.15
 
 

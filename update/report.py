@@ -67,19 +67,19 @@ class RunReport:
                 totals[name] += getattr(f, name)
         return totals
 
-    @property
-    def rejected_lines_by_reason(self) -> dict:
+    def _summed_by_reason(self, field_name: str) -> dict:
         by_reason: Counter = Counter()
         for f in self.files:
-            by_reason.update(f.rejected_by_reason)
+            by_reason.update(getattr(f, field_name))
         return dict(by_reason)
 
     @property
+    def rejected_lines_by_reason(self) -> dict:
+        return self._summed_by_reason("rejected_by_reason")
+
+    @property
     def line_warnings_by_reason(self) -> dict:
-        by_reason: Counter = Counter()
-        for f in self.files:
-            by_reason.update(f.warnings_by_reason)
-        return dict(by_reason)
+        return self._summed_by_reason("warnings_by_reason")
 
     def as_dict(self) -> dict:
         return {
