@@ -173,9 +173,7 @@ class ProductManager:
         for group, state in zip(groups, states):
             state.id = ids[state.nnbs]
             created[id(group)] = state.id
-            self._index_product(state, brand_nn=next((l.normalized_brand for l in group
-                                                      if brand_ids.get(l.normalized_brand) == state.brand_id
-                                                      and state.brand_id), ""))
+            self._index_product(state, brand_nn=_brand_name_of(state.brand_id, brand_ids))
             new_skus += self._claim_skus(group, state.id, claimed)
         self._link_skus(new_skus)
         self.ctx.result.products_created += len(states)
@@ -252,3 +250,8 @@ class ProductManager:
         ]
         update_rows(Product, products, ENRICHED_FIELDS)
         self.ctx.result.products_updated += len(products)
+
+
+def _brand_name_of(brand_id: int | None, brand_ids: dict[str, int]) -> str:
+    """The normalized name of a brand the chunk looked up (the index's slim record holds the name)."""
+    return next((name for name, bid in brand_ids.items() if bid == brand_id), "") if brand_id else ""
