@@ -5,6 +5,7 @@ Chinese brand names) can take up to 1020. Long keys keep a readable prefix and e
 whole string, so they stay unique and still sort near their neighbours.
 """
 import hashlib
+import unicodedata
 import struct
 
 import orjson
@@ -41,3 +42,13 @@ def slim_value(nnbs: str, brand: str | None) -> bytes:
 
 def slim_from_bytes(raw) -> dict:
     return orjson.loads(bytes(raw))
+
+
+def canonical_nnbs(text: str) -> str:
+    """The form two NNBS spellings are compared in: Unicode NFC, with every whitespace run removed.
+
+    Scraper generations differ only in spaces between the sorted words ("milkfull2l" against
+    "milk full 2l"), and the same text may arrive composed or decomposed (NFC "café", NFD "café").
+    Products keep the spelling as scraped; only keys and uniqueness checks use this form.
+    """
+    return "".join(unicodedata.normalize("NFC", text).split())
