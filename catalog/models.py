@@ -114,37 +114,5 @@ class ProductCategory(models.Model):
             models.UniqueConstraint(fields=["product", "category"], name="productcategory_product_category")
         ]
 
-
-# ------------------------------------------------------------------- what keeps tier 1 true to this
-
-
-class IndexChange(models.Model):
-    """A change to the index keys of a product, an SKU or a brand, written by database triggers.
-
-    Triggers (migration 0002) rather than Django signals, so an admin edit, a raw SQL delete or a merge
-    script is logged exactly like the update's own writes. Old keys travel with the row because a deleted
-    product can no longer be read back. The index applies these rows at the start of a run and then
-    deletes them: see ``diskcache_tier.catchup``.
-    """
-
-    PRODUCT, SKU, BRAND, REBUILD = "p", "s", "b", "r"
-
-    kind = models.CharField(max_length=1)
-    # Plain integers, not foreign keys: the row they name may already be gone.
-    product_id = models.BigIntegerField(null=True)
-    brand_id = models.BigIntegerField(null=True)
-    company_id = models.BigIntegerField(null=True)
-    sku = models.CharField(max_length=100, null=True)
-    old_nnbs = models.CharField(max_length=NNBS_MAX_LENGTH, null=True)
-    old_barcode = models.CharField(max_length=13, null=True)
-    old_variations = models.JSONField(null=True)
-
-
-class DatabaseIdentity(models.Model):
-    """One row: a random token naming this database, so an index built from another one is rebuilt.
-
-    A token stored in the database survives a new host name, port or file path, which a connection
-    string would not.
-    """
-
-    token = models.CharField(max_length=32)
+# The change log and the database identity that keep tier 1 true to these tables live in diskcache_tier
+# (diskcache_tier.models), with the triggers that fill the log.

@@ -18,6 +18,7 @@ ALLOWED_HOSTS: list[str] = []
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "diskcache_tier",
     "catalog",
     "update",
     "sampledata",

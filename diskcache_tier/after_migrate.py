@@ -24,7 +24,7 @@ def refresh_index_after_migrate(sender=None, using=DEFAULT_DB_ALIAS, stdout=None
         return
     if os.environ.get("UPDATE_INDEX_AFTER_MIGRATE", "1") == "0":
         return
-    from update.orchestrator import UpdateLocked, run_lock
+    from .run_lock import UpdateLocked, run_lock
 
     from .build_index import build_lmdb_index, index_lock_path, why_rebuild
 

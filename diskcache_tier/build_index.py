@@ -20,11 +20,11 @@ from typing import Iterator
 import orjson
 from django.db import connection, transaction
 
-from catalog.models import SKU, Product, ProductBrand
-
 from . import changelog
 from .catchup import RebuildNeeded, catch_up
-from .keys import id_bytes, slim_value
+from .keying import ProductRow, encode_slim, product_entries, row_from_select
+from .keys import id_bytes
+from .source import product_model, product_select, sku_model
 from .lookup import (
     FORMAT_VERSION,
     LmdbIndex,
@@ -76,29 +76,23 @@ def _loads_json(value) -> list:
     return value
 
 
-def stream_product_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
-    """Yield batches of (id, nnbs, variations, barcode, brand normalized name), in id order."""
-    sql = (
-        f"SELECT p.id, p.normalized_name_brand_size, p.normalized_name_brand_size_variations, p.barcode, "
-        f"b.normalized_name FROM {Product._meta.db_table} p "
-        f"LEFT JOIN {ProductBrand._meta.db_table} b ON b.id = p.brand_id"
-    )
-    for rows in _stream_in_id_order(sql, "p.id", batch_size):
-        yield [(pid, nnbs, _loads_json(vars_), barcode, brand_nn)
-               for pid, nnbs, vars_, barcode, brand_nn in rows]
+def stream_product_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[ProductRow]]:
+    """Yield batches of ``ProductRow``, in id order."""
+    for rows in _stream_in_id_order(product_select(), "p.id", batch_size):
+        yield [row_from_select(values, _loads_json) for values in rows]
 
 
-def stream_variation_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
-    """Batches of (id, nnbs, variations) of the products that have variations, in id order."""
+def stream_variation_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[ProductRow]]:
+    """Batches of the products that have variations (id, NNBS and variations only), in id order."""
     column = "normalized_name_brand_size_variations"
-    sql = f"SELECT id, normalized_name_brand_size, {column} FROM {Product._meta.db_table}"
+    sql = f"SELECT id, normalized_name_brand_size, {column} FROM {product_model()._meta.db_table}"
     for rows in _keyset_batches(sql, "id", 0, batch_size, f"{column} <> '[]'"):
-        yield [(pid, nnbs, _loads_json(variations)) for pid, nnbs, variations in rows]
+        yield [ProductRow(id=pid, nnbs=nnbs, variations=_loads_json(variations)) for pid, nnbs, variations in rows]
 
 
 def stream_sku_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
     """Yield batches of (company_id, sku, product_id), in SKU id order."""
-    sql = f"SELECT id, company_id, sku, product_id FROM {SKU._meta.db_table}"
+    sql = f"SELECT id, company_id, sku, product_id FROM {sku_model()._meta.db_table}"
     for rows in _stream_in_id_order(sql, "id", batch_size):
         yield [(company_id, sku, product_id) for _, company_id, sku, product_id in rows]
 
@@ -145,10 +139,11 @@ def stream_key_rows(kind: str, batch_size: int = BATCH_SIZE) -> Iterator[list[tu
     unique index on that key, so the build can append every key instead of searching for its place.
 
     SQLite compares text with memcmp on UTF-8 (BINARY), which is LMDB's order; PostgreSQL is asked for
-    COLLATE "C", its byte order. The few keys hashed for length (keys.text_key) may land out of order:
-    the writer checks and puts those the ordinary way.
+    COLLATE "C", its byte order. The few keys hashed for length (keys.text_key), and NNBS whose canonical
+    form (spaces removed, NFC) sorts elsewhere than the scraped spelling, land out of order: the writer
+    checks and puts those the ordinary way, never over a key already written.
     """
-    product, sku_table = Product._meta.db_table, SKU._meta.db_table
+    product, sku_table = product_model()._meta.db_table, sku_model()._meta.db_table
     if kind == "sku":
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT DISTINCT company_id FROM {sku_table}")
@@ -241,7 +236,7 @@ def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = 
 def _write_product_batch(txn, dbs, rows) -> None:
     # Ids arrive ascending, so the id database can append without searching.
     txn.cursor(db=dbs["products"]).putmulti(
-        ((id_bytes(pid), slim_value(nnbs, brand_nn)) for pid, nnbs, _, _, brand_nn in rows), append=True)
+        ((id_bytes(row.id), encode_slim(product_entries(row).slim)) for row in rows), append=True)
 
 
 def _append_sorted(txn, db, rows: list[tuple[bytes, int]]) -> None:
@@ -256,13 +251,13 @@ def _append_sorted(txn, db, rows: list[tuple[bytes, int]]) -> None:
         else:
             stragglers.append((key, id_bytes(pid)))
     cursor.putmulti(in_order, append=True)
-    cursor.putmulti(stragglers)
+    # Only NNBS can collide (two spellings, one canonical key): the first one written keeps it.
+    cursor.putmulti(stragglers, overwrite=False)
 
 
 def _write_variations(txn, dbs, rows) -> None:
     txn.cursor(db=dbs["nnbs"]).putmulti(
-        ((encode_key("nnbs", v), id_bytes(pid)) for pid, nnbs, variations in rows
-         for v in variations if v and v != nnbs),
+        ((encode_key("nnbs", v), id_bytes(row.id)) for row in rows for v in product_entries(row).variations),
         overwrite=False,
     )
 
@@ -292,16 +287,21 @@ def load_memory_index(*, batch_size: int = BATCH_SIZE) -> tuple[MemoryIndex, Bui
     index = MemoryIndex()
     stats = BuildStats(backend="memory", reason="the memory backend loads at every start")
     products, barcodes, nnbs_map, skus = index.products, index.maps["barcode"], index.maps["nnbs"], index.maps["sku"]
+    variations: list[tuple[int, list[str]]] = []
     for rows in stream_product_rows(batch_size):
-        for pid, nnbs, variations, barcode, brand_nn in rows:
-            products[pid] = (nnbs, brand_nn or "")
-            if barcode:
-                barcodes[barcode] = pid
-            nnbs_map[nnbs] = pid
-        for pid, nnbs, variations, _, _ in rows:
-            for variation in variations:
-                nnbs_map.setdefault(variation, pid)
+        for row in rows:
+            entries = product_entries(row)
+            products[row.id] = encode_slim(entries.slim)
+            if entries.barcode:
+                barcodes[entries.barcode] = row.id
+            nnbs_map.setdefault(entries.nnbs, row.id)
+            if entries.variations:
+                variations.append((row.id, entries.variations))
         stats.products += len(rows)
+    # Variations last, never over a product's own NNBS, as in the LMDB build.
+    for pid, keys in variations:
+        for key in keys:
+            nnbs_map.setdefault(key, pid)
     for rows in stream_sku_rows(batch_size):
         for company_id, sku, pid in rows:
             skus[(company_id, sku)] = pid

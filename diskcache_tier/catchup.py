@@ -24,16 +24,21 @@ from datetime import datetime, timezone
 import orjson
 from django.db import connection
 
-from catalog.models import SKU, Product, ProductBrand
-
 from . import changelog
+from .keying import ProductRow, nnbs_key, product_entries, row_from_select
 from .lookup import LmdbIndex
+from .source import product_model, product_select, sku_model
 
 log = logging.getLogger(__name__)
 
 # Log rows per LMDB write transaction: each batch costs a handful of queries over at most this many
 # products, and its transaction holds only their keys, so memory and transaction size stay small.
 CHANGE_BATCH = 2_000
+# A catch-up costs about 30 us per logged change and a rebuild about 10 us per product (1M products: 2M
+# changes took 59.5 s, the rebuild 9.5 s), so past a third of the catalog's size a rebuild is sooner. Below
+# the floor either takes well under a second, and small catalogs keep the cheaper-to-test catch-up.
+REBUILD_RATIO = 0.3
+REBUILD_FLOOR = 50_000
 # Ids per IN (...) list: under SQLite's parameter limit, and short enough for any planner.
 IN_CHUNK = 500
 
@@ -72,6 +77,12 @@ def catch_up(index: LmdbIndex, *, batch_size: int = CHANGE_BATCH) -> CatchupStat
     if through and through < after:
         raise RebuildNeeded(f"change log ends at {through}, before the index's watermark {after} "
                             f"(database restored from a backup?)")
+    products = index.counts()["products"]
+    limit = max(REBUILD_FLOOR, REBUILD_RATIO * products)
+    # The id range is an upper bound (the update deletes its own rows); only past the limit are they counted.
+    if through - after > limit and (logged := changelog.pending(after)) > limit:
+        raise RebuildNeeded(f"{logged} changes logged since the index's watermark, more than a rebuild of "
+                            f"{products} products costs")
     if through > after:
         for rows in changelog.read_changes(after, through, batch_size):
             _apply_batch(index, rows, stats)
@@ -100,10 +111,26 @@ def _set_watermark(index: LmdbIndex, through: int) -> None:
 
 
 def _apply_batch(index: LmdbIndex, rows: list[tuple], stats: CatchupStats) -> None:
+    writer = index.writer()
+    try:
+        apply_changes(index, writer, rows, stats)
+        writer.set_meta("changes_applied_through", rows[-1][0])
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit()
+
+
+def apply_changes(index, writer, rows: list[tuple], stats: CatchupStats) -> None:
+    """Rewrite, through ``writer``, the index entries of everything the log rows touched.
+
+    Also used in the middle of a file, with the file's own writer, when another connection changed the
+    catalog since the file began (``freshness.FileFreshness``).
+    """
     touched: set[int] = set()
     brands: set[int] = set()
     barcodes: set[str] = set()
-    names: set[str] = set()
+    spellings: set[str] = set()  # raw NNBS and variations as the database spells them
     skus: set[tuple[int, str]] = set()
     for _, kind, product_id, brand_id, company_id, sku, old_nnbs, old_barcode, old_variations in rows:
         if kind == "r":
@@ -111,10 +138,10 @@ def _apply_batch(index: LmdbIndex, rows: list[tuple], stats: CatchupStats) -> No
         if kind == "p":
             touched.add(product_id)
             if old_nnbs:
-                names.add(old_nnbs)
+                spellings.add(old_nnbs)
             if old_barcode:
                 barcodes.add(old_barcode)
-            names.update(v for v in _json_list(old_variations) if v)
+            spellings.update(v for v in _json_list(old_variations) if v)
         elif kind == "s":
             skus.add((company_id, sku))
         elif kind == "b":
@@ -123,46 +150,55 @@ def _apply_batch(index: LmdbIndex, rows: list[tuple], stats: CatchupStats) -> No
         touched.update(_products_of_brands(brands))
 
     current = products_by_id(touched)
-    for nnbs, variations, barcode, _ in current.values():
-        names.add(nnbs)
-        names.update(v for v in variations if v)
-        if barcode:
-            barcodes.add(barcode)
+    entries = {pid: product_entries(row) for pid, row in current.items()}
+    for pid, row in current.items():
+        spellings.add(row.nnbs)
+        spellings.update(v for v in row.variations if v)
+        if row.barcode:
+            barcodes.add(row.barcode)
 
-    barcode_owner = _owners(Product, "barcode", barcodes)
-    nnbs_owner = _owners(Product, "normalized_name_brand_size", names)
+    by_key: dict[str, set[str]] = {}
+    for spelling in spellings:
+        by_key.setdefault(nnbs_key(spelling), set()).add(spelling)
+    barcode_owner = _owners(product_model(), "barcode", barcodes)
+    nnbs_owner = _lowest_by_key(_owners(product_model(), "normalized_name_brand_size", spellings))
     sku_owner = _sku_owners(skus)
     variation_carrier: dict[str, int] = {}
-    for pid in sorted(current):
-        for variation in current[pid][1]:
-            variation_carrier.setdefault(variation, pid)
+    for pid in sorted(entries):
+        for key in entries[pid].variations:
+            variation_carrier.setdefault(key, pid)
 
-    writer = index.writer()
-    try:
-        in_index = index.get_many("nnbs", names)
-        for pid in touched:
-            if pid in current:
-                writer.put_product(pid, current[pid][0], current[pid][3])
+    in_index = index.get_many("nnbs", by_key)
+    for pid in touched:
+        if pid in current:
+            writer.put_product(pid, entries[pid].slim)
+        else:
+            writer.delete_product(pid)
+    for key in barcodes:
+        _set(writer, stats, "barcode", key, barcode_owner.get(key))
+    for key in skus:
+        _set(writer, stats, "sku", key, sku_owner.get(key))
+    orphans = []
+    owners: dict[str, int | None] = {}
+    for key in by_key:
+        owner = nnbs_owner.get(key)
+        if owner is None:
+            indexed = in_index.get(key)
+            if indexed is not None and indexed not in touched:
+                owner = indexed  # that product did not change, so it still carries the key
             else:
-                writer.delete_product(pid)
-        for key in barcodes:
-            _set(writer, stats, "barcode", key, barcode_owner.get(key))
-        for key in skus:
-            _set(writer, stats, "sku", key, sku_owner.get(key))
-        for key in names:
-            owner = nnbs_owner.get(key)
-            if owner is None:
-                indexed = in_index.get(key)
-                if indexed is not None and indexed not in touched:
-                    owner = indexed
-                else:
-                    owner = variation_carrier.get(key)
-            _set(writer, stats, "nnbs", key, owner)
-        writer.set_meta("changes_applied_through", rows[-1][0])
-    except BaseException:
-        writer.abort()
-        raise
-    writer.commit()
+                owner = variation_carrier.get(key)
+        if owner is None:
+            orphans.append(key)
+        owners[key] = owner
+    if orphans:
+        # A key the touched products dropped may still be a variation of a product nobody touched (whose
+        # entry an own NNBS had taken over): the database says, not the changed products alone.
+        carriers = _variation_carriers({s for key in orphans for s in by_key[key]}, exclude=touched)
+        for key in orphans:
+            owners[key] = carriers.get(key)
+    for key, owner in owners.items():
+        _set(writer, stats, "nnbs", key, owner)
     stats.products += len(touched)
 
 
@@ -188,25 +224,60 @@ def chunks(items, size: int = IN_CHUNK):
         yield items[start:start + size]
 
 
-def products_by_id(ids) -> dict[int, tuple[str, list, str | None, str | None]]:
-    """id -> (nnbs, variations, barcode, brand's normalized name), for the ids that still exist."""
+def products_by_id(ids) -> dict[int, ProductRow]:
+    """id -> ``ProductRow``, for the ids that still exist."""
     found = {}
-    sql = (f"SELECT p.id, p.normalized_name_brand_size, p.normalized_name_brand_size_variations, p.barcode, "
-           f"b.normalized_name FROM {Product._meta.db_table} p "
-           f"LEFT JOIN {ProductBrand._meta.db_table} b ON b.id = p.brand_id WHERE p.id IN ({{}})")
+    sql = product_select() + " WHERE p.id IN ({})"
     for chunk in chunks(ids):
         with connection.cursor() as cursor:
             cursor.execute(sql.format(", ".join(["%s"] * len(chunk))), chunk)
-            for pid, nnbs, variations, barcode, brand_nn in cursor.fetchall():
-                found[pid] = (nnbs, _json_list(variations), barcode, brand_nn)
+            for values in cursor.fetchall():
+                row = row_from_select(values, _json_list)
+                found[row.id] = row
     return found
 
 
 def _products_of_brands(brand_ids) -> set[int]:
     ids: set[int] = set()
     for chunk in chunks(brand_ids):
-        ids.update(Product.objects.filter(brand_id__in=chunk).values_list("id", flat=True))
+        ids.update(product_model().objects.filter(brand_id__in=chunk).values_list("id", flat=True))
     return ids
+
+
+def _lowest_by_key(owners: dict[str, int]) -> dict[str, int]:
+    """Owners by raw spelling -> by canonical key; of two spellings of one key the lowest id wins."""
+    by_key: dict[str, int] = {}
+    for spelling, pid in owners.items():
+        key = nnbs_key(spelling)
+        by_key[key] = min(pid, by_key.get(key, pid))
+    return by_key
+
+
+def _variation_carriers(spellings: set[str], exclude: set[int]) -> dict[str, int]:
+    """canonical key -> lowest id of a product, not in ``exclude``, listing one of ``spellings`` as a
+    variation. Variations are a JSON column without an index: one scan of the products that have any,
+    done only for keys about to leave the index."""
+    if not spellings:
+        return {}
+    table = product_model()._meta.db_table
+    column = "normalized_name_brand_size_variations"
+    wanted = sorted(spellings)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT id, {column} FROM {table} WHERE {column} ?| %s::text[]", [wanted])
+        else:
+            marks = ", ".join(["%s"] * len(wanted))
+            cursor.execute(f"SELECT DISTINCT p.id, p.{column} FROM {table} p, json_each(p.{column}) j "
+                           f"WHERE p.{column} <> '[]' AND j.value IN ({marks})", wanted)
+        rows = cursor.fetchall()
+    carriers: dict[str, int] = {}
+    for pid, variations in sorted(rows):
+        if pid in exclude:
+            continue
+        for variation in _json_list(variations):
+            if variation in spellings:
+                carriers.setdefault(nnbs_key(variation), pid)
+    return carriers
 
 
 def _owners(model, column: str, keys) -> dict[str, int]:
@@ -223,6 +294,6 @@ def _sku_owners(keys) -> dict[tuple[int, str], int]:
     owners = {}
     for company_id, codes in by_company.items():
         for chunk in chunks(codes):
-            rows = SKU.objects.filter(company_id=company_id, sku__in=chunk).values_list("sku", "product_id")
+            rows = sku_model().objects.filter(company_id=company_id, sku__in=chunk).values_list("sku", "product_id")
             owners.update(((company_id, sku), pid) for sku, pid in rows)
     return owners

@@ -1,7 +1,7 @@
 """What the index needs to know about the database: its identity, its schema, and its change log.
 
-The change log (``catalog_indexchange``) is filled by triggers on products, SKUs and brands (catalog
-migration 0002). The index remembers in its meta the last change id it applied (its watermark), and a
+The change log (``catalog_indexchange``) is filled by triggers on products, SKUs and brands (this app's
+migrations). The index remembers in its meta the last change id it applied (its watermark), and a
 catch-up applies the rows after it. Ids only mean "everything up to here" once no transaction that took
 a lower id can still commit: ``high_water()`` waits for such writers before reading the maximum.
 """
@@ -12,7 +12,7 @@ from typing import Iterator
 
 from django.db import connection, transaction
 
-from catalog.models import DatabaseIdentity, IndexChange
+from .models import DatabaseIdentity, IndexChange
 
 LOG_TABLE = IndexChange._meta.db_table
 
@@ -57,14 +57,55 @@ def pending(after: int) -> int:
         return cursor.fetchone()[0]
 
 
-def read_changes(after: int, through: int, batch_size: int) -> Iterator[list[tuple]]:
-    """Batches of (id, kind, product_id, brand_id, company_id, sku, old_nnbs, old_barcode, old_variations)."""
+def head() -> int:
+    """The largest change id this connection sees (its own transaction's rows included)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {LOG_TABLE}")
+        return cursor.fetchone()[0]
+
+
+def current_txid() -> int:
+    """PostgreSQL: the id of this connection's transaction, as the triggers write it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT txid_current()")
+        return cursor.fetchone()[0]
+
+
+def head_and_first_other(after: int, txid: int | None) -> tuple[int, int | None]:
+    """One query on the log's primary key: its head, and the first id after ``after`` that another
+    transaction than ``txid`` wrote (None when there is none). Without ``txid`` every row is another's."""
+    other = "id" if txid is None else "CASE WHEN writer_txid IS DISTINCT FROM %s THEN id END"
+    params = ([] if txid is None else [txid]) + [after]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(id), MIN({other}) FROM {LOG_TABLE} WHERE id > %s", params)
+        last, first_other = cursor.fetchone()
+    return max(last or 0, after), first_other
+
+
+def forget_own(after: int, through: int, txid: int | None) -> int:
+    """Delete the rows one file's transaction logged (ids in (after, through], of ``txid`` if given)."""
+    sql = f"DELETE FROM {LOG_TABLE} WHERE id > %s AND id <= %s"
+    params = [after, through]
+    if txid is not None:
+        sql += " AND writer_txid = %s"
+        params.append(txid)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def read_changes(after: int, through: int, batch_size: int,
+                 other_than_txid: int | None = None) -> Iterator[list[tuple]]:
+    """Batches of (id, kind, product_id, brand_id, company_id, sku, old_nnbs, old_barcode, old_variations),
+    leaving out the rows of transaction ``other_than_txid`` when given."""
+    mine = "" if other_than_txid is None else " AND writer_txid IS DISTINCT FROM %s"
     sql = (f"SELECT id, kind, product_id, brand_id, company_id, sku, old_nnbs, old_barcode, old_variations "
-           f"FROM {LOG_TABLE} WHERE id > %s AND id <= %s ORDER BY id LIMIT %s")
+           f"FROM {LOG_TABLE} WHERE id > %s AND id <= %s{mine} ORDER BY id LIMIT %s")
     last = after
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [last, through, batch_size])
+            params = [last, through] + ([] if other_than_txid is None else [other_than_txid]) + [batch_size]
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
         if not rows:
             return

@@ -8,8 +8,6 @@ import hashlib
 import unicodedata
 import struct
 
-import orjson
-
 MAX_PLAIN_KEY_BYTES = 480
 _LONG_KEY_PREFIX_BYTES = 440
 _LONG_KEY_MARK = b"\xff#"  # 0xff never occurs in UTF-8, so a long key can't collide with a plain one
@@ -34,14 +32,6 @@ def id_bytes(product_id: int) -> bytes:
 
 def id_from_bytes(raw) -> int:
     return _ID.unpack(bytes(raw))[0]
-
-
-def slim_value(nnbs: str, brand: str | None) -> bytes:
-    return orjson.dumps({"n": nnbs, "b": brand or ""})
-
-
-def slim_from_bytes(raw) -> dict:
-    return orjson.loads(bytes(raw))
 
 
 def canonical_nnbs(text: str) -> str:

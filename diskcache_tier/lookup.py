@@ -1,8 +1,9 @@
 """Tier 1: the product index the update reads through, and the one writer that keeps it current.
 
-Three key kinds map to a product id: ``barcode``, ``nnbs`` (a product's NNBS and each known variation)
-and ``sku`` (a ``(company_id, sku)`` pair). Each product id also maps to a slim record: its NNBS and its
-brand's normalized name.
+Three key kinds map to a product id: ``barcode``, ``nnbs`` (a product's NNBS and each known variation,
+in the canonical form of ``keys.canonical_nnbs``) and ``sku`` (a ``(company_id, sku)`` pair). Each
+product id also maps to a slim record (``keying.slim_record``): what deciding a line needs without
+fetching the product. Which keys and record a product gives is decided by ``keying.product_entries``.
 
 Two backends offer the same interface:
 
@@ -26,7 +27,8 @@ import lmdb
 import orjson
 
 from .pending import DELETED, PendingWrites
-from .keys import id_bytes, id_from_bytes, sku_key, slim_from_bytes, slim_value, text_key
+from .keying import ProductRow, decode_slim, encode_slim, nnbs_key, product_entries
+from .keys import id_bytes, id_from_bytes, sku_key, text_key
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,14 @@ def encode_key(kind: str, key) -> bytes:
     if kind == "sku":
         company_id, sku = key
         return sku_key(company_id, sku)
+    if kind == "nnbs":
+        return text_key(nnbs_key(key))
     return text_key(key)
+
+
+def memory_key(kind: str, key):
+    """The memory backend's spelling of a key: NNBS canonical, as in LMDB."""
+    return nnbs_key(key) if kind == "nnbs" else key
 
 
 class ProductIndex:
@@ -83,7 +92,34 @@ class ProductIndex:
 class IndexWriter:
     """Records what one file created or changed; durable only on commit."""
 
-    def put_product(self, product_id: int, nnbs: str, brand: str | None) -> None:
+    def on_commit(self, callback) -> None:
+        """Call ``callback()`` once this writer's writes are durable (never after an abort)."""
+        self.__dict__.setdefault("_after_commit", []).append(callback)
+
+    def _run_after_commit(self) -> None:
+        for callback in self.__dict__.pop("_after_commit", []):
+            callback()
+
+    def _forget_after_commit(self) -> None:
+        self.__dict__.pop("_after_commit", None)
+
+    def put_product(self, product_id: int, slim: dict) -> None:
+        raise NotImplementedError
+
+    def write_product(self, row: ProductRow) -> None:
+        """Put a product's slim record and every key it gives the index (``keying.product_entries``).
+
+        The own NNBS always takes its key; a variation never takes a key another product holds.
+        """
+        entries = product_entries(row)
+        self.put_product(row.id, entries.slim)
+        self.put("nnbs", entries.nnbs, row.id)
+        for variation in entries.variations:
+            self.put_variation(variation, row.id)
+        if entries.barcode:
+            self.put("barcode", entries.barcode, row.id)
+
+    def put_variation(self, variation: str, product_id: int) -> None:
         raise NotImplementedError
 
     def delete_product(self, product_id: int) -> None:
@@ -153,6 +189,10 @@ def write_with_growth(env: lmdb.Environment, write) -> None:
 
 class LmdbIndex(ProductIndex):
     backend = "lmdb"
+    # Kept current by catch-up from the database's change log (diskcache_tier.freshness checks it).
+    follows_change_log = True
+    # Current with the database when a file starts, so its hits and misses are taken as they are.
+    is_current = True
 
     def __init__(self, path: Path, *, readonly: bool = False, map_size: int = DEFAULT_MAP_SIZE):
         self.path = Path(path)
@@ -183,7 +223,7 @@ class LmdbIndex(ProductIndex):
 
     def slim_many(self, product_ids: Iterable[int]) -> dict[int, dict]:
         pairs = ((pid, id_bytes(pid)) for pid in product_ids)
-        return {pid: slim_from_bytes(raw) for pid, raw in self._lookup("products", pairs)}
+        return {pid: decode_slim(raw) for pid, raw in self._lookup("products", pairs)}
 
     def meta(self) -> dict:
         with self.env.begin(buffers=True) as txn:
@@ -234,8 +274,12 @@ class LmdbWriter(IndexWriter):
         self.index = index
         self.pending = index._pending
 
-    def put_product(self, product_id, nnbs, brand):
-        self.pending.put("products", id_bytes(product_id), slim_value(nnbs, brand))
+    def put_product(self, product_id, slim):
+        self.pending.put("products", id_bytes(product_id), encode_slim(slim))
+
+    def put_variation(self, variation, product_id):
+        if not self.index.get_many("nnbs", [variation]):
+            self.put("nnbs", variation, product_id)
 
     def delete_product(self, product_id):
         self.pending.delete("products", id_bytes(product_id))
@@ -254,10 +298,15 @@ class LmdbWriter(IndexWriter):
         try:
             for batch in self.pending.writes(APPLY_BATCH):
                 write_with_growth(env, lambda txn: _apply(txn, dbs, batch))
+        except BaseException:
+            self._forget_after_commit()
+            raise
         finally:
             self.index._finish_write()
+        self._run_after_commit()
 
     def abort(self):
+        self._forget_after_commit()
         self.index._finish_write()
 
 
@@ -276,20 +325,26 @@ class MemoryIndex(ProductIndex):
     """The slim-dict plan: every map in the process, rebuilt from the database at each start."""
 
     backend = "memory"
+    # Read from the database at the start of the run, and no other update writes during it.
+    is_current = True
 
     def __init__(self):
         self.maps: dict[str, dict] = {kind: {} for kind in KINDS}
-        self.products: dict[int, tuple[str, str]] = {}
+        self.products: dict[int, bytes] = {}  # id -> encoded slim record: compact, as in LMDB
         self._meta: dict = {}
         self._writer: MemoryWriter | None = None
 
     def get_many(self, kind, keys):
         table = self.maps[kind]
-        return {key: table[key] for key in keys if key in table}
+        found = {}
+        for key in keys:
+            pid = table.get(memory_key(kind, key))
+            if pid is not None:
+                found[key] = pid
+        return found
 
     def slim_many(self, product_ids):
-        return {pid: {"n": self.products[pid][0], "b": self.products[pid][1]}
-                for pid in product_ids if pid in self.products}
+        return {pid: decode_slim(self.products[pid]) for pid in product_ids if pid in self.products}
 
     def meta(self):
         return dict(self._meta)
@@ -321,17 +376,21 @@ class MemoryWriter(IndexWriter):
         else:
             table[key] = value
 
-    def put_product(self, product_id, nnbs, brand):
-        self._set(self.index.products, product_id, (nnbs, brand or ""))
+    def put_product(self, product_id, slim):
+        self._set(self.index.products, product_id, encode_slim(slim))
 
     def delete_product(self, product_id):
         self._set(self.index.products, product_id, _MISSING)
 
     def put(self, kind, key, product_id):
-        self._set(self.index.maps[kind], key, product_id)
+        self._set(self.index.maps[kind], memory_key(kind, key), product_id)
+
+    def put_variation(self, variation, product_id):
+        if memory_key("nnbs", variation) not in self.index.maps["nnbs"]:
+            self.put("nnbs", variation, product_id)
 
     def delete(self, kind, key):
-        self._set(self.index.maps[kind], key, _MISSING)
+        self._set(self.index.maps[kind], memory_key(kind, key), _MISSING)
 
     def set_meta(self, name, value):
         self._set(self.index._meta, name, value)
@@ -339,8 +398,10 @@ class MemoryWriter(IndexWriter):
     def commit(self):
         self.undo.clear()
         self.index._writer = None
+        self._run_after_commit()
 
     def abort(self):
+        self._forget_after_commit()
         for table, key, previous in reversed(self.undo):
             if previous is _MISSING:
                 table.pop(key, None)

@@ -16,12 +16,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from catalog.models import SKU, Product
-
 from .build_index import stream_product_rows, stream_sku_rows
 from .catchup import IN_CHUNK, chunks, products_by_id
-from .keys import id_bytes, id_from_bytes, slim_from_bytes
+from .keying import decode_slim, product_entries
+from .keys import id_bytes, id_from_bytes
 from .lookup import LmdbIndex, encode_key
+from .source import product_model, sku_model
 
 # Entries per short read transaction and per batched query when walking the index.
 VERIFY_BATCH = 5_000
@@ -63,21 +63,19 @@ def _database_to_index(index: LmdbIndex, result: VerifyResult, batch_size: int) 
     for rows in stream_product_rows(batch_size):
         # One short read transaction per batch: none is held across the walk.
         with index.env.begin(buffers=True) as txn:
-            for pid, nnbs, variations, barcode, brand_nn in rows:
+            for row in rows:
+                pid, entries = row.id, product_entries(row)
                 result.checked["products"] += 1
                 raw = txn.get(id_bytes(pid), db=dbs["products"])
                 if raw is None:
                     result.note("products.missing", pid)
-                else:
-                    slim = slim_from_bytes(raw)
-                    if slim != {"n": nnbs, "b": brand_nn or ""}:
-                        result.note("products.differs", pid)
-                _expect(txn, dbs, result, "nnbs", nnbs, pid, exact=True)
-                for variation in variations:
-                    if variation and variation != nnbs:
-                        _expect(txn, dbs, result, "nnbs", variation, pid, exact=False)
-                if barcode:
-                    _expect(txn, dbs, result, "barcode", barcode, pid, exact=True)
+                elif decode_slim(raw) != entries.slim:
+                    result.note("products.differs", pid)
+                _expect(txn, dbs, result, "nnbs", entries.nnbs, pid, exact=True)
+                for variation in entries.variations:
+                    _expect(txn, dbs, result, "nnbs", variation, pid, exact=False)
+                if entries.barcode:
+                    _expect(txn, dbs, result, "barcode", entries.barcode, pid, exact=True)
     for rows in stream_sku_rows(batch_size):
         with index.env.begin(buffers=True) as txn:
             for company_id, sku, pid in rows:
@@ -141,24 +139,24 @@ def _walk(index: LmdbIndex, name: str, batch_size: int):
         last = batch[-1][0]
 
 
-def _spellings(kind: str, state) -> set[bytes]:
-    nnbs, variations, barcode, _ = state
+def _spellings(kind: str, row) -> set[bytes]:
+    entries = product_entries(row)
     if kind == "barcode":
-        return {encode_key("barcode", barcode)} if barcode else set()
-    return {encode_key("nnbs", n) for n in [nnbs, *variations] if n}
+        return {encode_key("barcode", entries.barcode)} if entries.barcode else set()
+    return {encode_key("nnbs", n) for n in [entries.nnbs, *entries.variations]}
 
 
 def _existing_ids(ids) -> set[int]:
     found: set[int] = set()
     for chunk in chunks(ids, IN_CHUNK):
-        found.update(Product.objects.filter(id__in=chunk).values_list("id", flat=True))
+        found.update(product_model().objects.filter(id__in=chunk).values_list("id", flat=True))
     return found
 
 
 def _sku_spellings(product_ids) -> dict[int, set[bytes]]:
     spellings: dict[int, set[bytes]] = {}
     for chunk in chunks(product_ids, IN_CHUNK):
-        for company_id, sku, pid in SKU.objects.filter(product_id__in=chunk).values_list(
+        for company_id, sku, pid in sku_model().objects.filter(product_id__in=chunk).values_list(
                 "company_id", "sku", "product_id"):
             spellings.setdefault(pid, set()).add(encode_key("sku", (company_id, sku)))
     return spellings

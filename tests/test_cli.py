@@ -20,7 +20,8 @@ from catalog.digest import database_digest
 from catalog.models import Price, Product
 from update import cli
 from update.management.commands.update import Command as UpdateCommand
-from update.orchestrator import run_lock, run_update
+from diskcache_tier.run_lock import run_lock
+from update.orchestrator import run_update
 from update.progress import BarProgress, NullProgress, PlainProgress, for_stream
 
 from .conftest import PROJECT_ROOT

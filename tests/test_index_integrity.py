@@ -11,11 +11,13 @@ import orjson
 import pytest
 from django.db import connection
 
-from catalog.models import SKU, DatabaseIdentity, IndexChange, Price, Product, ProductCategory
+from catalog.models import SKU, Price, Product, ProductCategory
+from diskcache_tier.models import DatabaseIdentity, IndexChange
 from diskcache_tier.build_index import build_lmdb_index, index_lock_path, open_index, why_rebuild
 from diskcache_tier.lookup import LmdbIndex
 from diskcache_tier.verify import verify_index
-from update.orchestrator import run_lock, run_update
+from diskcache_tier.run_lock import run_lock
+from update.orchestrator import run_update
 
 from .conftest import PROJECT_ROOT
 from .factories import product, write_file
@@ -158,7 +160,9 @@ def test_edits_deletes_and_merges_behind_the_pipelines_back_are_caught_up_withou
             "9300000000035": oats.id}
         assert index.get_many("sku", [(company, s) for s in ("S1", "S2", "S3", "S4")]) == {
             (company, "S1"): oats.id, (company, "S3"): bread.id, (company, "S4"): bread.id}
-        assert index.slim_many([oats.id, milk.id, jam.id]) == {oats.id: {"n": "rolledoats500g", "b": "acme"}}
+        slims = index.slim_many([oats.id, milk.id, jam.id])
+        assert {pid: (slim["n"], slim["b"], slim["bc"]) for pid, slim in slims.items()} == {
+            oats.id: ("rolledoats500g", "acme", True)}
         assert verify_index(index).clean
     finally:
         index.close()
@@ -238,8 +242,8 @@ def test_verify_counts_mismatches_by_kind(updated):
         writer.delete("barcode", "9300000000011")          # barcode.missing
         writer.put("nnbs", "milk1l", oats)                 # nnbs.wrong (and nnbs.stale: oats doesn't carry it)
         writer.put("sku", (999, "ghost"), oats)             # sku.stale
-        writer.put_product(424242, "ghost", "")            # products.stale
-        writer.put_product(oats, "oats500g", "other")      # products.differs
+        writer.put_product(424242, {"n": "ghost", "b": ""})    # products.stale
+        writer.put_product(oats, {"n": "oats500g", "b": "other"})  # products.differs
         writer.commit()
         result = verify_index(index)
     assert dict(result.mismatches) == {"barcode.missing": 1, "nnbs.wrong": 1, "nnbs.stale": 1, "sku.stale": 1,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.models import SKU, Category, IndexChange, Price, Product, ProductBrand, ProductCategory
+from catalog.models import SKU, Category, Price, Product, ProductBrand, ProductCategory
+from diskcache_tier.models import IndexChange
 from diskcache_tier.build_index import build_lmdb_index, load_memory_index
 from diskcache_tier.lookup import LmdbIndex
 from update.orchestrator import run_update

@@ -7,23 +7,23 @@ index writes, and move the file to the archive (or, refused, to the rejected fol
 """
 from __future__ import annotations
 
-import fcntl
+import copy
 import logging
 import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Company, Price
 from diskcache_tier.build_index import open_index
 from diskcache_tier.lookup import ProductIndex
+from diskcache_tier.run_lock import UpdateLocked, run_lock  # noqa: F401 (UpdateLocked: callers import it from here)
 
 from . import inbox as inbox_files
 from .context import FileContext
@@ -53,10 +53,6 @@ PARTIAL_SCRAPE_RATIO = 0.9
 FUTURE_DAYS_ALLOWED = 1
 
 
-class UpdateLocked(RuntimeError):
-    """Another update holds the lock."""
-
-
 class DryRunRollback(Exception):
     """Raised inside a file's transaction so a dry run writes nothing."""
 
@@ -78,27 +74,6 @@ class UpdateOptions:
     settle_s: float = 0
     # Opens tier 1 in place of ``open_index``: how the benchmarks plug in the designs they compare.
     index_factory: Callable[["UpdateOptions"], tuple[ProductIndex, object]] | None = None
-
-
-@contextmanager
-def run_lock(path: Path) -> Iterator[None]:
-    """An advisory lock on a file: the kernel releases it when the process dies, so no stale lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise UpdateLocked(f"another update is running (lock held on {path})") from None
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        yield
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
 
 
 def run_update(options: UpdateOptions) -> RunReport:
@@ -256,6 +231,24 @@ def why_refuse(meta, unique_count: int) -> str | None:
 
 def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options: UpdateOptions,
            result: FileResult) -> None:
+    """Write one file trusting the index; if the database refuses it, write it again checking every key."""
+    before = copy.deepcopy(result)
+    try:
+        _write_file(path, meta, index, scratch, options, result, verify=False)
+    except IntegrityError as exc:
+        # The index said a key was free or a product existed, the database says otherwise (a change the
+        # log did not show): nothing of the attempt was kept, and the repair path fixes the index.
+        log.warning("%s: the database refused what the index said (%s); writing the file again, checking "
+                    "every key against the database", path.name, str(exc).splitlines()[0])
+        result.__dict__.update(copy.deepcopy(before).__dict__)
+        scratch.forget_prices()
+        _write_file(path, meta, index, scratch, options, result, verify=True)
+        result.notes.append("the index disagreed with the database: the file was written again checking "
+                            "every key, and the index repaired")
+
+
+def _write_file(path: Path, meta, index: ProductIndex, scratch: FileScratch, options: UpdateOptions,
+                result: FileResult, *, verify: bool) -> None:
     """Write one file: the database first, in one transaction; the index only once that committed."""
     writer = index.writer()
     try:
@@ -264,7 +257,7 @@ def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options:
             store = get_or_create_store(meta)
             ctx = FileContext(path=path, meta=meta, store=store, index=index, writer=writer, scratch=scratch,
                               result=result, now=timezone.now())
-            products = ProductManager(ctx, BrandManager())
+            products = ProductManager(ctx, BrandManager(), verify=verify or not getattr(index, "is_current", False))
             prices = PriceManager(ctx)
             categories = CategoryManager(ctx)
             options.progress.pass_started("updating")

@@ -26,6 +26,8 @@ class FileResult:
     categories_created: int = 0
     category_links_created: int = 0
     index_repairs: int = 0
+    # Products fetched whole (tier 2): only those a line changes; the rest is decided on the slim record.
+    products_fetched: int = 0
     elapsed_s: float = 0.0
     rejected_by_reason: dict = field(default_factory=dict)
     # The first refused lines as [line number, reason]; all of them are in the rejects file.
@@ -63,7 +65,8 @@ class RunReport:
         totals: Counter = Counter()
         for f in self.files:
             for name in ("lines", "lines_rejected", "lines_with_warnings", "products_created",
-                         "products_updated", "prices_created", "prices_updated", "prices_deleted", "index_repairs"):
+                         "products_updated", "prices_created", "prices_updated", "prices_deleted", "index_repairs",
+                         "products_fetched"):
                 totals[name] += getattr(f, name)
         return totals
 

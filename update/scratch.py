@@ -34,6 +34,11 @@ class FileScratch:
             txn.drop(self.priced, delete=False)
             txn.drop(self.key_line, delete=False)
 
+    def forget_prices(self) -> None:
+        """Forget which products got a price: the file is written again from the start."""
+        with self.env.begin(write=True) as txn:
+            txn.drop(self.priced, delete=False)
+
     def begin(self) -> lmdb.Transaction:
         return self.env.begin(write=True)
 

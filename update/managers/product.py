@@ -1,25 +1,27 @@
-"""Products for one chunk of lines: resolve, check against the database, create, enrich, link SKUs.
+"""Products for one chunk of lines: resolve, create, enrich, link SKUs.
 
-Tier 1 (the index) proposes a product for each key; tier 2 fetches only those products, in one id
-batch per chunk, and checks that each still carries the key it was found by. The database wins every
-disagreement: a hit whose product is gone or no longer carries the key is dropped from the index, and
-a miss is confirmed against the database's unique columns before anything is created, so a stale index
-can cost a repair but never a duplicate product.
+Tier 1 (the index) resolves every key, and its slim record says whether a line would change the
+product it names. Tier 2 fetches, in one id batch per chunk, only the products a line will change. The
+index is trusted because it is known to be current: the update's writer lock keeps other updates out,
+and before each chunk ``FileFreshness`` checks the change log for any other writer and catches up
+first. The database still wins: what it refuses anyway (a unique conflict, a product gone) fails the
+file's first attempt, and the orchestrator runs the file again with ``verify=True``, the repair path
+that checks every hit and miss against the database and repairs the index, never a duplicate.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from catalog.models import SKU, Product
+from diskcache_tier.freshness import FileFreshness
+from diskcache_tier.keying import ProductRow, companies_of, nnbs_key, product_entries
 
 from ..bulk import insert_rows, update_rows
 from ..context import FileContext
 from ..lines import ScrapedLine
 from ..matching import (
-    ProductFacts,
     ProductState,
     brand_variation_candidate,
-    carries,
     enrich,
     line_keys,
     new_product_state,
@@ -37,41 +39,69 @@ _STATE_FIELDS = ["id", "normalized_name_brand_size", "barcode", "normalized_name
 
 @dataclass
 class Fetched:
-    """The chunk's candidate products as the database has them now."""
+    """Products fetched whole (tier 2), as the database has them now."""
     states: dict[int, ProductState] = field(default_factory=dict)
     brand_names: dict[int, str | None] = field(default_factory=dict)
 
-    def facts(self, product_id: int) -> ProductFacts | None:
-        state = self.states.get(product_id)
-        return None if state is None else ProductFacts(state.id, state.barcode, state.nnbs, state.variations)
+
+def index_row(state: ProductState, brand_name: str | None) -> ProductRow:
+    """What the index keeps of a product the update holds whole."""
+    return ProductRow(id=state.id, nnbs=state.nnbs, variations=state.variations, barcode=state.barcode,
+                      brand_id=state.brand_id, brand_name=brand_name, has_url=bool(state.url),
+                      has_image_url=bool(state.image_url), sizes=state.sizes,
+                      brand_companies=companies_of(state.brand_name_company_pairs))
+
+
+def would_change(slim: dict | None, line: ScrapedLine, company: str, claimed, brand_ids) -> bool:
+    """Could ``enrich`` change the product with this slim record? Never False when it could."""
+    if slim is None:
+        return True
+    return bool(
+        (line.barcode and not slim["bc"] and line.barcode not in claimed["barcode"])
+        or (line.url and not slim["u"])
+        or (line.image_url and not slim["i"])
+        or any(size not in slim["s"] for size in line.sizes)
+        or nnbs_key(line.nnbs) not in claimed["nnbs"]
+        or (line.brand and company not in slim["c"])
+        or (slim["bi"] is None and brand_ids.get(line.normalized_brand) is not None)
+    )
 
 
 class ProductManager:
-    def __init__(self, ctx: FileContext, brands: BrandManager):
+    def __init__(self, ctx: FileContext, brands: BrandManager, *, verify: bool = False):
         self.ctx = ctx
         self.brands = brands
         self.company_id = ctx.store.company_id
         self.company = ctx.store.company.name
+        # The repair path: check every index hit and miss against the database, as if the index were stale.
+        self.verify = verify
+        self.freshness = FileFreshness(ctx.index, ctx.writer)
 
     # ------------------------------------------------------------------------------------- chunk
 
     def process(self, lines: list[ScrapedLine]) -> list[tuple[ScrapedLine, int]]:
         """Bring the chunk's products up to date; return each line with its product, in line order."""
+        self.freshness.before_chunk()
         keys = self._keys_by_kind(lines)
         hits = {kind: self.ctx.index.get_many(kind, wanted) for kind, wanted in keys.items()}
-        fetched = self._fetch(set().union(*(h.values() for h in hits.values())))
-        self._drop_stale_hits(hits, fetched)
-        self._confirm_misses(keys, hits, fetched)
+        fetched = Fetched()
+        if self.verify:
+            self._fetch(set().union(*(h.values() for h in hits.values())), fetched)
+            self._drop_stale_hits(hits, fetched)
+            self._confirm_misses(keys, hits, fetched)
 
         plan = plan_chunk(lines, self.company_id, hits)
+        new_groups = _merge_same_nnbs(plan.new_groups)
         brand_ids = self.brands.ids_for(lines)
-        claimed = {kind: set(hits[kind]) for kind in ("barcode", "nnbs", "sku")}
-        created = self._create(plan.new_groups, brand_ids, claimed)
-        self._enrich(plan.matched, fetched, brand_ids, claimed, hits)
+        claimed = {"barcode": set(hits["barcode"]), "sku": set(hits["sku"]),
+                   "nnbs": {nnbs_key(k) for k in hits["nnbs"]}}
+        created = self._create(new_groups, brand_ids, claimed)
+        self._enrich(plan.matched, fetched, brand_ids, claimed)
 
         pairs = [(line, pid) for line, pid, _ in plan.matched]
-        pairs += [(line, created[id(group)]) for group in plan.new_groups for line in group]
+        pairs += [(line, created[id(group)]) for group in new_groups for line in group]
         pairs.sort(key=lambda pair: pair[0].line_no)
+        self.freshness.after_chunk()
         return pairs
 
     def _keys_by_kind(self, lines):
@@ -83,8 +113,7 @@ class ProductManager:
 
     # ----------------------------------------------------------------------------- tier 2 fetch
 
-    def _fetch(self, product_ids, into: Fetched | None = None) -> Fetched:
-        fetched = into or Fetched()
+    def _fetch(self, product_ids, fetched: Fetched) -> Fetched:
         wanted = [pid for pid in product_ids if pid not in fetched.states]
         if not wanted:
             return fetched
@@ -94,7 +123,10 @@ class ProductManager:
                 id=pid, nnbs=nnbs, barcode=barcode, variations=list(variations or []), sizes=list(sizes or []),
                 url=url, image_url=image_url, brand_id=brand_id, brand_name_company_pairs=list(pairs or []))
             fetched.brand_names[pid] = brand_nn
+        self.ctx.result.products_fetched += len(wanted)
         return fetched
+
+    # --------------------------------------------------------------------- repair path (verify)
 
     def _drop_stale_hits(self, hits, fetched: Fetched) -> None:
         """Forget index hits the database contradicts, in the index too."""
@@ -108,9 +140,19 @@ class ProductManager:
                     del sku_hits[key]
         for kind in ("barcode", "nnbs"):
             for key, pid in list(hits[kind].items()):
-                if not carries(fetched.facts(pid), kind, key):
+                if not self._carries(fetched, pid, kind, key):
                     self._repair(kind, key, None)
                     del hits[kind][key]
+
+    @staticmethod
+    def _carries(fetched: Fetched, pid: int, kind: str, key) -> bool:
+        state = fetched.states.get(pid)
+        if state is None:
+            return False
+        entries = product_entries(index_row(state, None))
+        if kind == "barcode":
+            return entries.barcode == key
+        return nnbs_key(key) in (entries.nnbs, *entries.variations)
 
     def _confirm_misses(self, keys, hits, fetched: Fetched) -> None:
         """Ask the database's unique columns about every key the index did not know."""
@@ -129,11 +171,12 @@ class ProductManager:
             for key, pid in mapping.items():
                 hits[kind][key] = pid
                 self._repair(kind, key, pid)
-        self._fetch({pid for mapping in found.values() for pid in mapping.values()}, into=fetched)
-        for pid in {pid for mapping in found.values() for pid in mapping.values()}:
+        found_ids = {pid for mapping in found.values() for pid in mapping.values()}
+        self._fetch(found_ids, fetched)
+        for pid in found_ids:
             state = fetched.states.get(pid)
             if state is not None:
-                self.ctx.writer.put_product(pid, state.nnbs, fetched.brand_names.get(pid))
+                self.ctx.writer.write_product(index_row(state, fetched.brand_names.get(pid)))
 
     def _repair(self, kind, key, product_id) -> None:
         if product_id is None:
@@ -150,12 +193,12 @@ class ProductManager:
             return {}
 
         def is_free(kind, key):
-            return key not in claimed[kind]
+            return (nnbs_key(key) if kind == "nnbs" else key) not in claimed[kind]
 
         states, rows = [], []
         for group in groups:
             state = new_product_state(group, self.company, brand_ids, is_free)
-            claimed["nnbs"].update([state.nnbs, *state.variations])
+            claimed["nnbs"].update(nnbs_key(n) for n in [state.nnbs, *state.variations])
             if state.barcode:
                 claimed["barcode"].add(state.barcode)
             first = group[0]
@@ -173,20 +216,11 @@ class ProductManager:
         for group, state in zip(groups, states):
             state.id = ids[state.nnbs]
             created[id(group)] = state.id
-            self._index_product(state, brand_nn=_brand_name_of(state.brand_id, brand_ids))
+            self.ctx.writer.write_product(index_row(state, _brand_name_of(state.brand_id, brand_ids)))
             new_skus += self._claim_skus(group, state.id, claimed)
         self._link_skus(new_skus)
         self.ctx.result.products_created += len(states)
         return created
-
-    def _index_product(self, state: ProductState, brand_nn: str | None) -> None:
-        writer = self.ctx.writer
-        writer.put_product(state.id, state.nnbs, brand_nn)
-        writer.put("nnbs", state.nnbs, state.id)
-        for variation in state.variations:
-            writer.put("nnbs", variation, state.id)
-        if state.barcode:
-            writer.put("barcode", state.barcode, state.id)
 
     def _claim_skus(self, lines, product_id, claimed) -> list[tuple[int, str, int]]:
         new = []
@@ -207,35 +241,43 @@ class ProductManager:
 
     # ----------------------------------------------------------------------------------- enrich
 
-    def _enrich(self, matched, fetched: Fetched, brand_ids, claimed, hits) -> None:
+    def _enrich(self, matched, fetched: Fetched, brand_ids, claimed) -> None:
+        """Enrich the matched products; only those a line will change are fetched (tier 2)."""
+        slims = self.ctx.index.slim_many({pid for _, pid, _ in matched if pid not in fetched.states})
+        changing = {pid for line, pid, _ in matched if pid not in fetched.states
+                    and would_change(slims.get(pid), line, self.company, claimed, brand_ids)}
+        self._fetch(changing, fetched)
         changed: dict[int, ProductState] = {}
-        brand_of_changed: dict[int, str] = {}
         brand_variations: dict[int, set[str]] = {}
         new_skus = []
         for line, pid, kind in matched:
-            state = fetched.states[pid]
-            fields = enrich(
-                state, line, self.company,
-                barcode_free=bool(line.barcode) and line.barcode not in claimed["barcode"],
-                nnbs_free=line.nnbs not in claimed["nnbs"],
-                brand_id=brand_ids.get(line.normalized_brand),
-            )
-            if "barcode" in fields:
-                claimed["barcode"].add(state.barcode)
-                self.ctx.writer.put("barcode", state.barcode, pid)
-            if "normalized_name_brand_size_variations" in fields:
-                claimed["nnbs"].add(line.nnbs)
-                self.ctx.writer.put("nnbs", line.nnbs, pid)
-            if "brand" in fields:
-                brand_of_changed[pid] = line.normalized_brand
-            if fields:
-                changed[pid] = state
-            if brand_variation_candidate(kind, line.normalized_brand, fetched.brand_names.get(pid)):
-                brand_variations.setdefault(state.brand_id, set()).add(line.normalized_brand)
+            state = fetched.states.get(pid)
+            if state is not None:
+                fields = enrich(
+                    state, line, self.company,
+                    barcode_free=bool(line.barcode) and line.barcode not in claimed["barcode"],
+                    nnbs_free=nnbs_key(line.nnbs) not in claimed["nnbs"],
+                    brand_id=brand_ids.get(line.normalized_brand),
+                )
+                if "barcode" in fields:
+                    claimed["barcode"].add(state.barcode)
+                if "normalized_name_brand_size_variations" in fields:
+                    claimed["nnbs"].add(nnbs_key(line.nnbs))
+                if fields:
+                    changed[pid] = state
+                brand_id, brand_name = state.brand_id, fetched.brand_names.get(pid)
+            else:
+                slim = slims.get(pid) or {}
+                brand_id, brand_name = slim.get("bi"), slim.get("b")
+            if brand_id is not None and brand_variation_candidate(kind, line.normalized_brand, brand_name):
+                brand_variations.setdefault(brand_id, set()).add(line.normalized_brand)
             new_skus += self._claim_skus([line], pid, claimed)
         self._save_enriched(changed)
-        for pid, brand_nn in brand_of_changed.items():
-            self.ctx.writer.put_product(pid, changed[pid].nnbs, brand_nn)
+        for pid, state in changed.items():
+            brand_name = fetched.brand_names.get(pid)
+            if state.brand_id is not None and brand_name is None:
+                brand_name = _brand_name_of(state.brand_id, brand_ids)
+            self.ctx.writer.write_product(index_row(state, brand_name))
         self._link_skus(new_skus)
         self.brands.add_variations(brand_variations)
 
@@ -250,6 +292,20 @@ class ProductManager:
         ]
         update_rows(Product, products, ENRICHED_FIELDS)
         self.ctx.result.products_updated += len(products)
+
+
+def _merge_same_nnbs(groups: list[list[ScrapedLine]]) -> list[list[ScrapedLine]]:
+    """New groups whose first lines spell one NNBS differently (spaces, NFC/NFD) are one product."""
+    by_key: dict[str, list[ScrapedLine]] = {}
+    merged = []
+    for group in groups:
+        key = nnbs_key(group[0].nnbs)
+        if key in by_key:
+            by_key[key].extend(group)
+        else:
+            by_key[key] = group
+            merged.append(group)
+    return merged
 
 
 def _brand_name_of(brand_id: int | None, brand_ids: dict[str, int]) -> str:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from diskcache_tier.build_index import BATCH_SIZE, build_lmdb_index, index_lock_path
-from update.orchestrator import UpdateLocked, run_lock
+from diskcache_tier.run_lock import UpdateLocked, run_lock
 
 
 class Command(BaseCommand):

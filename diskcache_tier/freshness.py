@@ -1,0 +1,87 @@
+"""While a file is written: is the index still current, and which change-log rows are the file's own?
+
+The index is trusted without asking the database about every key because nothing else is expected to
+write the catalog during a file: other updates wait for the writer lock. Anything else (the site's
+admin, a script, raw SQL) leaves rows in the change log, so before each chunk one query on the log's
+primary key says whether such a row appeared; if one did, it is applied to the file's index writer
+first, and the chunk then reads a current index.
+
+The file's own writes fill the log too (the triggers can't tell who writes). Once the file's database
+transaction and its index writes have committed, those rows are deleted, so the next start catches up
+only on other writers' changes. If the process dies before that, they stay and the next start applies
+them: the index never misses a committed write.
+
+Telling rows apart: on SQLite the file's transaction is the only writer from BEGIN IMMEDIATE to COMMIT,
+so every row logged in between is the file's own. On PostgreSQL each row carries the writing
+transaction's id (``writer_txid``), and the rows of other transactions are the ones to apply.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+
+from . import changelog
+from .catchup import CatchupStats, apply_changes
+
+log = logging.getLogger(__name__)
+
+
+class FileFreshness:
+    def __init__(self, index, writer):
+        self.index = index
+        self.writer = writer
+        # Only an index that follows the change log can be checked against it (the memory backend and
+        # the benchmark's designs are read whole from the database at start).
+        self.active = getattr(index, "follows_change_log", False)
+        self.postgresql = connection.vendor == "postgresql"
+        self.started = False
+        self.txid: int | None = None
+        self.checked_through = 0   # log ids up to here are applied to the index, or are the file's own
+        self.own_after = 0         # the file's own rows have ids above this ...
+        self.own_through = 0       # ... and up to this
+        self.caught_up = CatchupStats()
+
+    def before_chunk(self) -> None:
+        if not self.active:
+            return
+        if not self.started:
+            self._start()
+        elif self.postgresql:
+            self._catch_up_others()
+        # SQLite: no other connection can write while the file's transaction holds the write lock.
+
+    def after_chunk(self) -> None:
+        if not self.active:
+            return
+        self.own_through = max(self.own_through, changelog.head())
+        if not self.postgresql:
+            # Every row up to here is applied (before the file) or the file's own (in this writer): the
+            # watermark moves past them with the file's index writes, the meta being applied last.
+            self.writer.set_meta("changes_applied_through", self.own_through)
+
+    def _start(self) -> None:
+        self.started = True
+        watermark = self.index.meta().get("changes_applied_through") or 0
+        self.checked_through = watermark
+        if self.postgresql:
+            self.txid = changelog.current_txid()
+        self._catch_up_others()
+        # SQLite: the file has logged nothing yet, so every row after this one will be its own.
+        self.own_after = watermark if self.postgresql else self.checked_through
+        self.writer.on_commit(self.forget_own_changes)
+
+    def _catch_up_others(self) -> None:
+        head, first_other = changelog.head_and_first_other(self.checked_through, self.txid)
+        if first_other is not None:
+            for rows in changelog.read_changes(first_other - 1, head, 2_000, other_than_txid=self.txid):
+                apply_changes(self.index, self.writer, rows, self.caught_up)
+                self.caught_up.changes += len(rows)
+            log.info("another writer changed the catalog during the file: %d logged changes applied to "
+                     "the index first", self.caught_up.changes)
+        self.checked_through = max(self.checked_through, head)
+
+    def forget_own_changes(self) -> None:
+        """After the file's index writes committed: its own log rows need no catch-up."""
+        if self.own_through > self.own_after:
+            changelog.forget_own(self.own_after, self.own_through, self.txid)

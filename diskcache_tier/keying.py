@@ -1,0 +1,97 @@
+"""The one rule for what a product gives the index: its slim record and its keys of each kind.
+
+The build, the memory backend's loader, catch-up, verify and the update's own writes all go through
+``product_entries`` (and ``sku_entry``), so no two writers can disagree on how a product is keyed.
+
+The slim record holds what deciding a line needs without fetching the product (tier 2): its NNBS, its
+brand (id and normalized name), and what enrichment could still add to it: whether barcode, url and
+image_url are set, its sizes, and the companies it already has a raw brand for. A line that would add
+nothing is priced and filed from the slim record alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+from .keys import canonical_nnbs
+
+
+@dataclass
+class ProductRow:
+    """A product as the index needs it, whoever read it (a build stream, catch-up, the update)."""
+    id: int
+    nnbs: str
+    variations: list = field(default_factory=list)
+    barcode: str | None = None
+    brand_id: int | None = None
+    brand_name: str | None = None  # the brand's normalized name
+    has_url: bool = False
+    has_image_url: bool = False
+    sizes: list = field(default_factory=list)
+    brand_companies: list = field(default_factory=list)  # companies of brand_name_company_pairs
+
+
+@dataclass
+class ProductEntries:
+    slim: dict
+    nnbs: str                 # the own NNBS, canonical
+    variations: list[str]     # the other spellings, canonical, without the own NNBS, in order
+    barcode: str | None
+
+
+def product_entries(row: ProductRow) -> ProductEntries:
+    own = canonical_nnbs(row.nnbs)
+    variations = list(dict.fromkeys(c for c in (canonical_nnbs(v) for v in row.variations if v) if c != own))
+    return ProductEntries(slim=slim_record(row), nnbs=own, variations=variations, barcode=row.barcode or None)
+
+
+def slim_record(row: ProductRow) -> dict:
+    return {
+        "n": row.nnbs,
+        "b": row.brand_name or "",
+        "bi": row.brand_id,
+        "bc": bool(row.barcode),
+        "u": row.has_url,
+        "i": row.has_image_url,
+        "s": list(row.sizes),
+        "c": sorted(set(row.brand_companies)),
+    }
+
+
+def encode_slim(slim: dict) -> bytes:
+    return orjson.dumps(slim)
+
+
+def decode_slim(raw) -> dict:
+    return orjson.loads(bytes(raw))
+
+
+def sku_entry(company_id: int, sku: str) -> tuple[int, str]:
+    return (company_id, sku)
+
+
+def nnbs_key(text: str) -> str:
+    """The index key of an NNBS or a variation: one canonical form, whatever the scraper's spacing."""
+    return canonical_nnbs(text)
+
+
+def companies_of(pairs) -> list:
+    return [pair[1] for pair in (pairs or []) if isinstance(pair, (list, tuple)) and len(pair) > 1]
+
+
+# Columns of the product rows every reader selects (with ``brand`` the brand's normalized name, LEFT
+# JOINed), in ``ProductRow`` order after the id. ``{product}`` and ``{brand}`` are the table names.
+PRODUCT_SELECT = (
+    "SELECT p.id, p.normalized_name_brand_size, p.normalized_name_brand_size_variations, p.barcode, p.brand_id, "
+    "b.normalized_name, p.url, p.image_url, p.sizes, p.brand_name_company_pairs "
+    "FROM {product} p LEFT JOIN {brand} b ON b.id = p.brand_id"
+)
+
+
+def row_from_select(values, loads) -> ProductRow:
+    """A ``ProductRow`` from one row of ``PRODUCT_SELECT``; ``loads`` parses a JSON column."""
+    pid, nnbs, variations, barcode, brand_id, brand_name, url, image_url, sizes, pairs = values
+    return ProductRow(id=pid, nnbs=nnbs, variations=loads(variations), barcode=barcode, brand_id=brand_id,
+                      brand_name=brand_name, has_url=bool(url), has_image_url=bool(image_url),
+                      sizes=loads(sizes), brand_companies=companies_of(loads(pairs)))
