@@ -78,9 +78,9 @@ class LegacyWriter(IndexWriter):
         self.pending: dict[str, dict] = {kind: {} for kind in KINDS}
         self.refreshed: set[int] = set()
 
-    def put_product(self, product_id, nnbs, brand):
+    def put_product(self, product_id, slim):
         self.refreshed.add(product_id)
-        self.pending["nnbs"].setdefault(nnbs, product_id)
+        self.pending["nnbs"].setdefault(slim["n"], product_id)
 
     def delete_product(self, product_id):
         pass  # its keys are deleted one by one

@@ -31,7 +31,7 @@ class NoCacheIndex(ProductIndex):
 
 
 class NoCacheWriter(IndexWriter):
-    def put_product(self, product_id, nnbs, brand):
+    def put_product(self, product_id, slim):
         pass
 
     def delete_product(self, product_id):

@@ -83,5 +83,9 @@ class FileFreshness:
 
     def forget_own_changes(self) -> None:
         """After the file's index writes committed: its own log rows need no catch-up."""
-        if self.own_through > self.own_after:
-            changelog.forget_own(self.own_after, self.own_through, self.txid)
+        if self.postgresql:
+            if self.own_through > self.own_after:
+                changelog.forget_own(self.own_after, self.own_through, self.txid)
+        elif self.own_through:
+            # The watermark moved to own_through with the file's index writes: every row up to it is applied.
+            changelog.prune(self.own_through)

@@ -38,12 +38,21 @@ class ProductEntries:
     nnbs: str                 # the own NNBS, canonical
     variations: list[str]     # the other spellings, canonical, without the own NNBS, in order
     barcode: str | None
+    # The same variations as the product spells them (the first spelling of each key), for backends
+    # that key by what they are given (the benchmark's legacy design).
+    variation_spellings: list[str] = field(default_factory=list)
 
 
 def product_entries(row: ProductRow) -> ProductEntries:
     own = canonical_nnbs(row.nnbs)
-    variations = list(dict.fromkeys(c for c in (canonical_nnbs(v) for v in row.variations if v) if c != own))
-    return ProductEntries(slim=slim_record(row), nnbs=own, variations=variations, barcode=row.barcode or None)
+    spelling_of: dict[str, str] = {}
+    for variation in row.variations:
+        if variation:
+            key = canonical_nnbs(variation)
+            if key != own:
+                spelling_of.setdefault(key, variation)
+    return ProductEntries(slim=slim_record(row), nnbs=own, variations=list(spelling_of),
+                          barcode=row.barcode or None, variation_spellings=list(spelling_of.values()))
 
 
 def slim_record(row: ProductRow) -> dict:

@@ -113,14 +113,16 @@ class IndexWriter:
         """
         entries = product_entries(row)
         self.put_product(row.id, entries.slim)
-        self.put("nnbs", entries.nnbs, row.id)
-        for variation in entries.variations:
+        # Spellings as the product has them: a backend keys them in its own form (``encode_key``).
+        self.put("nnbs", row.nnbs, row.id)
+        for variation in entries.variation_spellings:
             self.put_variation(variation, row.id)
         if entries.barcode:
             self.put("barcode", entries.barcode, row.id)
 
     def put_variation(self, variation: str, product_id: int) -> None:
-        raise NotImplementedError
+        """Put a variation's key unless another product holds it (the backends here check; others put)."""
+        self.put("nnbs", variation, product_id)
 
     def delete_product(self, product_id: int) -> None:
         raise NotImplementedError

@@ -88,7 +88,7 @@ def test_index_streams_read_in_id_order_without_a_held_cursor(monkeypatch, curso
     batches = [first, *stream]
 
     assert [len(b) for b in batches] == [3, 3, 1]
-    assert [row for b in batches for row in b] == [
+    assert [(r.id, r.nnbs, r.variations, r.barcode, r.brand_name) for b in batches for r in b] == [
         (p.id, p.normalized_name_brand_size, [f"p {i}"], None, "acme" if i % 2 else None)
         for i, p in enumerate(products)]
     assert [row for b in stream_sku_rows(batch_size=2) for row in b] == [

@@ -54,7 +54,7 @@ def index_row(state: ProductState, brand_name: str | None) -> ProductRow:
 
 def would_change(slim: dict | None, line: ScrapedLine, company: str, claimed, brand_ids) -> bool:
     """Could ``enrich`` change the product with this slim record? Never False when it could."""
-    if slim is None:
+    if slim is None or "bc" not in slim:  # no record, or one that says less (the benchmark's designs)
         return True
     return bool(
         (line.barcode and not slim["bc"] and line.barcode not in claimed["barcode"])

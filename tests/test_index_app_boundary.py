@@ -1,0 +1,27 @@
+"""diskcache_tier is an app that catalog and update import, and that imports neither (no import cycle)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from .conftest import PROJECT_ROOT
+
+
+def imported_modules(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_diskcache_tier_imports_neither_catalog_nor_update():
+    offenders = {}
+    for path in sorted((PROJECT_ROOT / "diskcache_tier").rglob("*.py")):
+        bad = {name for name in imported_modules(path) if name.split(".")[0] in ("catalog", "update")}
+        if bad:
+            offenders[str(path.relative_to(PROJECT_ROOT))] = sorted(bad)
+    assert offenders == {}
+
