@@ -51,8 +51,9 @@ class FileFreshness:
             self._catch_up_others()
         # SQLite: no other connection can write while the file's transaction holds the write lock.
 
-    def after_chunk(self) -> None:
-        if not self.active:
+    def after_chunk(self, *, wrote: bool = True) -> None:
+        """``wrote``: the chunk wrote rows the triggers log; if not, the log's head has not moved."""
+        if not self.active or not wrote:
             return
         self.own_through = max(self.own_through, changelog.head())
         if not self.postgresql:

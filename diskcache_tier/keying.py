@@ -5,7 +5,7 @@ The build, the memory backend's loader, catch-up, verify and the update's own wr
 
 The slim record holds what deciding a line needs without fetching the product (tier 2): its NNBS, its
 brand (id and normalized name), and what enrichment could still add to it: whether barcode, url and
-image_url are set, its sizes, and the companies it already has a raw brand for. A line that would add
+image_url are set, its sizes and variations as scraped, and the companies it already has a raw brand for. A line that would add
 nothing is priced and filed from the slim record alone.
 """
 from __future__ import annotations
@@ -64,6 +64,7 @@ def slim_record(row: ProductRow) -> dict:
         "u": row.has_url,
         "i": row.has_image_url,
         "s": list(row.sizes),
+        "v": [v for v in row.variations if v],
         "c": sorted(set(row.brand_companies)),
     }
 

@@ -52,7 +52,13 @@ def index_row(state: ProductState, brand_name: str | None) -> ProductRow:
                       brand_companies=companies_of(state.brand_name_company_pairs))
 
 
-def would_change(slim: dict | None, line: ScrapedLine, company: str, claimed, brand_ids) -> bool:
+def nnbs_free_for(claimed, line: ScrapedLine, product_id: int | None) -> bool:
+    """May the line's NNBS spelling become a variation of this product? Its key (canonical) must belong
+    to no other product; a new spelling of the product's own key is recorded as scraped."""
+    return claimed["nnbs"].get(nnbs_key(line.nnbs), product_id) == product_id
+
+
+def would_change(slim: dict | None, line: ScrapedLine, company: str, claimed, brand_ids, product_id: int) -> bool:
     """Could ``enrich`` change the product with this slim record? Never False when it could."""
     if slim is None or "bc" not in slim:  # no record, or one that says less (the benchmark's designs)
         return True
@@ -61,7 +67,7 @@ def would_change(slim: dict | None, line: ScrapedLine, company: str, claimed, br
         or (line.url and not slim["u"])
         or (line.image_url and not slim["i"])
         or any(size not in slim["s"] for size in line.sizes)
-        or nnbs_key(line.nnbs) not in claimed["nnbs"]
+        or (line.nnbs != slim["n"] and line.nnbs not in slim["v"] and nnbs_free_for(claimed, line, product_id))
         or (line.brand and company not in slim["c"])
         or (slim["bi"] is None and brand_ids.get(line.normalized_brand) is not None)
     )
@@ -82,6 +88,7 @@ class ProductManager:
     def process(self, lines: list[ScrapedLine]) -> list[tuple[ScrapedLine, int]]:
         """Bring the chunk's products up to date; return each line with its product, in line order."""
         self.freshness.before_chunk()
+        writes_before = self._logged_writes()
         keys = self._keys_by_kind(lines)
         hits = {kind: self.ctx.index.get_many(kind, wanted) for kind, wanted in keys.items()}
         fetched = Fetched()
@@ -94,15 +101,20 @@ class ProductManager:
         new_groups = _merge_same_nnbs(plan.new_groups)
         brand_ids = self.brands.ids_for(lines)
         claimed = {"barcode": set(hits["barcode"]), "sku": set(hits["sku"]),
-                   "nnbs": {nnbs_key(k) for k in hits["nnbs"]}}
+                   "nnbs": {nnbs_key(k): pid for k, pid in hits["nnbs"].items()}}  # canonical key -> owner
         created = self._create(new_groups, brand_ids, claimed)
         self._enrich(plan.matched, fetched, brand_ids, claimed)
 
         pairs = [(line, pid) for line, pid, _ in plan.matched]
         pairs += [(line, created[id(group)]) for group in new_groups for line in group]
         pairs.sort(key=lambda pair: pair[0].line_no)
-        self.freshness.after_chunk()
+        self.freshness.after_chunk(wrote=self._logged_writes() != writes_before)
         return pairs
+
+    def _logged_writes(self) -> int:
+        """Writes of this file that the change log's triggers saw (products and SKUs)."""
+        result = self.ctx.result
+        return result.products_created + result.products_updated + result.skus_linked
 
     def _keys_by_kind(self, lines):
         keys = {"barcode": set(), "sku": set(), "nnbs": set()}
@@ -198,7 +210,8 @@ class ProductManager:
         states, rows = [], []
         for group in groups:
             state = new_product_state(group, self.company, brand_ids, is_free)
-            claimed["nnbs"].update(nnbs_key(n) for n in [state.nnbs, *state.variations])
+            # The owner is not known before the insert; None still says "taken" to the next group.
+            claimed["nnbs"].update((nnbs_key(n), None) for n in [state.nnbs, *state.variations])
             if state.barcode:
                 claimed["barcode"].add(state.barcode)
             first = group[0]
@@ -216,6 +229,7 @@ class ProductManager:
         for group, state in zip(groups, states):
             state.id = ids[state.nnbs]
             created[id(group)] = state.id
+            claimed["nnbs"].update((nnbs_key(n), state.id) for n in [state.nnbs, *state.variations])
             self.ctx.writer.write_product(index_row(state, _brand_name_of(state.brand_id, brand_ids)))
             new_skus += self._claim_skus(group, state.id, claimed)
         self._link_skus(new_skus)
@@ -245,7 +259,7 @@ class ProductManager:
         """Enrich the matched products; only those a line will change are fetched (tier 2)."""
         slims = self.ctx.index.slim_many({pid for _, pid, _ in matched if pid not in fetched.states})
         changing = {pid for line, pid, _ in matched if pid not in fetched.states
-                    and would_change(slims.get(pid), line, self.company, claimed, brand_ids)}
+                    and would_change(slims.get(pid), line, self.company, claimed, brand_ids, pid)}
         self._fetch(changing, fetched)
         changed: dict[int, ProductState] = {}
         brand_variations: dict[int, set[str]] = {}
@@ -256,13 +270,13 @@ class ProductManager:
                 fields = enrich(
                     state, line, self.company,
                     barcode_free=bool(line.barcode) and line.barcode not in claimed["barcode"],
-                    nnbs_free=nnbs_key(line.nnbs) not in claimed["nnbs"],
+                    nnbs_free=nnbs_free_for(claimed, line, pid),
                     brand_id=brand_ids.get(line.normalized_brand),
                 )
                 if "barcode" in fields:
                     claimed["barcode"].add(state.barcode)
                 if "normalized_name_brand_size_variations" in fields:
-                    claimed["nnbs"].add(nnbs_key(line.nnbs))
+                    claimed["nnbs"][nnbs_key(line.nnbs)] = pid
                 if fields:
                     changed[pid] = state
                 brand_id, brand_name = state.brand_id, fetched.brand_names.get(pid)
