@@ -67,7 +67,10 @@ def insert_rows(model, field_names: list[str], rows: list[tuple]) -> int:
         if connection.vendor == "postgresql":
             # COPY sends the rows as one stream, where executemany runs a statement per row: on 5000 rows
             # 92 ms against 225 ms (prices), 158 against 305 ms (products, with JSON). Triggers fire alike.
-            with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            # The raw cursor bypasses Django's error translation: a unique conflict must still arrive as
+            # django.db.IntegrityError, which the update's repair path catches.
+            with connection.wrap_database_errors, \
+                    cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
