@@ -240,3 +240,21 @@ def test_a_change_caught_up_at_a_files_start_does_not_make_the_log_look_older_th
     finally:
         index.close()
     assert_index_matches(workspace.index_path)
+
+
+def test_a_catch_up_longer_than_a_rebuild_rebuilds_instead(workspace, monkeypatch, caplog):
+    from diskcache_tier import catchup
+
+    write_file(workspace.inbox, "iga", "2025-09-01", [product(f"p{n}", sku=f"S{n}") for n in range(10)])
+    run_update(workspace)
+    monkeypatch.setattr(catchup, "REBUILD_FLOOR", 0)
+    Product.objects.filter(normalized_name_brand_size="p1").update(barcode="9300000000011")
+    index, build = open_index("lmdb", workspace.index_path)  # 1 change, 10 products: a catch-up is cheaper
+    index.close()
+    assert build is None
+    Product.objects.filter(normalized_name_brand_size__in=["p2", "p3", "p4", "p5"]).update(url=None)
+    index, build = open_index("lmdb", workspace.index_path)  # 4 changes > 0.3 x 10 products: rebuilt
+    index.close()
+    assert build is not None and build.reason == "4 changes logged since the index's watermark, more than a " \
+                                                 "rebuild of 10 products costs"
+    assert_index_matches(workspace.index_path)
