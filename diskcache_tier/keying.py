@@ -69,12 +69,22 @@ def slim_record(row: ProductRow) -> dict:
     }
 
 
+# Stored as a list in this order, with the three flags in one integer: field names in every record would
+# cost about 30 bytes per product.
+_SLIM_ORDER = ("n", "b", "bi", "s", "v", "c")
+_FLAGS = ("bc", "u", "i")
+
+
 def encode_slim(slim: dict) -> bytes:
-    return orjson.dumps(slim)
+    flags = sum(1 << bit for bit, name in enumerate(_FLAGS) if slim[name])
+    return orjson.dumps([*(slim[name] for name in _SLIM_ORDER), flags])
 
 
 def decode_slim(raw) -> dict:
-    return orjson.loads(bytes(raw))
+    *values, flags = orjson.loads(bytes(raw))
+    slim = dict(zip(_SLIM_ORDER, values))
+    slim.update((name, bool(flags >> bit & 1)) for bit, name in enumerate(_FLAGS))
+    return slim
 
 
 def sku_entry(company_id: int, sku: str) -> tuple[int, str]:

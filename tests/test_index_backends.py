@@ -1,6 +1,7 @@
 """Both tier-1 backends: long keys, writes visible in their file, durable only on commit."""
 import pytest
 
+from diskcache_tier.keying import ProductRow, slim_record
 from diskcache_tier.keys import MAX_PLAIN_KEY_BYTES, text_key
 from diskcache_tier.lookup import LmdbIndex, MemoryIndex
 
@@ -23,7 +24,8 @@ def test_long_keys_are_distinct_and_bounded():
 
 def test_writes_are_seen_in_the_file_and_kept_on_commit(index):
     writer = index.writer()
-    slim = {"n": CHINESE_NNBS, "b": "brand", "s": ["1kg"]}
+    slim = slim_record(ProductRow(id=1, nnbs=CHINESE_NNBS, variations=["x y"], brand_id=3, brand_name="brand",
+                                  has_url=True, sizes=["1kg"], brand_companies=["iga"]))
     writer.put_product(1, slim)
     writer.put("nnbs", CHINESE_NNBS, 1)
     writer.put("sku", (3, "S1"), 1)

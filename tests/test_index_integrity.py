@@ -14,6 +14,7 @@ from django.db import connection
 from catalog.models import SKU, Price, Product, ProductCategory
 from diskcache_tier.models import DatabaseIdentity, IndexChange
 from diskcache_tier.build_index import build_lmdb_index, index_lock_path, open_index, why_rebuild
+from diskcache_tier.keying import ProductRow, slim_record
 from diskcache_tier.lookup import LmdbIndex
 from diskcache_tier.verify import verify_index
 from diskcache_tier.run_lock import run_lock
@@ -242,8 +243,9 @@ def test_verify_counts_mismatches_by_kind(updated):
         writer.delete("barcode", "9300000000011")          # barcode.missing
         writer.put("nnbs", "milk1l", oats)                 # nnbs.wrong (and nnbs.stale: oats doesn't carry it)
         writer.put("sku", (999, "ghost"), oats)             # sku.stale
-        writer.put_product(424242, {"n": "ghost", "b": ""})    # products.stale
-        writer.put_product(oats, {"n": "oats500g", "b": "other"})  # products.differs
+        writer.put_product(424242, slim_record(ProductRow(id=424242, nnbs="ghost")))  # products.stale
+        wrong_brand = {**index.slim_many([oats])[oats], "b": "other"}
+        writer.put_product(oats, wrong_brand)                                        # products.differs
         writer.commit()
         result = verify_index(index)
     assert dict(result.mismatches) == {"barcode.missing": 1, "nnbs.wrong": 1, "nnbs.stale": 1, "sku.stale": 1,
