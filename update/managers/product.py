@@ -56,7 +56,7 @@ class ProductManager:
     # ------------------------------------------------------------------------------------- chunk
 
     def process(self, lines: list[ScrapedLine]) -> list[tuple[ScrapedLine, int]]:
-        """Bring the chunk's products up to date; return each line with its product, in line order."""
+        """Bring the chunk's products up to date; return each line with its product, in the chunk's order."""
         keys = self._keys_by_kind(lines)
         hits = {kind: self.ctx.index.get_many(kind, wanted) for kind, wanted in keys.items()}
         fetched = self._fetch(set().union(*(h.values() for h in hits.values())))
@@ -71,7 +71,9 @@ class ProductManager:
 
         pairs = [(line, pid) for line, pid, _ in plan.matched]
         pairs += [(line, created[id(group)]) for group in plan.new_groups for line in group]
-        pairs.sort(key=lambda pair: pair[0].line_no)
+        # The chunk's order is the stream's: which line prices a product must not depend on chunk size.
+        position = {id(line): n for n, line in enumerate(lines)}
+        pairs.sort(key=lambda pair: position[id(pair[0])])
         return pairs
 
     def _keys_by_kind(self, lines):
