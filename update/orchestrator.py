@@ -1,7 +1,9 @@
 """The product update: every inbox file, oldest first, each in one database transaction.
 
-Per file (domain.md §3): survey the file (metadata, unique lines, bad lines), refuse it if stale or a
-partial scrape, then stream its unique lines in chunks through the product, price and category managers,
+Per file (domain.md §3): survey the file (its store and date from the majority of its lines, unique
+lines, bad lines, groups of lines sharing a key), refuse it if it names no store by 90% of its lines, is
+stale or a partial scrape, then stream its unique lines, each group whole, in chunks through the product,
+price and category managers,
 delete the store's prices of products the file no longer lists, commit the database, then commit the
 index writes, and move the file to the archive (or, refused, to the rejected folder with its reason).
 """

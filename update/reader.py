@@ -94,12 +94,8 @@ class StoreTally:
     @classmethod
     def loads(cls, raw: bytes) -> "StoreTally":
         ordinal, company, store_id, name, state, day, votes, kept, unique, duplicates = orjson.loads(raw)
-        meta = FileMeta(company, store_id, name, state, _date(day))
+        meta = FileMeta(company, store_id, name, state, date.fromisoformat(day))
         return cls(ordinal, meta, votes, kept, unique, duplicates)
-
-
-def _date(text: str) -> date:
-    return date.fromisoformat(text)
 
 
 @dataclass
