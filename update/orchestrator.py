@@ -288,7 +288,7 @@ def _apply(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch: Fil
                 pairs = products.process([read.line for unit in chunk for read in unit])
                 prices.apply(pairs)
                 categories.apply(pairs)
-                note_outcome(scratch, surveyed, chunk, pairs)
+                note_outcome(scratch, chunk, pairs)
             prices.delete_absent()
             store.last_scraped = meta.scraped_date
             store.save(update_fields=["last_scraped"])

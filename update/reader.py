@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import gzip
+import heapq
 import os
 import zlib
 from collections import Counter
@@ -402,6 +403,7 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
     own = surveyed.store_ordinal
     file_store = store_of(surveyed.meta)
     refusals: list[tuple[RawLine, str]] = []
+    scratch.start_second_pass()
     with scratch.begin(write=False) as txn, InputFile(path) as source:
         for raw in numbered_lines(source, on_position=on_position):
             role = scratch.role(txn, raw.line_no)
@@ -443,9 +445,8 @@ def _log_refusals(scratch: FileScratch, refusals: list[tuple[RawLine, str]]) -> 
         refusals.clear()
 
 
-def note_outcome(scratch: FileScratch, surveyed: Survey, units: list[list[ReadLine]],
-                 pairs: list[tuple[ScrapedLine, int]]) -> None:
-    """Log the chunk's warned lines, saying of lines that share a key what became of them."""
+def note_outcome(scratch: FileScratch, units: list[list[ReadLine]], pairs: list[tuple[ScrapedLine, int]]) -> None:
+    """Keep the chunk's warned lines, saying of lines that share a key what became of them."""
     product_of = {id(line): pid for line, pid in pairs}
     with scratch.begin() as txn:
         for unit in units:
@@ -453,24 +454,26 @@ def note_outcome(scratch: FileScratch, surveyed: Survey, units: list[list[ReadLi
             for read in unit:
                 warnings = read.warnings + shared.get(read.line.line_no, [])
                 if warnings:
-                    surveyed.lines_with_warnings += 1
-                    surveyed.warnings.update(w.kind for w in warnings)
-                    _log(scratch, txn, read.line.line_no, "kept", "; ".join(w.message for w in warnings),
-                         read.shown, read.length)
+                    entry = ["kept", "; ".join(w.message for w in warnings), read.shown, read.length,
+                             [w.kind for w in warnings]]
+                    scratch.log_warned(txn, read.line.line_no, orjson.dumps(entry))
 
 
 def _log(scratch: FileScratch, txn, line_no: int, action: str, reason: str, shown: str, length: int) -> None:
-    scratch.log_line(txn, line_no, orjson.dumps([action, reason, shown, length]))
+    scratch.log_refused(txn, line_no, orjson.dumps([action, reason, shown, length, []]))
 
 
 def finish(scratch: FileScratch, surveyed: Survey, rejects: RejectsLog | None) -> None:
-    """Write the rejects log in line order and keep the first refused lines for the report."""
-    surveyed.problems = []
+    """Write the rejects log in line order; count the warned lines and keep the first refused ones."""
+    surveyed.problems, surveyed.lines_with_warnings, surveyed.warnings = [], 0, Counter()
     with scratch.begin(write=False) as txn:
-        for line_no, entry in scratch.logged(txn):
-            action, reason, shown, length = orjson.loads(entry)
+        for line_no, entry in heapq.merge(scratch.logged(txn, "log"), scratch.logged(txn, "warned")):
+            action, reason, shown, length, kinds = orjson.loads(entry)
             if action == "rejected" and len(surveyed.problems) < MAX_PROBLEMS_KEPT:
                 surveyed.problems.append(LineProblem(line_no, reason))
+            if action == "kept":
+                surveyed.lines_with_warnings += 1
+                surveyed.warnings.update(kinds)
             if rejects is not None:
                 rejects.write(line_no, action, reason, shown.encode(), length)
     if rejects is not None:

@@ -22,7 +22,7 @@ _SCRATCH_MAP_SIZE = 8 << 30
 _LINE = struct.Struct(">Q")  # big-endian, so LMDB's byte order is line order
 _ROLE = struct.Struct(">IB")  # store ordinal, first line of its NNBS (1) or a duplicate (0)
 _GROUP = struct.Struct(">QQ")  # members, line number of the last member
-_DBS = (b"stores", b"store_names", b"line_role", b"first_line", b"key_line", b"parent", b"group", b"deferred", b"log",
+_DBS = (b"stores", b"store_names", b"line_role", b"first_line", b"key_line", b"parent", b"group", b"deferred", b"log", b"warned",
         b"priced")
 
 
@@ -137,12 +137,27 @@ class FileScratch:
 
     # ------------------------------------------------ refused and warned lines, kept in line order
 
-    def log_line(self, txn, line_no: int, entry: bytes) -> bool:
-        """Keep a line's rejects entry; False when the line already has one (the first reason stands)."""
+    def log_refused(self, txn, line_no: int, entry: bytes) -> bool:
+        """Keep a refused line's entry; False when the line already has one (the first reason stands)."""
         return txn.put(line_bytes(line_no), entry, db=self.dbs["log"], overwrite=False)
 
-    def logged(self, txn) -> Iterator[tuple[int, bytes]]:
-        with txn.cursor(db=self.dbs["log"]) as cursor:
+    def log_warned(self, txn, line_no: int, entry: bytes) -> None:
+        """Keep a kept line's warnings (a line is refused or kept, never both)."""
+        txn.put(line_bytes(line_no), entry, db=self.dbs["warned"])
+
+    def start_second_pass(self) -> None:
+        """Forget what an earlier second pass over the file left: waiting lines and warnings.
+
+        A file may be written twice (the database refusing the first attempt); the first pass's
+        findings stand, the second pass's are redone.
+        """
+        with self.env.begin(write=True) as txn:
+            txn.drop(self.dbs["deferred"], delete=False)
+            txn.drop(self.dbs["warned"], delete=False)
+
+    def logged(self, txn, kind: str) -> Iterator[tuple[int, bytes]]:
+        """The refused (``log``) or warned (``warned``) lines' entries, in line order."""
+        with txn.cursor(db=self.dbs[kind]) as cursor:
             for key, entry in cursor:
                 yield _LINE.unpack(key)[0], bytes(entry)
 
