@@ -30,3 +30,22 @@ def test_a_second_pass_written_again_counts_its_warnings_once(tmp_path):
     entries = [orjson.loads(raw) for raw in rejects.path.read_bytes().splitlines()]
     assert [(e["line_no"], e["action"]) for e in entries] == [(2, "kept"), (3, "kept"), (4, "rejected")]
     assert [[p.line_no, p.reason] for p in surveyed.problems] == [[4, "price_current 'x' is not a usable price"]]
+
+
+def test_store_tallies_survive_the_scratch_commits(tmp_path, monkeypatch):
+    from update import reader
+    monkeypatch.setattr(reader, "SCRATCH_COMMIT_EVERY", 3)
+    stray = write_file(tmp_path, "aldi", "2025-09-01", [product("s")], store={"store_id": "99999", "store_name": "x",
+                                                                                 "state": "qld"}, name="stray")
+    rest = write_file(tmp_path, "aldi", "2025-09-02", [product(f"p{i}") for i in range(10)] + [product("p3")],
+                      name="rest")
+    path = tmp_path / "aldi-testville-2025-09-02.jsonl"
+    path.write_bytes(stray.read_bytes() + rest.read_bytes())
+    with FileScratch() as scratch:
+        surveyed = survey(path, scratch)
+        assert [r.line.line_no for unit in read_units(path, scratch, surveyed) for r in unit] == list(range(2, 12))
+        finish(scratch, surveyed, None)
+    assert (surveyed.meta.store_id, str(surveyed.meta.scraped_date)) == ("G1", "2025-09-02")
+    assert (surveyed.lines, surveyed.unique_lines, surveyed.duplicate_lines) == (12, 10, 1)
+    assert [[p.line_no, p.reason] for p in surveyed.problems] == [
+        [1, "metadata names store aldi/99999, but the file is aldi/G1"]]

@@ -307,6 +307,10 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
     try:
         with InputFile(path) as source:
             for raw in numbered_lines(source, result, on_position):
+                if result.lines and result.lines % SCRATCH_COMMIT_EVERY == 0:
+                    tallies.flush(txn)
+                    txn.commit()
+                    txn = scratch.begin()
                 result.lines += 1
                 try:
                     keys, tally = _keys_and_store(txn, tallies, raw)
@@ -322,10 +326,6 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
                     _group(scratch, txn, tally.ordinal, keys, raw.line_no)
                 else:
                     tally.duplicates += 1
-                if result.lines % SCRATCH_COMMIT_EVERY == 0:
-                    tallies.flush(txn)
-                    txn.commit()
-                    txn = scratch.begin()
         tallies.flush(txn)
         txn.commit()
     except BaseException:
