@@ -136,7 +136,7 @@ class Survey:
 class ReadLine:
     """A kept line, with what its rejects entry needs if it gets a warning."""
     line: ScrapedLine
-    shown: str  # the raw line as the rejects log shows it
+    shown: str  # the raw line as the rejects log shows it ("" when it can't be warned about)
     length: int
     warnings: list[LineWarning]
 
@@ -420,21 +420,23 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
             root = scratch.group_root(txn, raw.line_no)
             members, last = scratch.group(txn, root)
             if members == 1:
-                yield [_parsed(raw.line_no, raw.data)]
+                yield [_parsed(raw.line_no, raw.data, grouped=False)]
                 continue
             with scratch.begin() as write:
                 scratch.defer(write, root, raw.line_no, raw.data)
                 waiting = scratch.take_deferred(write, root) if raw.line_no == last else []
             if waiting:
-                yield [_parsed(line_no, data) for line_no, data in waiting]
+                yield [_parsed(line_no, data, grouped=True) for line_no, data in waiting]
     _log_refusals(scratch, refusals)
 
 
-def _parsed(line_no: int, data: bytes) -> ReadLine:
+def _parsed(line_no: int, data: bytes, *, grouped: bool) -> ReadLine:
     warnings: list[LineWarning] = []
     # Pass one made every check that refuses a line, so this line parses.
     line = parse_line(line_no, orjson.loads(data), warnings)
-    return ReadLine(line, shown_line(data), len(data), warnings)
+    # Only a warned line is shown in the rejects log, and only a grouped one can be warned later.
+    shown = shown_line(data) if warnings or grouped else ""
+    return ReadLine(line, shown, len(data), warnings)
 
 
 def _log_refusals(scratch: FileScratch, refusals: list[tuple[RawLine, str]]) -> None:
