@@ -170,3 +170,17 @@ def test_a_file_whose_lines_name_two_stores_is_refused(workspace):
     assert result.reason == ("no store has 90% of the lines: the most, aldi/G102, is named by 32 of the 40 "
                              "lines that name a store")
     assert not Product.objects.exists() and not Store.objects.exists()
+
+
+def test_a_refused_file_still_lists_its_lines_of_another_store(workspace):
+    write_file(workspace.inbox, "aldi", "2025-09-02", fillers(10))
+    run_update(workspace)
+    stale = write_file(workspace.inbox, "aldi", "2025-09-01", fillers(10))
+    stray = orjson.loads(stale.read_bytes().splitlines()[0])
+    stray["metadata"]["store_id"] = "G999"
+    with open(stale, "ab") as handle:
+        handle.write(orjson.dumps(stray) + b"\n")
+    [result] = run_update(workspace).files
+    assert (result.status, result.reason.split(":")[0]) == ("rejected", "stale")
+    assert [(e["line_no"], e["reason"]) for e in rejects_of(result)] == [
+        (11, "metadata names store aldi/G999, but the file is aldi/G1")]

@@ -169,24 +169,24 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
         finish(scratch, Survey(), rejects)
         return _refuse(entry, result, options, f"unreadable file: {exc}", rejects)
     meta = surveyed.meta
+    if meta is None or not surveyed.unique_lines:
+        _fill(result, surveyed, scratch, rejects)
+        return _refuse(entry, result, options, _why_unusable(result), rejects)
+    result.date = meta.scraped_date.isoformat()
+    result.store = store_of(meta)
+    result.notes = surveyed.notes + _meta_notes(meta)
+    if result.store in failed_stores:
+        result.status, result.reason = "skipped", "an earlier file of this store failed in this run"
+        return _fill(result, surveyed, scratch, rejects)
+    reason = surveyed.no_majority or why_refuse(meta, surveyed.unique_lines)
+    if reason:
+        if not surveyed.no_majority:
+            # Lines of another store are refused as such even when the whole file is.
+            for _ in read_units(entry.path, scratch, surveyed, emit=False):
+                pass
+        _fill(result, surveyed, scratch, rejects)
+        return _refuse(entry, result, options, reason, rejects)
     try:
-        if meta is None or not surveyed.unique_lines:
-            _fill(result, surveyed, scratch, rejects)
-            return _refuse(entry, result, options, _why_unusable(result), rejects)
-        result.date = meta.scraped_date.isoformat()
-        result.store = store_of(meta)
-        result.notes = surveyed.notes + _meta_notes(meta)
-        if result.store in failed_stores:
-            result.status, result.reason = "skipped", "an earlier file of this store failed in this run"
-            return _fill(result, surveyed, scratch, rejects)
-        reason = surveyed.no_majority or why_refuse(meta, surveyed.unique_lines)
-        if reason:
-            if not surveyed.no_majority:
-                # Lines of another store are refused as such even when the whole file is.
-                for _ in read_units(entry.path, scratch, surveyed, emit=False):
-                    pass
-            _fill(result, surveyed, scratch, rejects)
-            return _refuse(entry, result, options, reason, rejects)
         _apply(entry.path, meta, surveyed, index, scratch, options, result)
     except DryRunRollback:
         pass
