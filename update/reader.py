@@ -109,6 +109,8 @@ class Survey:
     unique_lines: int = 0
     duplicate_lines: int = 0
     other_store_lines: int = 0
+    # Lines that joined a group (of any store): with none, every line is a unit of its own.
+    joins: int = 0
     rejected: Counter = field(default_factory=Counter)
     # The first problems, for the report; every one of them is counted in ``rejected``.
     problems: list[LineProblem] = field(default_factory=list)
@@ -323,7 +325,7 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
                 scratch.set_role(txn, raw.line_no, tally.ordinal, first)
                 if first:
                     tally.unique += 1
-                    _group(scratch, txn, tally.ordinal, keys, raw.line_no)
+                    result.joins += _group(scratch, txn, tally.ordinal, keys, raw.line_no)
                 else:
                     tally.duplicates += 1
         tallies.flush(txn)
@@ -357,14 +359,17 @@ def _keys_and_store(txn, tallies: _Tallies, raw: RawLine) -> tuple[LineKeys, Sto
     return keys, tally
 
 
-def _group(scratch: FileScratch, txn, store: int, keys: LineKeys, line_no: int) -> None:
-    """Join the line to the group of every earlier line of its store that shares one of its keys."""
+def _group(scratch: FileScratch, txn, store: int, keys: LineKeys, line_no: int) -> bool:
+    """Join the line to the group of every earlier line of its store that shares one of its keys;
+    True when it joined one."""
+    joined = False
     for kind, key in (("barcode", keys.barcode), ("sku", keys.sku), ("nnbs", canonical_nnbs(keys.nnbs))):
         if key is None:
             continue
         earlier = scratch.claim_key(txn, store, kind, key, line_no)
         if earlier is not None:
-            scratch.join(txn, line_no, earlier)
+            joined = scratch.join(txn, line_no, earlier) or joined
+    return joined
 
 
 def _decide_store(scratch: FileScratch, result: Survey) -> None:
@@ -403,9 +408,15 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
     own = surveyed.store_ordinal
     file_store = store_of(surveyed.meta)
     refusals: list[tuple[RawLine, str]] = []
+    # The common file: every line its store's first of its NNBS, none sharing a key. No lookups then.
+    every_line_alone = surveyed.lines == surveyed.unique_lines and not surveyed.joins
     scratch.start_second_pass()
     with scratch.begin(write=False) as txn, InputFile(path) as source:
         for raw in numbered_lines(source, on_position=on_position):
+            if every_line_alone:
+                if emit:
+                    yield [_parsed(raw.line_no, raw.data, grouped=False)]
+                continue
             role = scratch.role(txn, raw.line_no)
             if role is None:
                 continue  # refused in pass one, with its reason

@@ -104,17 +104,19 @@ class FileScratch:
         raw = txn.get(line_bytes(root), db=self.dbs["group"])
         return (1, root) if raw is None else _GROUP.unpack(raw)
 
-    def join(self, txn, a: int, b: int) -> None:
-        """Put the groups of lines ``a`` and ``b`` together (the smaller under the larger root)."""
+    def join(self, txn, a: int, b: int) -> bool:
+        """Put the groups of lines ``a`` and ``b`` together (the smaller under the larger root); False
+        when they already were one."""
         root_a, root_b = self.group_root(txn, a), self.group_root(txn, b)
         if root_a == root_b:
-            return
+            return False
         (size_a, last_a), (size_b, last_b) = self.group(txn, root_a), self.group(txn, root_b)
         if size_a < size_b:
             root_a, root_b = root_b, root_a
         txn.put(line_bytes(root_b), line_bytes(root_a), db=self.dbs["parent"])
         txn.delete(line_bytes(root_b), db=self.dbs["group"])
         txn.put(line_bytes(root_a), _GROUP.pack(size_a + size_b, max(last_a, last_b)), db=self.dbs["group"])
+        return True
 
     # ------------------------------------------- second pass: lines waiting for the rest of their group
 
