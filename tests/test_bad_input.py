@@ -92,6 +92,7 @@ def long_line(inbox: Path) -> Path:
     return path
 
 
+TEN = tuple("acdefghijk")
 DEEP = b'{"product": ' + b"[" * 5000 + b"]" * 5000 + b', "metadata": ' + orjson.dumps(META) + b"}\n"
 PRICE = "price_current .* is not a usable price"
 
@@ -128,10 +129,18 @@ CASES = {
     "missing metadata": Case(
         good("a") + no_meta(product("b")) + good("c"), "processed",
         r"NAME line 2: no metadata object", {"a", "c"}, [(2, "rejected", "no metadata")]),
+    # The file's store is the one 90% of its lines name (here 10 of 11), wherever the stray line is.
     "metadata names another store": Case(
-        good("a") + line(product("b"), store_id="G999") + good("c"), "processed",
-        r"NAME line 2: metadata names store aldi/G999, but the file is aldi/G1", {"a", "c"},
+        good("a") + line(product("b"), store_id="G999") + good(*TEN[1:]), "processed",
+        r"NAME line 2: metadata names store aldi/G999, but the file is aldi/G1", set(TEN),
         [(2, "rejected", "another store|names store")]),
+    "first line names another store": Case(
+        line(product("b"), store_id="99999") + good(*TEN), "processed",
+        r"NAME line 1: metadata names store aldi/99999, but the file is aldi/G1", set(TEN),
+        [(1, "rejected", "names store aldi/99999, but the file is aldi/G1")]),
+    "no store has 90% of the lines": Case(
+        good("a", "c", "d") + line(product("b"), store_id="G999"), "rejected",
+        r"NAME: rejected \(no store has 90% of the lines: the most, aldi/G1, is named by 3 of the 4"),
     "scrape crossing midnight is normal": Case(
         good("a") + line(product("b"), scraped_date="2025-09-02"), "processed",
         r"NAME: processed", {"a", "b"}),
@@ -336,7 +345,8 @@ def test_values_the_line_keeps_after_coercion(workspace):
     (workspace.inbox / NAME).write_bytes(
         line(product("a", name="N" * 600, price_current="3.50", is_on_special="TRUE", barcode="93006336O1234",
                       category_path=["Pantry", "", "Oats"]))
-        + line(product("b", price_current=2), company="  ALDI ", store_id=None))
+        + line(product("b", price_current=2), company="  ALDI ", store_id=None)
+        + good(*"cdefghijkl"))  # so the file's store has 90% of its lines
     report = run_update(workspace)
     a = Product.objects.get(normalized_name_brand_size="a")
     assert (len(a.name), a.barcode) == (500, None)

@@ -8,6 +8,7 @@ from update.matching import (
     enrich,
     new_product_state,
     plan_chunk,
+    shared_key_warnings,
 )
 
 from .factories import product
@@ -97,3 +98,28 @@ def test_brand_variation_only_from_barcode_matches():
     assert not brand_variation_candidate("sku", "acmeltd", "acme")
     assert not brand_variation_candidate("barcode", "acme", "acme")
     assert not brand_variation_candidate("barcode", "", "acme")
+
+
+def test_lines_differing_only_in_spaces_of_their_nnbs_are_one_new_product():
+    a, b, c = lines(product("milkfull2l", sku="M1"), product("milk full 2l", sku="M2"), product("oats", sku="O1"))
+    assert plan_chunk([a, b, c], COMPANY, empty_hits()).new_groups == [[a, b], [c]]
+
+
+def test_matched_lines_keep_the_chunks_order_not_line_numbers():
+    # A group that came out late (its last line is far down the file) carries low line numbers.
+    late_group, early = lines(product("a", sku="S1")), lines(product("b", sku="S2"))
+    early[0].line_no = 600
+    hits = {"barcode": {}, "sku": {(COMPANY, "S1"): 1, (COMPANY, "S2"): 2}, "nnbs": {}}
+    plan = plan_chunk([early[0], late_group[0]], COMPANY, hits)
+    assert [line.nnbs for line, _, _ in plan.matched] == ["b", "a"]
+
+
+def test_shared_key_warnings_say_what_became_of_the_lines():
+    a, b, c = lines(product("a", sku="S1", barcode="9300000000011"), product("b", sku="S2", barcode="9300000000011"),
+                    product("c", sku="S1"))
+    warned = shared_key_warnings([a, b, c], {id(a): 10, id(b): 20, id(c): 10})
+    assert [w.message for w in warned[2]] == [
+        "barcode '9300000000011' also on line 1 under another NNBS, but their other keys already named two "
+        "products (10 and 20): kept as two"]
+    assert [w.message for w in warned[3]] == ["sku 'S1' also on line 1 under another NNBS: both are one product"]
+    assert 1 not in warned

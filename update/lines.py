@@ -122,20 +122,27 @@ def company_key(spelling: str) -> str:
     return " ".join(spelling.split()).lower()
 
 
-def check_same_file(file_meta: FileMeta, line_meta: FileMeta) -> None:
-    """Refuse a line whose metadata names another store, or a day the file's scrape can't have reached.
+def store_of(meta: FileMeta) -> str:
+    """The store a line's metadata names, as the report spells it: ``company/store_id``."""
+    return f"{meta.company}/{meta.store_id}"
+
+
+def another_store(line_store: str, file_store: str) -> LineRejected:
+    """Why a line of another store than the file's is refused (the file's is its lines' majority)."""
+    return LineRejected(f"metadata names store {line_store}, but the file is {file_store}",
+                        "metadata names another store than the file's")
+
+
+def check_same_day(file_date: date, line_meta: FileMeta) -> None:
+    """Refuse a line dated a day the file's scrape can't have reached.
 
     A scrape that runs past midnight dates its last lines the next day (the real IGA file does), so a
     line may carry the file's date or the day after; anything else is not this file's scrape.
     """
-    if (line_meta.company, line_meta.store_id) != (file_meta.company, file_meta.store_id):
-        raise LineRejected(
-            f"metadata names store {line_meta.company}/{line_meta.store_id}, but the file is "
-            f"{file_meta.company}/{file_meta.store_id}", "metadata names another store than the file's")
     day = line_meta.scraped_date
-    if not file_meta.scraped_date <= day <= file_meta.scraped_date + timedelta(days=1):
+    if not file_date <= day <= file_date + timedelta(days=1):
         raise LineRejected(
-            f"metadata scraped_date {day} is neither the file's {file_meta.scraped_date} nor the day after",
+            f"metadata scraped_date {day} is neither the file's {file_date} nor the day after",
             "metadata scraped_date is neither the file's date nor the day after")
 
 
@@ -144,26 +151,11 @@ def parse_line(line_no: int, record, warnings: list[LineWarning] | None = None) 
 
     What was dropped or cut from a line that is kept is appended to ``warnings`` when one is given.
     """
-    if not isinstance(record, dict) or not isinstance(record.get("product"), dict):
-        raise LineRejected("no product object")
     noted = warnings if warnings is not None else []
-    p = record["product"]
-    nnbs = _text(p.get("normalized_name_brand_size"))
-    if not nnbs:
-        raise LineRejected("missing normalized_name_brand_size")
-    if len(nnbs) > NNBS_MAX_LENGTH:
-        # Cutting a matching key would make it another product's key: the line goes, not the tail.
-        raise LineRejected(f"normalized_name_brand_size longer than {NNBS_MAX_LENGTH} characters")
-    name = _text(p.get("name"))
-    if not name:
-        raise LineRejected("missing name")
+    p, nnbs, name, price = _usable(record)
     if len(name) > NAME_MAX_LENGTH:
         noted.append(LineWarning(f"name cut to {NAME_MAX_LENGTH} characters",
                                  f"name of {len(name)} characters cut to {NAME_MAX_LENGTH}"))
-    price = parse_money(p.get("price_current"))
-    if price is None:
-        raise LineRejected(f"price_current {_shown(p.get('price_current'))} is not a usable price",
-                           "price_current is not a usable price (missing, not a number, <= 0 or too large)")
     was_price = parse_money(p.get("price_was"))
     if was_price is None and p.get("price_was") not in (None, ""):
         noted.append(LineWarning("price_was is not a usable price (ignored)",
@@ -188,6 +180,46 @@ def parse_line(line_no: int, record, warnings: list[LineWarning] | None = None) 
         per_unit_price_string=((_text(p.get("per_unit_price_string")) or "")[:255] or None),
         is_on_special=_bool(p.get("is_on_special"), noted),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LineKeys:
+    """What the first pass needs of a usable line: its keys, without building the whole line."""
+    nnbs: str
+    sku: str | None
+    barcode: str | None
+
+
+def read_keys(record) -> LineKeys:
+    """The keys of a line ``parse_line`` would keep, or LineRejected with the reason it would give.
+
+    Every check that can refuse a line is made here too, so the first pass counts, de-duplicates and
+    groups exactly the lines the second pass will parse; SKU and barcode are read as ``parse_line``
+    reads them, dropping the same unusable values (the second pass warns about those).
+    """
+    p, nnbs, _, _ = _usable(record)
+    return LineKeys(nnbs=nnbs, sku=_sku(p.get("sku"), []), barcode=_barcode(p.get("barcode"), []))
+
+
+def _usable(record) -> tuple[dict, str, str, Decimal]:
+    """The product object, NNBS, name and price a line can't go without, or LineRejected."""
+    if not isinstance(record, dict) or not isinstance(record.get("product"), dict):
+        raise LineRejected("no product object")
+    p = record["product"]
+    nnbs = _text(p.get("normalized_name_brand_size"))
+    if not nnbs:
+        raise LineRejected("missing normalized_name_brand_size")
+    if len(nnbs) > NNBS_MAX_LENGTH:
+        # Cutting a matching key would make it another product's key: the line goes, not the tail.
+        raise LineRejected(f"normalized_name_brand_size longer than {NNBS_MAX_LENGTH} characters")
+    name = _text(p.get("name"))
+    if not name:
+        raise LineRejected("missing name")
+    price = parse_money(p.get("price_current"))
+    if price is None:
+        raise LineRejected(f"price_current {_shown(p.get('price_current'))} is not a usable price",
+                           "price_current is not a usable price (missing, not a number, <= 0 or too large)")
+    return p, nnbs, name, price
 
 
 def parse_money(value, *, places: str = "0.01", allow_zero: bool = False) -> Decimal | None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .lines import ScrapedLine
+from diskcache_tier.keys import canonical_nnbs
+
+from .lines import LineWarning, ScrapedLine
 
 # First hit wins, in this order: a barcode names one product anywhere, an SKU one product of one
 # company, and an NNBS is a spelling that drifts between scraper generations.
@@ -64,28 +66,44 @@ def plan_chunk(lines: list[ScrapedLine], company_id: int, hits: dict[str, dict])
     """Resolve every line, and group the rest so lines sharing a barcode or an SKU make one product.
 
     A line that shares a barcode or SKU with a resolved line joins that line's product: two lines of
-    one file with the same SKU are one product, never two.
+    one file with the same SKU are one product, never two. The reader hands over every group whole
+    (all the lines of the file that share a key), so grouping within the chunk is grouping over the
+    file. ``matched`` keeps the chunk's order, the stream's, so what comes first does not depend on
+    where chunks end.
     """
     resolved = [resolve_line(line, company_id, hits) for line in lines]
     groups = _groups_sharing_keys(lines)
-    matched: list[tuple[ScrapedLine, int, str | None]] = []
+    matched: list[tuple[int, tuple[ScrapedLine, int, str | None]]] = []
     new_groups: list[list[ScrapedLine]] = []
     for members in groups:
         owner = next((resolved[i][0] for i in members if resolved[i][0] is not None), None)
         for i in members:
             product_id, kind = resolved[i]
             if product_id is not None:
-                matched.append((lines[i], product_id, kind))
+                matched.append((i, (lines[i], product_id, kind)))
             elif owner is not None:
-                matched.append((lines[i], owner, None))
+                matched.append((i, (lines[i], owner, None)))
         if owner is None:
             new_groups.append([lines[i] for i in members])
-    matched.sort(key=lambda item: item[0].line_no)
-    return ChunkPlan(matched=matched, new_groups=new_groups)
+    matched.sort(key=lambda item: item[0])
+    return ChunkPlan(matched=[item for _, item in matched], new_groups=new_groups)
+
+
+def group_keys(line: ScrapedLine) -> list[tuple[str, str]]:
+    """The keys that make lines of one file one product: barcode, SKU, and NNBS as the index compares it.
+
+    Lines never share a raw NNBS (the reader keeps the first line of each), but two spellings that
+    differ only in spaces or Unicode form are one key, so they are one product.
+    """
+    keys = [("barcode", line.barcode)] if line.barcode else []
+    if line.sku:
+        keys.append(("sku", line.sku))
+    keys.append(("nnbs", canonical_nnbs(line.nnbs)))
+    return keys
 
 
 def _groups_sharing_keys(lines: list[ScrapedLine]) -> list[list[int]]:
-    """Indexes of lines, grouped by shared barcode or SKU (transitively), groups in first-line order."""
+    """Indexes of lines, grouped by shared keys (transitively), groups in first-line order."""
     parent = list(range(len(lines)))
 
     def root(i: int) -> int:
@@ -96,9 +114,7 @@ def _groups_sharing_keys(lines: list[ScrapedLine]) -> list[list[int]]:
 
     first_with: dict[tuple[str, str], int] = {}
     for i, line in enumerate(lines):
-        for key in (("barcode", line.barcode), ("sku", line.sku)):
-            if key[1] is None:
-                continue
+        for key in group_keys(line):
             if key in first_with:
                 parent[root(i)] = root(first_with[key])
             else:
@@ -107,6 +123,40 @@ def _groups_sharing_keys(lines: list[ScrapedLine]) -> list[list[int]]:
     for i in range(len(lines)):
         groups.setdefault(root(i), []).append(i)
     return sorted(groups.values(), key=lambda members: members[0])
+
+
+def shared_key_warnings(group: list[ScrapedLine], product_of: dict[int, int]) -> dict[int, list[LineWarning]]:
+    """By line number: each line that shares a key with an earlier line of its group, and what became of
+    the two. ``product_of`` maps ``id(line)`` to the product the line went to.
+
+    They are one product, unless the catalog already had them as two (each line's own barcode or SKU
+    named another product): then they stay two, and the warning says so.
+    """
+    first_with: dict[tuple[str, str], ScrapedLine] = {}
+    warnings: dict[int, list[LineWarning]] = {}
+    for line in group:
+        for key in group_keys(line):
+            earlier = first_with.setdefault(key, line)
+            if earlier is line:
+                continue
+            kind = key[0]
+            if kind == "nnbs":
+                label = "normalized_name_brand_size but for spaces"
+                said = (f"normalized_name_brand_size {line.nnbs!r} is line {earlier.line_no}'s "
+                        f"{earlier.nnbs!r} but for spaces or Unicode form")
+            else:
+                label = kind
+                said = f"{kind} {key[1]!r} also on line {earlier.line_no} under another NNBS"
+            this, that = product_of.get(id(line)), product_of.get(id(earlier))
+            if this == that:
+                warning = LineWarning(f"same {label} as an earlier line under another NNBS (one product)",
+                                      f"{said}: both are one product")
+            else:
+                warning = LineWarning(
+                    f"same {label} as an earlier line under another NNBS, but two products in the catalog",
+                    f"{said}, but their other keys already named two products ({that} and {this}): kept as two")
+            warnings.setdefault(line.line_no, []).append(warning)
+    return warnings
 
 
 # ------------------------------------------------------------------------------------- enrichment

@@ -1,7 +1,9 @@
 """The product update: every inbox file, oldest first, each in one database transaction.
 
-Per file (domain.md §3): survey the file (metadata, unique lines, bad lines), refuse it if stale or a
-partial scrape, then stream its unique lines in chunks through the product, price and category managers,
+Per file (domain.md §3): survey the file (its store and date from the majority of its lines, unique
+lines, bad lines, groups of lines sharing a key), refuse it if it names no store by 90% of its lines, is
+stale or a partial scrape, then stream its unique lines, each group whole, in chunks through the product,
+price and category managers,
 delete the store's prices of products the file no longer lists, commit the database, then commit the
 index writes, and move the file to the archive (or, refused, to the rejected folder with its reason).
 """
@@ -12,7 +14,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -26,7 +27,7 @@ from diskcache_tier.run_lock import UpdateLocked, run_lock  # noqa: F401 (Update
 
 from . import inbox as inbox_files
 from .context import FileContext
-from .lines import COMPANY_WIDE_STORE_ID, ScrapedLine
+from .lines import COMPANY_WIDE_STORE_ID, store_of
 from .managers.brand import BrandManager
 from .managers.category import CategoryManager
 from .managers.price import PriceManager
@@ -34,7 +35,7 @@ from .managers.product import ProductManager
 from .managers.store import find_store, get_or_create_store
 from .memory import MemoryWatch, over_limit, peak_rss_bytes
 from .progress import NullProgress
-from .reader import survey, unique_lines
+from .reader import ReadLine, Survey, finish, note_outcome, read_units, survey
 from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
@@ -137,9 +138,48 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
              failed_stores: set[str], result: FileResult, rejects: RejectsLog) -> None:
     options.progress.pass_started("checking")
     try:
-        surveyed = survey(entry.path, scratch, rejects, options.progress.bytes_read)
+        surveyed = survey(entry.path, scratch, options.progress.bytes_read)
     except OSError as exc:  # UnreadableFile says why in the operator's words; any other read error as is
+        finish(scratch, Survey(), rejects)
         return _refuse(entry, result, options, f"unreadable file: {exc}", rejects)
+    meta = surveyed.meta
+    if meta is None or not surveyed.unique_lines:
+        _fill(result, surveyed, scratch, rejects)
+        return _refuse(entry, result, options, _why_unusable(result), rejects)
+    result.date = meta.scraped_date.isoformat()
+    result.store = store_of(meta)
+    result.notes = surveyed.notes + _meta_notes(meta)
+    if result.store in failed_stores:
+        result.status, result.reason = "skipped", "an earlier file of this store failed in this run"
+        return _fill(result, surveyed, scratch, rejects)
+    reason = surveyed.no_majority or why_refuse(meta, surveyed.unique_lines)
+    if reason:
+        if not surveyed.no_majority:
+            # Lines of another store are refused as such even when the whole file is.
+            for _ in read_units(entry.path, scratch, surveyed, emit=False):
+                pass
+        _fill(result, surveyed, scratch, rejects)
+        return _refuse(entry, result, options, reason, rejects)
+    try:
+        _apply(entry.path, meta, surveyed, index, scratch, options, result)
+    except DryRunRollback:
+        pass
+    except Exception as exc:
+        log.exception("update of %s failed; it stays in the inbox", entry.name)
+        failed_stores.add(result.store)
+        result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
+        return _fill(result, surveyed, scratch, None)
+    _fill(result, surveyed, scratch, rejects)
+    result.status = "processed"
+    if not options.dry_run:
+        target = inbox_files.archive(entry.path, options.archive)
+        result.moved_to = str(target)
+        result.rejects_file = str(rejects.move_beside(target) or "")
+
+
+def _fill(result: FileResult, surveyed: Survey, scratch: FileScratch, rejects: RejectsLog | None) -> None:
+    """The file's line counts in its result, once both passes are done; the rejects log in line order."""
+    finish(scratch, surveyed, rejects)
     result.lines = surveyed.lines
     result.lines_rejected = surveyed.lines_rejected
     result.duplicate_lines = surveyed.duplicate_lines
@@ -148,33 +188,8 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
     result.problems = [[p.line_no, p.reason] for p in surveyed.problems]
     result.lines_with_warnings = surveyed.lines_with_warnings
     result.warnings_by_reason = dict(surveyed.warnings)
-    result.notes = surveyed.notes
-    meta = surveyed.meta
-    if meta is None:
-        return _refuse(entry, result, options, _why_unusable(result), rejects)
-    result.date = meta.scraped_date.isoformat()
-    result.store = f"{meta.company}/{meta.store_id}"
-    result.notes += _meta_notes(meta)
-    if result.store in failed_stores:
-        result.status, result.reason = "skipped", "an earlier file of this store failed in this run"
-        return
-    reason = why_refuse(meta, surveyed.unique_lines)
-    if reason:
-        return _refuse(entry, result, options, reason, rejects)
-    try:
-        _apply(entry.path, meta, index, scratch, options, result)
-    except DryRunRollback:
-        pass
-    except Exception as exc:
-        log.exception("update of %s failed; it stays in the inbox", entry.name)
-        failed_stores.add(result.store)
-        result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
-        return
-    result.status = "processed"
-    if not options.dry_run:
-        target = inbox_files.archive(entry.path, options.archive)
-        result.moved_to = str(target)
-        result.rejects_file = str(rejects.move_beside(target) or "")
+    if not result.notes:
+        result.notes = surveyed.notes
 
 
 def _why_unusable(result: FileResult) -> str:
@@ -228,12 +243,12 @@ def why_refuse(meta, unique_count: int) -> str | None:
     return None
 
 
-def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options: UpdateOptions,
-           result: FileResult) -> None:
+def _apply(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch: FileScratch,
+           options: UpdateOptions, result: FileResult) -> None:
     """Write one file trusting the index; if the database refuses it, write it again checking every key."""
     before = copy.deepcopy(result)
     try:
-        _write_file(path, meta, index, scratch, options, result, verify=False)
+        _write_file(path, meta, surveyed, index, scratch, options, result, verify=False)
     except IntegrityError as exc:
         # The index said a key was free or a product existed, the database says otherwise (a change the
         # log did not show): nothing of the attempt was kept, and the repair path fixes the index.
@@ -241,13 +256,13 @@ def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options:
                     "every key against the database", path.name, str(exc).splitlines()[0])
         result.__dict__.update(copy.deepcopy(before).__dict__)
         scratch.forget_prices()
-        _write_file(path, meta, index, scratch, options, result, verify=True)
+        _write_file(path, meta, surveyed, index, scratch, options, result, verify=True)
         result.notes.append("the index disagreed with the database: the file was written again checking "
                             "every key, and the index repaired")
 
 
-def _write_file(path: Path, meta, index: ProductIndex, scratch: FileScratch, options: UpdateOptions,
-                result: FileResult, *, verify: bool) -> None:
+def _write_file(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch: FileScratch,
+                options: UpdateOptions, result: FileResult, *, verify: bool) -> None:
     """Write one file: the database first, in one transaction; the index only once that committed."""
     writer = index.writer()
     try:
@@ -260,11 +275,12 @@ def _write_file(path: Path, meta, index: ProductIndex, scratch: FileScratch, opt
             prices = PriceManager(ctx)
             categories = CategoryManager(ctx)
             options.progress.pass_started("updating")
-            lines = unique_lines(path, scratch, options.progress.bytes_read)
-            for chunk in chunked(lines, options.chunk_size):
-                pairs = products.process(chunk)
+            units = read_units(path, scratch, surveyed, options.progress.bytes_read)
+            for chunk in chunked(units, options.chunk_size):
+                pairs = products.process([read.line for unit in chunk for read in unit])
                 prices.apply(pairs)
                 categories.apply(pairs)
+                note_outcome(scratch, chunk, pairs)
             prices.delete_absent()
             store.last_scraped = meta.scraped_date
             store.save(update_fields=["last_scraped"])
@@ -285,9 +301,20 @@ def _refuse(entry, result: FileResult, options: UpdateOptions, reason: str, reje
         result.rejects_file = str(rejects.move_beside(target) or "")
 
 
-def chunked(items: Iterable[ScrapedLine], size: int) -> Iterator[list[ScrapedLine]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
+def chunked(units: Iterable[list[ReadLine]], size: int) -> Iterator[list[list[ReadLine]]]:
+    """Units of lines, about ``size`` lines a chunk; a unit (lines sharing a key) is never split."""
+    chunk: list[list[ReadLine]] = []
+    lines = 0
+    for unit in units:
+        if chunk and lines + len(unit) > size:
+            yield chunk
+            chunk, lines = [], 0
+        chunk.append(unit)
+        lines += len(unit)
+        if lines >= size:
+            yield chunk
+            chunk, lines = [], 0
+    if chunk:
         yield chunk
 
 

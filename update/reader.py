@@ -1,9 +1,15 @@
-"""Streaming reads of one inbox file, in two passes that never hold the file in memory.
+"""Streaming reads of one inbox file: a cheap first pass over keys, then each kept line parsed once.
 
-Pass one (``survey``) decodes every line, keeps the first line of each NNBS in the scratch store, takes
-the file's metadata from the first valid line, checks every other line against it, counts what the
-partial-scrape check needs and writes refused lines to the rejects log. Pass two (``unique_lines``)
-reads again and yields only each NNBS's first line, in file order.
+Pass one (``survey``) decodes every line but builds no ScrapedLine: it makes the checks that can refuse
+a line, reads its keys and its store, keeps in the scratch store the first line of each NNBS and the
+groups of lines that share a barcode, an SKU or an NNBS but for spaces, and counts what the file's
+store and the partial-scrape check need. The file's store is the one most lines name.
+
+Pass two (``read_units``) reads again and parses each store's first line of an NNBS once, in file order.
+A line that shares a key with others waits on disk until the last of its group is read, so the whole
+group reaches the update together, wherever its lines are in the file; the stream's order depends on
+the file alone, never on the chunk size. Refused and warned lines are kept in the scratch store by line
+number and written to the rejects log in line order at the end (``finish``).
 
 Lines are read with a length cap: a 10 MB line costs one bounded buffer and a rejection, never a
 10 MB allocation.
@@ -12,25 +18,34 @@ from __future__ import annotations
 
 import errno
 import gzip
+import heapq
 import os
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
 
 import orjson
 
+from diskcache_tier.keys import canonical_nnbs
+
 from .lines import (
     FileMeta,
+    LineKeys,
     LineRejected,
     LineWarning,
     ScrapedLine,
-    check_same_file,
+    another_store,
+    check_same_day,
     parse_line,
     parse_meta,
+    read_keys,
+    store_of,
 )
-from .rejects import RejectsLog
+from .matching import shared_key_warnings
+from .rejects import RejectsLog, shown_line
 from .scratch import FileScratch
 
 # Lines per scratch write transaction: the commit is cheap, but one per line would dominate pass one.
@@ -43,7 +58,11 @@ _SKIP_BLOCK = 1 << 16
 # the bar is worth on a 300k-line file.
 PROGRESS_EVERY_BYTES = 1 << 18
 MAX_PROBLEMS_KEPT = 100
+# The file's store is the one its lines name; one stray line must not take the file over, and a file
+# whose lines disagree more than this is not one store's scrape at all.
+STORE_MAJORITY = 0.9
 _BOM = b"\xef\xbb\xbf"
+ANOTHER_STORE = another_store("", "").kind
 
 OnPosition = Callable[[int], None]
 
@@ -59,11 +78,39 @@ class LineProblem:
 
 
 @dataclass
+class StoreTally:
+    """What the first pass counted of one store the file's lines name."""
+    ordinal: int
+    meta: FileMeta  # of the store's first line: its date is the file's date if the store is the file's
+    votes: int = 0  # lines whose metadata names the store
+    kept: int = 0  # of them, lines that passed every check of their own
+    unique: int = 0  # of those, first lines of their NNBS
+    duplicates: int = 0
+
+    def dumps(self) -> bytes:
+        m = self.meta
+        return orjson.dumps([self.ordinal, m.company, m.store_id, m.store_name, m.state, m.scraped_date,
+                             self.votes, self.kept, self.unique, self.duplicates])
+
+    @classmethod
+    def loads(cls, raw: bytes) -> "StoreTally":
+        ordinal, company, store_id, name, state, day, votes, kept, unique, duplicates = orjson.loads(raw)
+        meta = FileMeta(company, store_id, name, state, date.fromisoformat(day))
+        return cls(ordinal, meta, votes, kept, unique, duplicates)
+
+
+@dataclass
 class Survey:
-    meta: FileMeta | None = None
+    meta: FileMeta | None = None  # the file's store (the majority of its lines) and date
+    store_ordinal: int = -1
+    # Why no store is the file's, when its lines disagree too much.
+    no_majority: str = ""
     lines: int = 0
     unique_lines: int = 0
     duplicate_lines: int = 0
+    other_store_lines: int = 0
+    # Lines that joined a group (of any store): with none, every line is a unit of its own.
+    joins: int = 0
     rejected: Counter = field(default_factory=Counter)
     # The first problems, for the report; every one of them is counted in ``rejected``.
     problems: list[LineProblem] = field(default_factory=list)
@@ -85,6 +132,15 @@ class Survey:
         if self.crlf_lines:
             notes.append(f"{self.crlf_lines} lines end in CRLF (read as plain line ends)")
         return notes
+
+
+@dataclass
+class ReadLine:
+    """A kept line, with what its rejects entry needs if it gets a warning."""
+    line: ScrapedLine
+    shown: str  # the raw line as the rejects log shows it ("" when it can't be warned about)
+    length: int
+    warnings: list[LineWarning]
 
 
 @dataclass
@@ -191,9 +247,9 @@ def _why_not_json(raw: RawLine, exc: orjson.JSONDecodeError) -> LineRejected:
                         "not valid JSON")
 
 
-def numbered_records(source: InputFile, survey_: Survey | None = None,
-                     on_position: OnPosition | None = None) -> Iterator[tuple[RawLine, object]]:
-    """Yield (raw line, decoded JSON or a LineRejected) for each non-blank line."""
+def numbered_lines(source: InputFile, survey_: Survey | None = None,
+                   on_position: OnPosition | None = None) -> Iterator[RawLine]:
+    """Each non-blank line, its byte-order mark and CR removed (and noted), progress reported."""
     reported = 0
     for raw in physical_lines(source):
         if raw.data.startswith(_BOM):
@@ -209,91 +265,229 @@ def numbered_records(source: InputFile, survey_: Survey | None = None,
             on_position(source.position())
         if not raw.data.strip():
             continue
-        yield raw, decode(raw)
+        yield raw
     if on_position is not None:
         on_position(source.position())
 
 
-def survey(path: Path, scratch: FileScratch, rejects: RejectsLog | None = None,
-           on_position: OnPosition | None = None) -> Survey:
+# ------------------------------------------------------------------------------ pass one: keys only
+
+
+class _Tallies:
+    """Every store's tally, on disk; the few touched since the last commit are held here."""
+
+    def __init__(self, scratch: FileScratch):
+        self.scratch = scratch
+        self.count = 0
+        self.touched: dict[str, StoreTally] = {}
+
+    def of(self, txn, meta: FileMeta) -> StoreTally:
+        key = store_of(meta)
+        tally = self.touched.get(key)
+        if tally is None:
+            raw = self.scratch.get_store(txn, key)
+            if raw is None:
+                tally = StoreTally(self.count, meta)
+                self.scratch.name_store(txn, self.count, key)
+                self.count += 1
+            else:
+                tally = StoreTally.loads(raw)
+            self.touched[key] = tally
+        return tally
+
+    def flush(self, txn) -> None:
+        for key, tally in self.touched.items():
+            self.scratch.put_store(txn, key, tally.dumps())
+        self.touched.clear()
+
+
+def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = None) -> Survey:
+    """Pass one: refuse what can be refused, count, de-duplicate and group; no line is built whole."""
     result = Survey()
+    tallies = _Tallies(scratch)
     txn = scratch.begin()
     try:
         with InputFile(path) as source:
-            for raw, record in numbered_records(source, result, on_position):
-                result.lines += 1
-                warnings: list[LineWarning] = []
-                try:
-                    if isinstance(record, LineRejected):
-                        raise record
-                    line = parse_line(raw.line_no, record, warnings)
-                    line_meta = parse_meta(record.get("metadata"))
-                    if result.meta is None:
-                        result.meta = line_meta
-                    else:
-                        check_same_file(result.meta, line_meta)
-                except LineRejected as exc:
-                    _rejected(result, rejects, raw, exc)
-                    continue
-                if scratch.claim_nnbs(txn, line.nnbs, raw.line_no):
-                    result.unique_lines += 1
-                    warnings += _shared_keys(scratch, txn, line)
-                    if warnings:
-                        _warned(result, rejects, raw, warnings)
-                else:
-                    result.duplicate_lines += 1
-                if result.lines % SCRATCH_COMMIT_EVERY == 0:
+            for raw in numbered_lines(source, result, on_position):
+                if result.lines and result.lines % SCRATCH_COMMIT_EVERY == 0:
+                    tallies.flush(txn)
                     txn.commit()
                     txn = scratch.begin()
+                result.lines += 1
+                try:
+                    keys, tally = _keys_and_store(txn, tallies, raw)
+                except LineRejected as exc:
+                    result.rejected[exc.kind] += 1
+                    _log(scratch, txn, raw.line_no, "rejected", str(exc), shown_line(raw.data), raw.length)
+                    continue
+                tally.kept += 1
+                first = scratch.claim_nnbs(txn, tally.ordinal, keys.nnbs, raw.line_no)
+                scratch.set_role(txn, raw.line_no, tally.ordinal, first)
+                if first:
+                    tally.unique += 1
+                    result.joins += _group(scratch, txn, tally.ordinal, keys, raw.line_no)
+                else:
+                    tally.duplicates += 1
+        tallies.flush(txn)
         txn.commit()
     except BaseException:
         txn.abort()
         raise
-    finally:
-        if rejects is not None:
-            rejects.close()
+    _decide_store(scratch, result)
     return result
 
 
-def _rejected(result: Survey, rejects: RejectsLog | None, raw: RawLine, exc: LineRejected) -> None:
-    result.rejected[exc.kind] += 1
-    if len(result.problems) < MAX_PROBLEMS_KEPT:
-        result.problems.append(LineProblem(raw.line_no, str(exc)))
-    if rejects is not None:
-        rejects.write(raw.line_no, "rejected", str(exc), raw.data, raw.length)
+def _keys_and_store(txn, tallies: _Tallies, raw: RawLine) -> tuple[LineKeys, StoreTally]:
+    """The line's keys and its store's tally, or LineRejected; every line naming a store is its vote."""
+    record = decode(raw)
+    if isinstance(record, LineRejected):
+        raise record
+    problem = None
+    try:
+        keys = read_keys(record)
+    except LineRejected as exc:
+        problem = exc
+    try:
+        meta = parse_meta(record.get("metadata") if isinstance(record, dict) else None)
+    except LineRejected as exc:
+        raise problem or exc from None
+    tally = tallies.of(txn, meta)
+    tally.votes += 1
+    if problem is not None:
+        raise problem
+    check_same_day(tally.meta.scraped_date, meta)
+    return keys, tally
 
 
-def _warned(result: Survey, rejects: RejectsLog | None, raw: RawLine, warnings: list[LineWarning]) -> None:
-    result.lines_with_warnings += 1
-    result.warnings.update(w.kind for w in warnings)
-    if rejects is not None:
-        rejects.write(raw.line_no, "kept", "; ".join(w.message for w in warnings), raw.data, raw.length)
-
-
-def _shared_keys(scratch: FileScratch, txn, line: ScrapedLine) -> list[LineWarning]:
-    """A barcode or SKU that an earlier NNBS of this file carried: the two lines become one product."""
-    warnings = []
-    for kind, key in (("barcode", line.barcode), ("sku", line.sku)):
+def _group(scratch: FileScratch, txn, store: int, keys: LineKeys, line_no: int) -> bool:
+    """Join the line to the group of every earlier line of its store that shares one of its keys;
+    True when it joined one."""
+    joined = False
+    for kind, key in (("barcode", keys.barcode), ("sku", keys.sku), ("nnbs", canonical_nnbs(keys.nnbs))):
         if key is None:
             continue
-        earlier = scratch.claim_key(txn, kind, key, line.line_no)
+        earlier = scratch.claim_key(txn, store, kind, key, line_no)
         if earlier is not None:
-            warnings.append(LineWarning(
-                f"same {kind} as an earlier line under another NNBS (one product)",
-                f"{kind} {key!r} also on line {earlier} under another NNBS: both are one product"))
-    return warnings
+            joined = scratch.join(txn, line_no, earlier) or joined
+    return joined
 
 
-def unique_lines(path: Path, scratch: FileScratch,
-                 on_position: OnPosition | None = None) -> Iterator[ScrapedLine]:
-    """Yield the first valid line of each NNBS, in file order."""
-    with scratch.env.begin() as txn, InputFile(path) as source:
-        for raw, record in numbered_records(source, on_position=on_position):
-            if isinstance(record, LineRejected):
+def _decide_store(scratch: FileScratch, result: Survey) -> None:
+    """The file's store is the one most of its lines name, if it has STORE_MAJORITY of them."""
+    votes, kept, best = 0, 0, None
+    with scratch.begin(write=False) as txn:
+        for raw in scratch.stores(txn):
+            tally = StoreTally.loads(raw)
+            votes, kept = votes + tally.votes, kept + tally.kept
+            if best is None or (tally.votes, -tally.ordinal) > (best.votes, -best.ordinal):
+                best = tally
+    if best is None:
+        return  # no line names a store: the orchestrator says why from the counts
+    result.meta, result.store_ordinal = best.meta, best.ordinal
+    result.unique_lines, result.duplicate_lines = best.unique, best.duplicates
+    if best.votes < STORE_MAJORITY * votes:
+        result.no_majority = (f"no store has {STORE_MAJORITY:.0%} of the lines: the most, {store_of(best.meta)}, "
+                              f"is named by {best.votes} of the {votes} lines that name a store")
+        return
+    result.other_store_lines = kept - best.kept
+    if result.other_store_lines:
+        result.rejected[ANOTHER_STORE] += result.other_store_lines
+
+
+# ------------------------------------------------------------------------- pass two: lines parsed once
+
+
+def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: OnPosition | None = None,
+               *, emit: bool = True) -> Iterator[list[ReadLine]]:
+    """Pass two: the file's lines, each parsed once, a group of lines sharing a key as one unit.
+
+    A unit comes out when its last line is read, so the order of units depends on the file alone.
+    Lines of another store than the file's are refused here (their count is already in the survey).
+    With ``emit`` False nothing is parsed: only those refusals are written (for a refused file).
+    """
+    own = surveyed.store_ordinal
+    file_store = store_of(surveyed.meta)
+    refusals: list[tuple[RawLine, str]] = []
+    # The common file: every line its store's first of its NNBS, none sharing a key. No lookups then.
+    every_line_alone = surveyed.lines == surveyed.unique_lines and not surveyed.joins
+    scratch.start_second_pass()
+    with scratch.begin(write=False) as txn, InputFile(path) as source:
+        for raw in numbered_lines(source, on_position=on_position):
+            if every_line_alone:
+                if emit:
+                    yield [_parsed(raw.line_no, raw.data, grouped=False)]
                 continue
-            try:
-                line = parse_line(raw.line_no, record)
-            except LineRejected:
+            role = scratch.role(txn, raw.line_no)
+            if role is None:
+                continue  # refused in pass one, with its reason
+            store, first = role
+            if store != own:
+                refusals.append((raw, str(another_store(scratch.store_name(txn, store), file_store))))
+                if len(refusals) >= SCRATCH_COMMIT_EVERY:
+                    _log_refusals(scratch, refusals)
                 continue
-            if scratch.first_line_of(txn, line.nnbs) == raw.line_no:
-                yield line
+            if not first or not emit:
+                continue
+            root = scratch.group_root(txn, raw.line_no)
+            members, last = scratch.group(txn, root)
+            if members == 1:
+                yield [_parsed(raw.line_no, raw.data, grouped=False)]
+                continue
+            with scratch.begin() as write:
+                scratch.defer(write, root, raw.line_no, raw.data)
+                waiting = scratch.take_deferred(write, root) if raw.line_no == last else []
+            if waiting:
+                yield [_parsed(line_no, data, grouped=True) for line_no, data in waiting]
+    _log_refusals(scratch, refusals)
+
+
+def _parsed(line_no: int, data: bytes, *, grouped: bool) -> ReadLine:
+    warnings: list[LineWarning] = []
+    # Pass one made every check that refuses a line, so this line parses.
+    line = parse_line(line_no, orjson.loads(data), warnings)
+    # Only a warned line is shown in the rejects log, and only a grouped one can be warned later.
+    shown = shown_line(data) if warnings or grouped else ""
+    return ReadLine(line, shown, len(data), warnings)
+
+
+def _log_refusals(scratch: FileScratch, refusals: list[tuple[RawLine, str]]) -> None:
+    if refusals:
+        with scratch.begin() as txn:
+            for raw, reason in refusals:
+                _log(scratch, txn, raw.line_no, "rejected", reason, shown_line(raw.data), raw.length)
+        refusals.clear()
+
+
+def note_outcome(scratch: FileScratch, units: list[list[ReadLine]], pairs: list[tuple[ScrapedLine, int]]) -> None:
+    """Keep the chunk's warned lines, saying of lines that share a key what became of them."""
+    product_of = {id(line): pid for line, pid in pairs}
+    with scratch.begin() as txn:
+        for unit in units:
+            shared = shared_key_warnings([r.line for r in unit], product_of) if len(unit) > 1 else {}
+            for read in unit:
+                warnings = read.warnings + shared.get(read.line.line_no, [])
+                if warnings:
+                    entry = ["kept", "; ".join(w.message for w in warnings), read.shown, read.length,
+                             [w.kind for w in warnings]]
+                    scratch.log_warned(txn, read.line.line_no, orjson.dumps(entry))
+
+
+def _log(scratch: FileScratch, txn, line_no: int, action: str, reason: str, shown: str, length: int) -> None:
+    scratch.log_refused(txn, line_no, orjson.dumps([action, reason, shown, length, []]))
+
+
+def finish(scratch: FileScratch, surveyed: Survey, rejects: RejectsLog | None) -> None:
+    """Write the rejects log in line order; count the warned lines and keep the first refused ones."""
+    surveyed.problems, surveyed.lines_with_warnings, surveyed.warnings = [], 0, Counter()
+    with scratch.begin(write=False) as txn:
+        for line_no, entry in heapq.merge(scratch.logged(txn, "log"), scratch.logged(txn, "warned")):
+            action, reason, shown, length, kinds = orjson.loads(entry)
+            if action == "rejected" and len(surveyed.problems) < MAX_PROBLEMS_KEPT:
+                surveyed.problems.append(LineProblem(line_no, reason))
+            if action == "kept":
+                surveyed.lines_with_warnings += 1
+                surveyed.warnings.update(kinds)
+            if rejects is not None:
+                rejects.write(line_no, action, reason, shown.encode(), length)
+    if rejects is not None:
+        rejects.close()

@@ -1,6 +1,7 @@
 """The rejects file of one input: every refused line, and every line kept with a warning, with its number.
 
-It is written while the first pass reads, into the run's scratch folder, and moved beside the input
+The reader keeps the entries by line number in the scratch store while both passes read, and writes
+them here in line order once the file is done, in the run's scratch folder; it is moved beside the input
 when the input is archived or rejected (``NAME.rejects.jsonl``), so what was refused stays next to where
 it came from. A dry run discards it: the report still carries the first lines and the counts.
 """

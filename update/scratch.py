@@ -1,14 +1,17 @@
-"""Per-file bookkeeping on disk: which line first carried each NNBS, which products got a price.
+"""Per-file bookkeeping on disk: what the first pass learnt of each line, the groups of lines that share
+a key, lines waiting for the rest of their group, the refused and warned lines, the products priced.
 
-Both sets grow with the file, and the file grows with the catalog, so they live in a scratch LMDB
+All of it grows with the file, and the file grows with the catalog, so it lives in a scratch LMDB
 environment rather than in Python sets. It is opened with writemap, so its dirty pages are shared
 file-backed pages the kernel can write out and drop, not anonymous memory of this process.
 """
 from __future__ import annotations
 
 import shutil
+import struct
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import lmdb
 
@@ -16,54 +19,163 @@ from diskcache_tier.keys import id_bytes, text_key
 
 # Sparse address space, not disk: the scratch file only grows by what one file's keys need.
 _SCRATCH_MAP_SIZE = 8 << 30
+_LINE = struct.Struct(">Q")  # big-endian, so LMDB's byte order is line order
+_ROLE = struct.Struct(">IB")  # store ordinal, first line of its NNBS (1) or a duplicate (0)
+_GROUP = struct.Struct(">QQ")  # members, line number of the last member
+_DBS = (b"stores", b"store_names", b"line_role", b"first_line", b"key_line", b"parent", b"group", b"deferred", b"log", b"warned",
+        b"priced")
+
+
+def line_bytes(line_no: int) -> bytes:
+    return _LINE.pack(line_no)
 
 
 class FileScratch:
     def __init__(self, directory: Path | None = None):
         self.path = Path(tempfile.mkdtemp(prefix="update-scratch-", dir=directory))
-        self.env = lmdb.open(str(self.path), map_size=_SCRATCH_MAP_SIZE, max_dbs=4, writemap=True,
+        self.env = lmdb.open(str(self.path), map_size=_SCRATCH_MAP_SIZE, max_dbs=len(_DBS), writemap=True,
                              sync=False, metasync=False, readahead=False)
-        self.first_line = self.env.open_db(b"first_line")
-        self.priced = self.env.open_db(b"priced")
-        # The first line of each barcode and SKU, so the report can say which NNBS share one.
-        self.key_line = self.env.open_db(b"key_line")
+        self.dbs = {name.decode(): self.env.open_db(name) for name in _DBS}
 
     def reset(self) -> None:
         with self.env.begin(write=True) as txn:
-            txn.drop(self.first_line, delete=False)
-            txn.drop(self.priced, delete=False)
-            txn.drop(self.key_line, delete=False)
+            for db in self.dbs.values():
+                txn.drop(db, delete=False)
 
     def forget_prices(self) -> None:
         """Forget which products got a price: the file is written again from the start."""
         with self.env.begin(write=True) as txn:
-            txn.drop(self.priced, delete=False)
+            txn.drop(self.dbs["priced"], delete=False)
 
-    def begin(self) -> lmdb.Transaction:
-        return self.env.begin(write=True)
+    def begin(self, write: bool = True) -> lmdb.Transaction:
+        return self.env.begin(write=write)
 
     # Callers pass the open transaction so a batch of lines costs one commit, not one per line.
-    def claim_nnbs(self, txn, nnbs: str, line_no: int) -> bool:
-        """Record the first line of an NNBS; False when an earlier line already has it."""
-        return txn.put(text_key(nnbs), line_no.to_bytes(8, "big"), db=self.first_line, overwrite=False)
 
-    def claim_key(self, txn, kind: str, key: str, line_no: int) -> int | None:
-        """Record the first line of a barcode or SKU; the earlier line's number when one has it."""
-        raw_key = text_key(f"{kind}\x1f{key}")
-        if txn.put(raw_key, line_no.to_bytes(8, "big"), db=self.key_line, overwrite=False):
+    # ------------------------------------------------------------------ first pass: lines and stores
+
+    def put_store(self, txn, store_key: str, record: bytes) -> None:
+        txn.put(text_key(store_key), record, db=self.dbs["stores"])
+
+    def get_store(self, txn, store_key: str) -> bytes | None:
+        return txn.get(text_key(store_key), db=self.dbs["stores"])
+
+    def name_store(self, txn, ordinal: int, store_key: str) -> None:
+        txn.put(_LINE.pack(ordinal), store_key.encode(), db=self.dbs["store_names"])
+
+    def store_name(self, txn, ordinal: int) -> str:
+        return bytes(txn.get(_LINE.pack(ordinal), db=self.dbs["store_names"])).decode()
+
+    def stores(self, txn) -> Iterator[bytes]:
+        """Every store's record (a file names one store, or a handful when lines stray)."""
+        with txn.cursor(db=self.dbs["stores"]) as cursor:
+            for _, record in cursor:
+                yield bytes(record)
+
+    def set_role(self, txn, line_no: int, store: int, first: bool) -> None:
+        txn.put(line_bytes(line_no), _ROLE.pack(store, first), db=self.dbs["line_role"])
+
+    def role(self, txn, line_no: int) -> tuple[int, bool] | None:
+        """(store ordinal, first line of its NNBS) of a line the first pass kept; None for a refused line."""
+        raw = txn.get(line_bytes(line_no), db=self.dbs["line_role"])
+        if raw is None:
             return None
-        return int.from_bytes(txn.get(raw_key, db=self.key_line), "big")
+        store, first = _ROLE.unpack(raw)
+        return store, bool(first)
 
-    def first_line_of(self, txn, nnbs: str) -> int | None:
-        raw = txn.get(text_key(nnbs), db=self.first_line)
-        return None if raw is None else int.from_bytes(raw, "big")
+    def claim_nnbs(self, txn, store: int, nnbs: str, line_no: int) -> bool:
+        """Record the first line of an NNBS in a store's lines; False when an earlier line has it."""
+        return txn.put(text_key(f"{store}\x1f{nnbs}"), line_bytes(line_no), db=self.dbs["first_line"],
+                       overwrite=False)
+
+    def claim_key(self, txn, store: int, kind: str, key: str, line_no: int) -> int | None:
+        """Record the first line of a key; the earlier line's number when one has it."""
+        raw_key = text_key(f"{store}\x1f{kind}\x1f{key}")
+        if txn.put(raw_key, line_bytes(line_no), db=self.dbs["key_line"], overwrite=False):
+            return None
+        return _LINE.unpack(txn.get(raw_key, db=self.dbs["key_line"]))[0]
+
+    # ------------------------------------------------------- groups of lines sharing a key (union-find)
+
+    def group_root(self, txn, line_no: int) -> int:
+        """The line that stands for the line's group (the line itself when it shares no key)."""
+        parents = self.dbs["parent"]
+        while (raw := txn.get(line_bytes(line_no), db=parents)) is not None:
+            line_no = _LINE.unpack(raw)[0]
+        return line_no
+
+    def group(self, txn, root: int) -> tuple[int, int]:
+        """(members, line number of the last member) of the group a root stands for."""
+        raw = txn.get(line_bytes(root), db=self.dbs["group"])
+        return (1, root) if raw is None else _GROUP.unpack(raw)
+
+    def join(self, txn, a: int, b: int) -> bool:
+        """Put the groups of lines ``a`` and ``b`` together (the smaller under the larger root); False
+        when they already were one."""
+        root_a, root_b = self.group_root(txn, a), self.group_root(txn, b)
+        if root_a == root_b:
+            return False
+        (size_a, last_a), (size_b, last_b) = self.group(txn, root_a), self.group(txn, root_b)
+        if size_a < size_b:
+            root_a, root_b = root_b, root_a
+        txn.put(line_bytes(root_b), line_bytes(root_a), db=self.dbs["parent"])
+        txn.delete(line_bytes(root_b), db=self.dbs["group"])
+        txn.put(line_bytes(root_a), _GROUP.pack(size_a + size_b, max(last_a, last_b)), db=self.dbs["group"])
+        return True
+
+    # ------------------------------------------- second pass: lines waiting for the rest of their group
+
+    def defer(self, txn, root: int, line_no: int, raw: bytes) -> None:
+        txn.put(line_bytes(root) + line_bytes(line_no), raw, db=self.dbs["deferred"])
+
+    def take_deferred(self, txn, root: int) -> list[tuple[int, bytes]]:
+        """The group's waiting lines, in line order, removed from the scratch."""
+        prefix = line_bytes(root)
+        members = []
+        with txn.cursor(db=self.dbs["deferred"]) as cursor:
+            if cursor.set_range(prefix):
+                for key, raw in cursor:
+                    if not key.startswith(prefix):
+                        break
+                    members.append((_LINE.unpack(key[8:])[0], bytes(raw)))
+        for line_no, _ in members:
+            txn.delete(prefix + line_bytes(line_no), db=self.dbs["deferred"])
+        return members
+
+    # ------------------------------------------------ refused and warned lines, kept in line order
+
+    def log_refused(self, txn, line_no: int, entry: bytes) -> bool:
+        """Keep a refused line's entry; False when the line already has one (the first reason stands)."""
+        return txn.put(line_bytes(line_no), entry, db=self.dbs["log"], overwrite=False)
+
+    def log_warned(self, txn, line_no: int, entry: bytes) -> None:
+        """Keep a kept line's warnings (a line is refused or kept, never both)."""
+        txn.put(line_bytes(line_no), entry, db=self.dbs["warned"])
+
+    def start_second_pass(self) -> None:
+        """Forget what an earlier second pass over the file left: waiting lines and warnings.
+
+        A file may be written twice (the database refusing the first attempt); the first pass's
+        findings stand, the second pass's are redone.
+        """
+        with self.env.begin(write=True) as txn:
+            txn.drop(self.dbs["deferred"], delete=False)
+            txn.drop(self.dbs["warned"], delete=False)
+
+    def logged(self, txn, kind: str) -> Iterator[tuple[int, bytes]]:
+        """The refused (``log``) or warned (``warned``) lines' entries, in line order."""
+        with txn.cursor(db=self.dbs[kind]) as cursor:
+            for key, entry in cursor:
+                yield _LINE.unpack(key)[0], bytes(entry)
+
+    # ----------------------------------------------------------------------------------- prices
 
     def claim_product(self, txn, product_id: int) -> bool:
         """Record that a product got its price from this file; False when it already had."""
-        return txn.put(id_bytes(product_id), b"", db=self.priced, overwrite=False)
+        return txn.put(id_bytes(product_id), b"", db=self.dbs["priced"], overwrite=False)
 
     def was_priced(self, txn, product_id: int) -> bool:
-        return txn.get(id_bytes(product_id), db=self.priced) is not None
+        return txn.get(id_bytes(product_id), db=self.dbs["priced"]) is not None
 
     def close(self) -> None:
         self.env.close()

@@ -86,7 +86,7 @@ class ProductManager:
     # ------------------------------------------------------------------------------------- chunk
 
     def process(self, lines: list[ScrapedLine]) -> list[tuple[ScrapedLine, int]]:
-        """Bring the chunk's products up to date; return each line with its product, in line order."""
+        """Bring the chunk's products up to date; return each line with its product, in the chunk's order."""
         self.freshness.before_chunk()
         writes_before = self._logged_writes()
         keys = self._keys_by_kind(lines)
@@ -107,7 +107,9 @@ class ProductManager:
 
         pairs = [(line, pid) for line, pid, _ in plan.matched]
         pairs += [(line, created[id(group)]) for group in new_groups for line in group]
-        pairs.sort(key=lambda pair: pair[0].line_no)
+        # The chunk's order is the stream's: which line prices a product must not depend on chunk size.
+        position = {id(line): n for n, line in enumerate(lines)}
+        pairs.sort(key=lambda pair: position[id(pair[0])])
         self.freshness.after_chunk(wrote=self._logged_writes() != writes_before)
         return pairs
 
