@@ -3,8 +3,13 @@
 Everything a deployment changes comes from the environment, so cron, systemd and the tests configure it
 the same way: DATABASE_URL picks the database (SQLite under var/ when unset), UPDATE_VAR_DIR moves every
 working path at once, and UPDATE_INBOX / UPDATE_INDEX_PATH / UPDATE_ARCHIVE / UPDATE_REJECTED move one.
+
+The admin site (docs/admin.md) adds DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DJANGO_DEBUG and
+DJANGO_PLAIN_HTTP. Only the web app needs a real secret key: without one, the update, cron and the tests
+run on a random per-process key, and the web app refuses to start (config/wsgi.py, config/checks.py).
 """
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -12,15 +17,84 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("UPDATE_VAR_DIR", BASE_DIR / "var"))
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "not-a-secret: this project serves no web pages")
-DEBUG = False
-ALLOWED_HOSTS: list[str] = []
+DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
+# Set from the environment or not at all: a key generated per process signs nothing that outlives it
+# (the update signs nothing), so a forgotten key can never become a fixed, guessable one.
+SECRET_KEY_FROM_ENVIRONMENT = bool(os.environ.get("DJANGO_SECRET_KEY"))
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h.strip()]
+if DEBUG and not ALLOWED_HOSTS:
+    ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "config.apps.ConfigConfig",
     "catalog",
     "update",
     "sampledata",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware, as whitenoise asks: static files skip sessions and auth.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies made by collectstatic (bin/serve runs it). Not the manifest variant: its hashed
+    # names need collectstatic before any page renders, which the tests and the update never run.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# HTTPS is assumed (a reverse proxy terminates TLS and sets X-Forwarded-Proto, see docs/admin.md);
+# DJANGO_PLAIN_HTTP=1 is for loopback only (bin/serve --demo), where there is no TLS to insist on.
+PLAIN_HTTP = DEBUG or os.environ.get("DJANGO_PLAIN_HTTP") == "1"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = not PLAIN_HTTP
+SESSION_COOKIE_SECURE = not PLAIN_HTTP
+CSRF_COOKIE_SECURE = not PLAIN_HTTP
+SECURE_HSTS_SECONDS = 0 if PLAIN_HTTP else int(os.environ.get("DJANGO_HSTS_SECONDS", 31536000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False  # other sites of the domain are not ours to pin
+SECURE_HSTS_PRELOAD = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 8 * 3600  # a working day; staff log in again the next morning
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",")
+                        if o.strip()]
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS without includeSubDomains/preload is a choice for the domain's owner, not this app.
+    "security.W005", "security.W021",
 ]
 
 if not os.environ.get("DATABASE_URL"):
@@ -67,5 +141,6 @@ LOGGING = {
     "loggers": {
         "update": {"handlers": ["stderr"], "level": os.environ.get("UPDATE_LOG_LEVEL", "WARNING")},
         "diskcache_tier": {"handlers": ["stderr"], "level": os.environ.get("UPDATE_LOG_LEVEL", "WARNING")},
+        "django.security": {"handlers": ["stderr"], "level": "WARNING"},
     },
 }

@@ -1,0 +1,42 @@
+"""What every catalog admin shares: counts that never read a whole table, and view-only variants."""
+from __future__ import annotations
+
+from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+
+from catalog.admin.paging import EstimatingPaginator
+
+
+class CatalogAdmin(admin.ModelAdmin):
+    paginator = EstimatingPaginator
+    # The unfiltered total is a second COUNT over the table: never asked for.
+    show_full_result_count = False
+    list_per_page = 50
+
+
+class ReadOnlyMixin:
+    """View-only: the update owns these rows, and an edit here would bypass its rules."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class BoundedInlineFormSet(BaseInlineFormSet):
+    """An inline showing at most ``limit`` rows: a product may be priced in thousands of stores."""
+
+    limit = 50
+
+    def get_queryset(self):
+        if not hasattr(self, "_bounded_queryset"):
+            self._bounded_queryset = super().get_queryset()[: self.limit]
+        return self._bounded_queryset
+
+
+def bounded_formset(limit: int) -> type[BoundedInlineFormSet]:
+    return type(f"BoundedInlineFormSet{limit}", (BoundedInlineFormSet,), {"limit": limit})

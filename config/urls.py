@@ -1,0 +1,13 @@
+"""The site is the admin only: staff log in at /admin/; / sends them there."""
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Grocery catalog"
+admin.site.site_title = "Grocery catalog admin"
+admin.site.index_title = "Catalog and update runs"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+]
