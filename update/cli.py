@@ -287,7 +287,8 @@ def index_verify(index_path=None, as_json=False, traceback=False):
         if as_json:
             click.echo(orjson.dumps({"clean": result.clean, "mismatches": dict(result.mismatches),
                                      "checked": dict(result.checked), "examples": result.samples,
-                                     **({"pending": result.pending} if hasattr(result, "pending") else {})},
+                                     "pending_changes": result.pending_changes,
+                                     "pending": dict(result.pending)},
                                     option=orjson.OPT_INDENT_2).decode())
         else:
             click.echo(describe(result))
