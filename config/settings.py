@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("UPDATE_VAR_DIR", BASE_DIR / "var"))
@@ -97,16 +98,32 @@ SILENCED_SYSTEM_CHECKS = [
     "security.W005", "security.W021",
 ]
 
-if not os.environ.get("DATABASE_URL"):
-    # The embedded default lives under var/, which a fresh clone does not have yet.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASE_URL_EXAMPLE = "postgres://USER:PASSWORD@HOST:PORT/NAME or sqlite:////ABSOLUTE/PATH"
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=0,
-    )
-}
+
+def database_from_environment() -> dict:
+    """DATABASE_URL, or SQLite under var/ when it is unset. Set but empty or unparsable is refused:
+    falling back to SQLite then would run the update against an empty catalog without a word."""
+    url = os.environ.get("DATABASE_URL")
+    if url is None:
+        # The embedded default lives under var/, which a fresh clone does not have yet.
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+    elif not url.strip():
+        raise ImproperlyConfigured(f"DATABASE_URL is set but empty: unset it to use SQLite under "
+                                   f"{VAR_DIR}, or give {DATABASE_URL_EXAMPLE}")
+    try:
+        parsed = dj_database_url.parse(url.strip(), conn_max_age=0)
+    except Exception as exc:  # dj-database-url raises ValueError, KeyError or others on bad URLs
+        reason = str(exc).split(". ")[0].split("?")[0]  # never the URL itself: it may hold a password
+        raise ImproperlyConfigured(f"DATABASE_URL does not parse ({reason}): give "
+                                   f"{DATABASE_URL_EXAMPLE}") from None
+    if not parsed.get("ENGINE") or not parsed.get("NAME"):
+        raise ImproperlyConfigured(f"DATABASE_URL names no database: give {DATABASE_URL_EXAMPLE}")
+    return parsed
+
+
+DATABASES = {"default": database_from_environment()}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers (verify, stats, the site) run while an update writes; IMMEDIATE takes the write
     # lock at BEGIN so a second writer waits instead of failing half-way through a file.
@@ -136,7 +153,8 @@ UPDATE_INDEX_PATH = Path(os.environ.get("UPDATE_INDEX_PATH", VAR_DIR / "index"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+                              "datefmt": "%Y-%m-%dT%H:%M:%S%z"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "update": {"handlers": ["stderr"], "level": os.environ.get("UPDATE_LOG_LEVEL", "WARNING")},

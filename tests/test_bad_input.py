@@ -384,7 +384,7 @@ def test_dry_run_moves_nothing_and_writes_no_rejects_file(workspace):
     (workspace.inbox / "aldi-testville-2025-09-02.jsonl").write_bytes(b"")
     workspace.dry_run = True
     report = run_update(workspace)
-    assert [(f.status, f.lines_rejected) for f in report.files] == [("processed", 1), ("rejected", 0)]
+    assert [(f.status, f.lines_rejected) for f in report.files] == [("would process", 1), ("would reject", 0)]
     assert sorted(p.name for p in workspace.inbox.iterdir()) == [NAME, "aldi-testville-2025-09-02.jsonl"]
     assert list(workspace.archive.iterdir()) == list(workspace.rejected.iterdir()) == []
     assert not Product.objects.exists()

@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
@@ -33,12 +33,20 @@ from .managers.category import CategoryManager
 from .managers.price import PriceManager
 from .managers.product import ProductManager
 from .managers.store import find_store, get_or_create_store
+from .models import UpdateRun
 from .memory import MemoryWatch, over_limit, peak_rss_bytes
 from .progress import NullProgress
 from .reader import survey, unique_lines
 from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
+from .ledger import Ledger, already_applied, file_digest
+from .moves import check_writable
+from .operator_errors import one_line
+from .report_file import write_report
+from .statuses import EXIT_FAILED, status_of
+from .stop_signals import Interrupted, StopSignals
+from .version import __version__
 from .writer_lock import hold_writer_lock
 
 log = logging.getLogger(__name__)
@@ -78,6 +86,11 @@ class UpdateOptions:
     settle_s: float = 0
     # Opens tier 1 in place of ``open_index``: how the benchmarks plug in the designs they compare.
     index_factory: Callable[["UpdateOptions"], tuple[ProductIndex, object]] | None = None
+    # Where the run report goes: a file, a folder (one timestamped file per run), "-" (stdout), or None.
+    report: Path | str | None = None
+    # Set by run_update for the run: the stop signals and the run's ledger.
+    stop: StopSignals | None = None
+    ledger: Ledger | None = None
 
 
 @contextmanager
@@ -102,25 +115,31 @@ def run_lock(path: Path) -> Iterator[None]:
 
 
 def run_update(options: UpdateOptions) -> RunReport:
+    """Run the update over the inbox; the report says what became of every file.
+
+    Raises FolderNotWritable (nothing touched) and UpdateLocked (nothing done) before the run starts;
+    once it has started, a stop signal ends it with ``report.interrupted`` set, not an exception.
+    """
+    check_folders(options)
     lock_path = options.lock_path or options.index_path.parent / "update.lock"
     started = time.perf_counter()
-    with run_lock(lock_path), MemoryWatch() as watch:
-        report = RunReport(index_backend=options.index_backend, dry_run=options.dry_run)
-        if options.index_factory is not None:
-            index, build = options.index_factory(options)
-        elif options.dry_run:
-            # A dry run must leave the index and the change log as they are, and a catch-up writes
-            # both: it reads tier 1 from a snapshot of the database in memory instead, which is exact.
-            index, build = open_index("memory")
-        else:
-            index, build = open_index(options.index_backend, options.index_path)
-        if build is not None:
-            report.index_build = {"reason": build.reason, "products": build.products, "skus": build.skus,
-                                  "elapsed_s": round(build.elapsed_s, 3), "size_bytes": build.size_bytes}
-        if getattr(index, "catchup", None) is not None:
-            report.index_catchup = index.catchup.as_dict()
-        report.startup_s = time.perf_counter() - started
+    with run_lock(lock_path), MemoryWatch() as watch, StopSignals() as stop:
+        report = RunReport(index_backend=options.index_backend, dry_run=options.dry_run, version=__version__,
+                           started_at=_now_iso())
+        # The first query of the run: an unmigrated or unreachable database says so here, before the
+        # index is opened (which would otherwise report the index as the problem).
+        ledger = Ledger.start(dry_run=options.dry_run, index_backend=options.index_backend)
+        report.run_id = ledger.run.pk
+        options = replace(options, stop=stop, ledger=ledger)
+        index = None
         try:
+            index, build = _open_index(options, report)
+            if build is not None:
+                report.index_build = {"reason": build.reason, "products": build.products, "skus": build.skus,
+                                      "elapsed_s": round(build.elapsed_s, 3), "size_bytes": build.size_bytes}
+            if getattr(index, "catchup", None) is not None:
+                report.index_catchup = index.catchup.as_dict()
+            report.startup_s = time.perf_counter() - started
             files, report.ignored = inbox_files.list_inbox(options.inbox, options.settle_s)
             for ignored in report.ignored:
                 options.progress.note(f"ignored {ignored}")
@@ -128,35 +147,148 @@ def run_update(options: UpdateOptions) -> RunReport:
             with FileScratch() as scratch:
                 failed_stores: set[str] = set()
                 for n, entry in enumerate(files):
+                    stop.raise_if_received()
                     report.stopped_early = memory_guard(options.max_memory_bytes, files[n:])
                     if report.stopped_early:
                         options.progress.note(f"stopped early: {report.stopped_early}")
                         break
-                    result = process_file(entry, index, scratch, options, failed_stores)
-                    report.files.append(result)
+                    process_file(entry, index, scratch, options, failed_stores, report)
                     watch.sample()
-                    options.progress.file_done(result)
+        except Interrupted as exc:
+            report.interrupted = str(exc)
+            options.progress.note(f"interrupted: {exc}; the current file rolled back and stays in the inbox")
+        except BaseException as exc:
+            _finish(report, ledger, watch, started, options, status=UpdateRun.FAILED, reason=one_line(exc),
+                    crashed=True)
+            raise
         finally:
-            index.close()
-    report.elapsed_s = time.perf_counter() - started
-    report.peak_anon_bytes = watch.peak_anon
-    report.peak_rss_bytes = peak_rss_bytes()
+            if index is not None:
+                index.close()
+        status = UpdateRun.INTERRUPTED if report.interrupted else (
+            UpdateRun.FAILED if report.count("failed") or report.stopped_early else UpdateRun.FINISHED)
+        _finish(report, ledger, watch, started, options, status=status,
+                reason=report.interrupted or report.stopped_early)
     return report
 
 
+def _open_index(options: UpdateOptions, report: RunReport):
+    if options.index_factory is not None:
+        return options.index_factory(options)
+    if options.dry_run:
+        # A dry run must leave the index and the change log as they are, and a catch-up writes
+        # both: it reads tier 1 from a snapshot of the database in memory instead, which is exact.
+        return open_index("memory")
+    if options.index_backend == "lmdb":
+        report.index_path = str(options.index_path)
+    return open_index(options.index_backend, options.index_path)
+
+
+def _finish(report: RunReport, ledger: Ledger, watch, started: float, options: UpdateOptions, *,
+            status: str, reason: str, crashed: bool = False) -> None:
+    """Close the run: figures, the report file, the ledger's row. Under the lock, signals held off."""
+    report.elapsed_s = time.perf_counter() - started
+    watch.sample()
+    report.peak_anon_bytes = watch.peak_anon
+    report.peak_rss_bytes = peak_rss_bytes()
+    report.finished_at = _now_iso()
+    report.status = status
+    # A run that raised exits 4 whatever its files did; otherwise the files decide.
+    report.exit_status = EXIT_FAILED if crashed else status_of(report)
+    written = ""
+    if options.report is not None:
+        try:
+            written = write_report(report, options.report)
+        except OSError as exc:
+            report.report_error = f"could not write the report to {options.report}: {one_line(exc)}"
+            report.exit_status = EXIT_FAILED
+            options.progress.note(report.report_error)
+    ledger.finish(report, status, report.exit_status, reason=reason, report_path=written)
+
+
+def _now_iso() -> str:
+    return timezone.now().isoformat(timespec="seconds")
+
+
+def check_folders(options: UpdateOptions) -> None:
+    """Before anything is touched: every folder the run writes must take a file (FolderNotWritable)."""
+    check_writable("inbox", options.inbox, "--inbox", create=False)
+    if not options.dry_run:
+        check_writable("archive", options.archive, "--archive", create=True)
+        check_writable("rejected", options.rejected, "--rejected", create=True)
+    lock_folder = (options.lock_path or options.index_path.parent / "update.lock").parent
+    check_writable("index folder", lock_folder, "--index-path", create=True)
+    if isinstance(options.report, Path):
+        folder = options.report if options.report.is_dir() else options.report.parent
+        check_writable("report folder", folder, "--report", create=False)
+
+
 def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScratch,
-                 options: UpdateOptions, failed_stores: set[str]) -> FileResult:
+                 options: UpdateOptions, failed_stores: set[str], report: RunReport | None = None) -> FileResult:
     started = time.perf_counter()
+    started_at = timezone.now()
     result = FileResult(file=entry.name)
+    if report is not None:
+        report.files.append(result)
     options.progress.file_started(entry.name, _size(entry.path))
     scratch.reset()
     rejects = RejectsLog(scratch.path / "rejects.jsonl")
+    stop = options.stop
+    interrupted = None
     try:
-        _process(entry, index, scratch, options, failed_stores, result, rejects)
+        try:
+            result.size, result.sha256 = file_digest(entry.path)
+            if not _archive_if_applied(entry, options, result):
+                _process(entry, index, scratch, options, failed_stores, result, rejects)
+        except OSError as exc:
+            if result.status == "pending":
+                result.status, result.reason = "failed", f"unreadable: {one_line(exc)}"
+        except Interrupted as exc:
+            interrupted = exc
+            result.status = "interrupted"
+            result.reason = f"{exc}: rolled back, left in the inbox for the next run"
+        finally:
+            rejects.discard()  # unless it was moved beside the input: a dry run, a failure, a skip
+            result.elapsed_s = time.perf_counter() - started
+            if stop is not None:
+                stop.unshield()
+        if options.dry_run:
+            result.status = {"processed": "would process", "rejected": "would reject"}.get(result.status,
+                                                                                          result.status)
+        if options.ledger is not None:
+            options.ledger.record(result, result.status, size=result.size or None, sha256=result.sha256,
+                                  started_at=started_at, row=result.ledger_row)
     finally:
-        rejects.discard()  # unless it was moved beside the input: a dry run, a failure, a skip
-        result.elapsed_s = time.perf_counter() - started
+        options.progress.file_done(result)
+    if interrupted is not None:
+        raise interrupted
+    if stop is not None:
+        stop.raise_if_received()
     return result
+
+
+def _archive_if_applied(entry, options: UpdateOptions, result: FileResult) -> bool:
+    """A file whose bytes an earlier run applied (its move failed then) is archived, not refused as stale."""
+    earlier = already_applied(result.sha256)
+    if earlier is None:
+        return False
+    result.status = "already applied"
+    result.reason = f"applied by run {earlier.run_id} as {earlier.name}; archived now"
+    result.date, result.store = (earlier.scraped_date.isoformat() if earlier.scraped_date else ""), \
+        f"{earlier.company}/{earlier.store_code}"
+    if not options.dry_run:
+        _move(result, lambda: inbox_files.archive(entry.path, options.archive), "archive")
+    return True
+
+
+def _move(result: FileResult, move: Callable[[], Path], where: str) -> Path | None:
+    try:
+        target = move()
+    except OSError as exc:
+        result.move_error = f"could not move it to the {where}: {one_line(exc)}; it stays in the inbox"
+        log.error("%s: %s", result.file, result.move_error)
+        return None
+    result.moved_to = str(target)
+    return target
 
 
 def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScratch, options: UpdateOptions,
@@ -198,9 +330,11 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
         return
     result.status = "processed"
     if not options.dry_run:
-        target = inbox_files.archive(entry.path, options.archive)
-        result.moved_to = str(target)
-        result.rejects_file = str(rejects.move_beside(target) or "")
+        target = _move(result, lambda: inbox_files.archive(entry.path, options.archive), "archive")
+        if target is not None:
+            result.rejects_file = str(rejects.move_beside(target) or "")
+        else:
+            result.reason = "applied; the next run archives it as already applied"
 
 
 def _why_unusable(result: FileResult) -> str:
@@ -278,6 +412,13 @@ def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options:
             store.save(update_fields=["last_scraped"])
             if options.dry_run:
                 raise DryRunRollback()
+            if options.ledger is not None:
+                result.ledger_row = options.ledger.record_applied(
+                    result, store=store, size=result.size, sha256=result.sha256,
+                    started_at=ctx.now)
+            if options.stop is not None:
+                # From the commit until the file is filed, a stop signal waits (see stop_signals.py).
+                options.stop.shield()
     except BaseException:
         writer.abort()
         raise
@@ -288,9 +429,9 @@ def _refuse(entry, result: FileResult, options: UpdateOptions, reason: str, reje
     result.status, result.reason = "rejected", reason
     log.warning("rejected %s: %s", entry.name, reason)
     if not options.dry_run:
-        target = inbox_files.reject(entry.path, options.rejected, reason)
-        result.moved_to = str(target)
-        result.rejects_file = str(rejects.move_beside(target) or "")
+        target = _move(result, lambda: inbox_files.reject(entry.path, options.rejected, reason), "rejected folder")
+        if target is not None:
+            result.rejects_file = str(rejects.move_beside(target) or "")
 
 
 def chunked(items: Iterable[ScrapedLine], size: int) -> Iterator[list[ScrapedLine]]:
