@@ -19,7 +19,8 @@ def test_price_accepts_numbers_and_numeric_text(raw, expected):
     assert line(price_current=raw).price == expected
 
 
-@pytest.mark.parametrize("raw", [None, "", "free", -1, 0, float("nan"), float("inf"), 1e9, True, [], {}])
+@pytest.mark.parametrize("raw", [None, "", "free", -1, 0, float("nan"), float("inf"), 1e9, True, [], {},
+                                 0.004, "0.004", 99999.999, "99999.995", "1e40"])
 def test_unusable_price_rejects_the_line_with_a_reason(raw):
     with pytest.raises(LineRejected, match="price_current"):
         line(price_current=raw)
@@ -61,3 +62,9 @@ def test_meta_lower_cases_company_and_fills_missing_store_id():
     assert (meta.company, meta.store_id) == ("iga", "company-wide")
     with pytest.raises(LineRejected, match="scraped_date"):
         parse_meta({"company": "aldi", "scraped_date": "19/09/2025"})
+
+
+@pytest.mark.parametrize("raw, expected", [(0.006, Decimal("0.01")), (99999.994, Decimal("99999.99"))])
+def test_price_range_is_checked_after_rounding(raw, expected):
+    # The edges: what rounds into the range is kept, what rounds out of it (0.004, 99999.999) is refused.
+    assert line(price_current=raw).price == expected

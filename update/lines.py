@@ -197,11 +197,15 @@ def parse_money(value, *, places: str = "0.01", allow_zero: bool = False) -> Dec
         return None
     try:
         amount = Decimal(str(value).strip().lstrip("$"))
+        if not amount.is_finite():
+            return None
+        # Checked after rounding, as stored: 0.004 would be stored as 0.00 and 99999.999 as 100000.00.
+        amount = amount.quantize(Decimal(places))
     except (InvalidOperation, ValueError):
         return None
-    if not amount.is_finite() or amount < 0 or amount >= MAX_PRICE or (amount == 0 and not allow_zero):
+    if amount < 0 or amount >= MAX_PRICE or (amount == 0 and not allow_zero):
         return None
-    return amount.quantize(Decimal(places))
+    return amount
 
 
 def parse_barcode(value) -> str | None:
