@@ -26,7 +26,7 @@ def test_merge_moves_skus_newest_prices_links_variations_and_barcode():
     north, south = (Store.objects.create(company=company, store_id=s) for s in ("1", "2"))
     survivor = Product.objects.create(name="Oats", normalized_name_brand_size="oats500g", sizes=["500g"],
                                       brand_name_company_pairs=[["Acme", "iga"]])
-    dup = Product.objects.create(name="Oats", normalized_name_brand_size="oats 500g", barcode="9300000000011",
+    dup = Product.objects.create(name="Oats", normalized_name_brand_size="oats 500g", barcode="9300000000019",
                                  normalized_name_brand_size_variations=["oats 500 g"], sizes=["500g", "0.5kg"],
                                  brand_name_company_pairs=[["ACME", "iga"], ["Acme", "aldi"]])
     SKU.objects.create(company=company, sku="S1", product=survivor)
@@ -45,7 +45,7 @@ def test_merge_moves_skus_newest_prices_links_variations_and_barcode():
                                  variations_added=2, barcode_moved=1, products_deleted=1)
     survivor.refresh_from_db()
     assert not Product.objects.filter(id=dup.id).exists()
-    assert survivor.barcode == "9300000000011"
+    assert survivor.barcode == "9300000000019"
     assert survivor.normalized_name_brand_size_variations == ["oats 500g", "oats 500 g"]
     assert survivor.sizes == ["500g", "0.5kg"]
     assert survivor.brand_name_company_pairs == [["Acme", "iga"], ["Acme", "aldi"]]
@@ -59,14 +59,14 @@ def test_merge_moves_skus_newest_prices_links_variations_and_barcode():
 def test_merge_keeps_the_survivors_barcode_and_its_price_on_a_tie():
     company = Company.objects.create(name="iga")
     store = Store.objects.create(company=company, store_id="1")
-    survivor = Product.objects.create(name="A", normalized_name_brand_size="a", barcode="9300000000028")
-    dup = Product.objects.create(name="A", normalized_name_brand_size="a ", barcode="9300000000011")
+    survivor = Product.objects.create(name="A", normalized_name_brand_size="a", barcode="9300000000026")
+    dup = Product.objects.create(name="A", normalized_name_brand_size="a ", barcode="9300000000019")
     kept = _price(survivor, store, date(2025, 9, 1), "1.00")
     _price(dup, store, date(2025, 9, 1), "2.00")
     result = merge_products(survivor.id, [dup.id])
     assert (result.barcode_moved, result.prices_moved, result.prices_dropped) == (0, 0, 1)
     assert list(Price.objects.values_list("id", flat=True)) == [kept.id]
-    assert Product.objects.get().barcode == "9300000000028"
+    assert Product.objects.get().barcode == "9300000000026"
 
 
 @pytest.mark.django_db
