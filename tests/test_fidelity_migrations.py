@@ -47,3 +47,25 @@ def test_stored_barcodes_become_canonical_gtins_and_collisions_are_left_for_reco
                                                                                 "barcode"))
     assert stored == {"upc": "0012345678905", "ean8": "0000096385074", "ean13": "9300633601232",
                       "upc-dup": "036000291452", "ean-dup": "0036000291452", "bad": "123456789013"}
+
+
+def test_company_names_get_their_folded_form(old_apps):
+    Company = old_apps.get_model("catalog", "Company")
+    Company.objects.create(name="IGA")
+    Company.objects.create(name="Aldi Stores")
+
+    new_apps = migrate(latest())
+
+    assert dict(new_apps.get_model("catalog", "Company").objects.values_list("name", "folded_name")) == {
+        "IGA": "iga", "Aldi Stores": "aldistores"}
+
+
+def test_two_spellings_of_one_company_are_refused_with_a_clear_message(old_apps):
+    Company = old_apps.get_model("catalog", "Company")
+    Company.objects.create(name="IGA")
+    Company.objects.create(name=" iga")
+    with pytest.raises(RuntimeError, match="companies differ only in case or spaces: 'IGA' and ' iga'; merge"):
+        migrate(latest())
+    # Nothing changed: the operator renames one, and the migration goes through.
+    Company.objects.filter(name=" iga").update(name="IGA Express")
+    migrate(latest())

@@ -1,0 +1,33 @@
+"""Keys compare in one canonical form across files: companies, barcodes (GTIN) and NNBS."""
+from __future__ import annotations
+
+import pytest
+
+from catalog.models import SKU, Company, Product, Store
+from update.orchestrator import run_update
+
+from .factories import STORES, product, write_file
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_file_spelling_the_company_in_lower_case_reaches_the_catalogs_company(workspace):
+    write_file(workspace.inbox, "iga", "2025-09-01", [product("oats500g", sku="S1")])
+    run_update(workspace)
+    Company.objects.filter(name="iga").update(name="IGA")  # as domain.md spells it
+    write_file(workspace.inbox, "iga", "2025-09-02", [product("oats500g", sku="S1")])
+    report = run_update(workspace)
+    assert report.files[0].status == "processed"
+    assert list(Company.objects.values_list("name", flat=True)) == ["IGA"]
+    assert Store.objects.count() == 1
+    assert Product.objects.count() == 1 and SKU.objects.count() == 1
+    assert not any("not in the catalog yet" in note for note in report.files[0].notes)
+
+
+def test_upc_a_and_ean_13_of_one_item_are_one_product(workspace):
+    write_file(workspace.inbox, "iga", "2025-09-01", [product("colacan375ml", sku="S1", barcode="012345678905")])
+    write_file(workspace.inbox, "aldi", "2025-09-02", [product("cola can 375ml", sku="A1",
+                                                               barcode="0012345678905")])
+    run_update(workspace)
+    assert list(Product.objects.values_list("barcode", flat=True)) == ["0012345678905"]
+    assert SKU.objects.count() == 2
