@@ -31,3 +31,29 @@ def test_upc_a_and_ean_13_of_one_item_are_one_product(workspace):
     run_update(workspace)
     assert list(Product.objects.values_list("barcode", flat=True)) == ["0012345678905"]
     assert SKU.objects.count() == 2
+
+
+def test_a_brand_is_created_only_when_a_product_takes_it_and_a_variation_means_its_brand(workspace):
+    from catalog.models import ProductBrand
+    from diskcache_tier.lookup import LmdbIndex
+    from diskcache_tier.verify import verify_index
+
+    write_file(workspace.inbox, "iga", "2025-09-01", [
+        product("cocacola375ml", sku="S1", barcode="9300000000019", brand="Coca-Cola", normalized_brand="cocacola")])
+    # Same barcode, another brand spelling: the product keeps its brand; "coke" is only a candidate variation.
+    write_file(workspace.inbox, "aldi", "2025-09-02", [
+        product("coke375ml", sku="A1", barcode="9300000000019", brand="Coke", normalized_brand="coke")])
+    run_update(workspace)
+    assert list(ProductBrand.objects.values_list("normalized_name", "normalized_name_variations")) == [
+        ("cocacola", ["coke"])]
+
+    # A new product whose line says "coke" links to the brand that lists it as a variation.
+    write_file(workspace.inbox, "aldi", "2025-09-03", [
+        product("coke375ml", sku="A1", barcode="9300000000019", brand="Coke", normalized_brand="coke"),
+        product("cokezero1l", sku="A2", brand="Coke", normalized_brand="coke")])
+    assert run_update(workspace).files[0].status == "processed"
+    assert ProductBrand.objects.count() == 1
+    assert Product.objects.get(normalized_name_brand_size="cokezero1l").brand.normalized_name == "cocacola"
+    with LmdbIndex(workspace.index_path) as index:
+        verified = verify_index(index)
+    assert verified.clean, dict(verified.mismatches)
