@@ -223,7 +223,7 @@ def test_manage_py_update_as_call_command(workspace, tmp_path):
     assert f"{path.name}: processed (2 products: 2 new" in out.getvalue()
     assert "1 lines kept with warnings" in out.getvalue()
     assert orjson.loads((tmp_path / "r.json").read_bytes())["line_warnings_by_reason"] == {
-        "barcode dropped: not 8, 12 or 13 digits": 1}
+        "barcode dropped: not 8, 12, 13 or 14 digits": 1}
     assert Price.objects.count() == 2
 
 

@@ -24,10 +24,10 @@ def empty_hits():
 
 
 def test_first_hit_wins_in_barcode_sku_nnbs_order():
-    [line] = lines(product("a", barcode="9300000000001", sku="S1"))
-    hits = {"barcode": {"9300000000001": 10}, "sku": {(COMPANY, "S1"): 20}, "nnbs": {"a": 30}}
+    [line] = lines(product("a", barcode="9300000000101", sku="S1"))
+    hits = {"barcode": {"9300000000101": 10}, "sku": {(COMPANY, "S1"): 20}, "nnbs": {"a": 30}}
     assert plan_chunk([line], COMPANY, hits).matched == [(line, 10, "barcode")]
-    del hits["barcode"]["9300000000001"]
+    del hits["barcode"]["9300000000101"]
     assert plan_chunk([line], COMPANY, hits).matched == [(line, 20, "sku")]
     del hits["sku"][(COMPANY, "S1")]
     assert plan_chunk([line], COMPANY, hits).matched == [(line, 30, "nnbs")]
@@ -56,8 +56,8 @@ def test_unresolved_line_sharing_an_sku_with_a_matched_line_joins_its_product():
 
 
 def test_carries_checks_the_product_as_the_database_has_it():
-    facts = ProductFacts(id=1, barcode="9300000000001", nnbs="a", variations=["a2"])
-    assert carries(facts, "barcode", "9300000000001")
+    facts = ProductFacts(id=1, barcode="9300000000101", nnbs="a", variations=["a2"])
+    assert carries(facts, "barcode", "9300000000101")
     assert carries(facts, "nnbs", "a2")
     assert not carries(facts, "nnbs", "b")
     assert not carries(None, "nnbs", "a")
@@ -67,7 +67,7 @@ def test_enrich_fills_only_empty_fields_and_grows_lists():
     state = ProductState(id=1, nnbs="a", url="https://kept", sizes=["1kg"], brand_id=None,
                          brand_name_company_pairs=[["ACME", "aldi"]])
     [line] = lines(product("a-spaced", url="https://new", image_url="https://img", sizes=["1kg", "pk"],
-                           barcode="9300000000001", brand="Acme Ltd"))
+                           barcode="9300000000101", brand="Acme Ltd"))
     changed = enrich(state, line, "aldi", barcode_free=True, nnbs_free=True, brand_id=7)
     assert changed == {"barcode", "image_url", "sizes", "normalized_name_brand_size_variations", "brand"}
     assert state.url == "https://kept"
@@ -80,7 +80,7 @@ def test_enrich_fills_only_empty_fields_and_grows_lists():
 
 def test_enrich_never_takes_a_key_another_product_owns():
     state = ProductState(id=1, nnbs="a")
-    [line] = lines(product("b", barcode="9300000000001"))
+    [line] = lines(product("b", barcode="9300000000101"))
     changed = enrich(state, line, "aldi", barcode_free=False, nnbs_free=False, brand_id=None)
     assert state.barcode is None and state.variations == []
     assert "barcode" not in changed and "normalized_name_brand_size_variations" not in changed

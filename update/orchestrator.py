@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import Company, Price
+from catalog.models import Price
 from diskcache_tier.build_index import open_index
 from diskcache_tier.lookup import ProductIndex
 
@@ -32,7 +32,7 @@ from .managers.brand import BrandManager
 from .managers.category import CategoryManager
 from .managers.price import PriceManager
 from .managers.product import ProductManager
-from .managers.store import find_store, get_or_create_store
+from .managers.store import company_exists, find_store, get_or_create_store
 from .models import UpdateRun
 from .memory import MemoryWatch, over_limit, peak_rss_bytes
 from .progress import NullProgress
@@ -350,7 +350,7 @@ def _meta_notes(meta) -> list[str]:
     if meta.store_id == COMPANY_WIDE_STORE_ID:
         notes.append("no store_id: prices go to the company-wide store "
                      f"{meta.company}/{COMPANY_WIDE_STORE_ID}")
-    if not Company.objects.filter(name=meta.company).exists():
+    if not company_exists(meta):
         notes.append(f"company {meta.company!r} is not in the catalog yet: it is created "
                      "(if it is a known retailer spelled another way, fix the scraper)")
     return notes

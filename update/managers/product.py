@@ -25,7 +25,7 @@ from ..matching import (
     new_product_state,
     plan_chunk,
 )
-from .brand import BrandManager
+from .brand import BrandManager, lines_taking_a_brand
 
 ENRICHED_FIELDS = ["barcode", "normalized_name_brand_size_variations", "sizes", "url", "image_url", "brand",
                    "brand_name_company_pairs", "updated_at"]
@@ -64,7 +64,8 @@ class ProductManager:
         self._confirm_misses(keys, hits, fetched)
 
         plan = plan_chunk(lines, self.company_id, hits)
-        brand_ids = self.brands.ids_for(lines)
+        brandless = {pid for pid, state in fetched.states.items() if state.brand_id is None}
+        brand_ids = self.brands.ids_for(lines_taking_a_brand(plan.new_groups, plan.matched, brandless))
         claimed = {kind: set(hits[kind]) for kind in ("barcode", "nnbs", "sku")}
         created = self._create(plan.new_groups, brand_ids, claimed)
         self._enrich(plan.matched, fetched, brand_ids, claimed, hits)
@@ -173,7 +174,7 @@ class ProductManager:
         for group, state in zip(groups, states):
             state.id = ids[state.nnbs]
             created[id(group)] = state.id
-            self._index_product(state, brand_nn=_brand_name_of(state.brand_id, brand_ids))
+            self._index_product(state, brand_nn=self.brands.normalized_name_of(state.brand_id))
             new_skus += self._claim_skus(group, state.id, claimed)
         self._link_skus(new_skus)
         self.ctx.result.products_created += len(states)
@@ -227,7 +228,7 @@ class ProductManager:
                 claimed["nnbs"].add(line.nnbs)
                 self.ctx.writer.put("nnbs", line.nnbs, pid)
             if "brand" in fields:
-                brand_of_changed[pid] = line.normalized_brand
+                brand_of_changed[pid] = self.brands.normalized_name_of(state.brand_id)
             if fields:
                 changed[pid] = state
             if brand_variation_candidate(kind, line.normalized_brand, fetched.brand_names.get(pid)):
@@ -251,7 +252,3 @@ class ProductManager:
         update_rows(Product, products, ENRICHED_FIELDS)
         self.ctx.result.products_updated += len(products)
 
-
-def _brand_name_of(brand_id: int | None, brand_ids: dict[str, int]) -> str:
-    """The normalized name of a brand the chunk looked up (the index's slim record holds the name)."""
-    return next((name for name, bid in brand_ids.items() if bid == brand_id), "") if brand_id else ""
