@@ -1,23 +1,19 @@
 """A small catalog made by the real update, for the admin's tests and browser tests.
 
-Two companies, one file each, one bad line (so a rejects file exists). The run ledger rows are written
-from the run's report when the update has not written any itself (the ledger writer lands separately).
+Two companies, one file each, one bad line (so a rejects file exists); the run writes its ledger rows.
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import orjson
-from django.utils import timezone
 
 from update.orchestrator import UpdateOptions, run_update
 from update.report import RunReport
 
 from .factories import product, write_file
 
-BARCODE = "9300000000013"
+BARCODE = "0012345678905"  # UPC-A 012345678905 in its canonical 13-digit form
 IGA_SKU = "iga-777"
 
 
@@ -41,25 +37,5 @@ def build_catalog(options: UpdateOptions, day: str = "2025-01-02") -> AdminCatal
         handle.write(orjson.dumps({"product": {**product("soap bar 100g", sku="iga-3"), "price_current": "call us"},
                                    "metadata": {"company": "iga", "scraped_date": day, "store_id": "501",
                                                 "store_name": "iga testville", "state": "nsw"}}) + b"\n")
-    report = run_update(options)
-    record_ledger(report)
+    report = run_update(options)  # writes the run ledger too
     return AdminCatalog(options, report)
-
-
-def record_ledger(report: RunReport) -> None:
-    from catalog.models import Store
-    from update.models import RunFile, UpdateRun
-
-    if UpdateRun.objects.exists():
-        return
-    now = timezone.now()
-    run = UpdateRun.objects.create(started_at=now - dt.timedelta(seconds=5), finished_at=now, status="finished",
-                                   exit_status=1, version="test", totals={"files": len(report.files)})
-    for result in report.files:
-        company, _, rest = Path(result.file).name.partition("-")
-        store = Store.objects.filter(company__name__iexact=company).first()
-        RunFile.objects.create(run=run, name=Path(result.file).name, store=store, company=company,
-                               status=result.status, reason=result.reason, started_at=now,
-                               scraped_date=result.date or None, moved_to=result.moved_to,
-                               rejects_file=result.rejects_file,
-                               counts={"lines": result.lines, "lines_rejected": result.lines_rejected})

@@ -59,8 +59,10 @@ def test_every_list_and_change_page_renders(staff, catalog):
     assert staff.get(reverse("admin:catalog_category_tree")).status_code == 200
 
 
-@pytest.mark.parametrize("term", [BARCODE, BARCODE.lstrip("0"), IGA_SKU, "milk full 2 l"])
+@pytest.mark.parametrize("term", [BARCODE, BARCODE[1:], IGA_SKU, "NNBS"])
 def test_search_by_an_exact_key_finds_the_one_product_without_a_text_scan(staff, catalog, term):
+    if term == "NNBS":
+        term = Product.objects.get(barcode=BARCODE).normalized_name_brand_size
     with CaptureQueriesContext(connection) as queries:
         response = staff.get(reverse("admin:catalog_product_changelist"), {"q": term})
     assert _listed_ids(response) == {Product.objects.get(barcode=BARCODE).pk}

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from catalog.admin.base import CatalogAdmin, ReadOnlyMixin, bounded_formset
 from catalog.admin.filters import BrandFilter, CompanyOfProductFilter
+from catalog.admin.merge import merge_selected_products
 from catalog.admin.search import search_products
 from catalog.models import SKU, Price, Product, ProductBrand, ProductCategory
 from update.lines import parse_barcode
@@ -97,6 +98,7 @@ class ProductAdmin(CatalogAdmin):
                                 "created_at", "updated_at")}),
     )
     inlines = (SKUInline, ProductCategoryInline, PriceInline)
+    actions = (merge_selected_products,)
 
     def get_search_results(self, request, queryset, search_term):
         return search_products(queryset, search_term), False
