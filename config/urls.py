@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 admin.site.site_header = "Grocery catalog"
 admin.site.site_title = "Grocery catalog admin"
 admin.site.index_title = "Catalog and update runs"
+admin.site.enable_nav_sidebar = False  # the width goes to the lists, which are wide
+admin.site.site_url = None  # the site is the admin: no "view site" link
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from catalog.admin.base import BoundedInlineFormSet, CatalogAdmin, ReadOnlyMixin
 from update.models import RunFile, UpdateRun
@@ -23,7 +23,7 @@ FILES_ON_RUN_PAGE = 500
 
 class RunFileInline(ReadOnlyMixin, admin.TabularInline):
     model = RunFile
-    fields = ("file_link", "status", "reason", "store", "scraped_date", "lines_rejected")
+    fields = ("file_link", "status", "reason", "store_label", "scraped_date", "lines_rejected")
     readonly_fields = fields
     formset = type("RunFilesFormSet", (BoundedInlineFormSet,), {"limit": FILES_ON_RUN_PAGE})
     extra = 0
@@ -36,6 +36,14 @@ class RunFileInline(ReadOnlyMixin, admin.TabularInline):
     def file_link(self, run_file):
         return format_html('<a href="{}">{}</a>', reverse("admin:update_runfile_change", args=[run_file.pk]),
                            run_file.name)
+
+    @admin.display(description="store")
+    def store_label(self, run_file):
+        if run_file.store is None:
+            return f"{run_file.company} {run_file.store_code}".strip() or "-"
+        store = run_file.store
+        return format_html('<a href="{}">{} {}</a>', reverse("admin:catalog_store_change", args=[store.pk]),
+                           store.company.name, store.store_id)
 
     @admin.display(description="lines rejected")
     def lines_rejected(self, run_file):
@@ -51,7 +59,12 @@ class UpdateRunAdmin(ReadOnlyMixin, CatalogAdmin):
     date_hierarchy = None
     inlines = (RunFileInline,)
     readonly_fields = ("totals_table",)
-    exclude = ("totals",)
+    fieldsets = (
+        (None, {"fields": ("status", "exit_status", "reason", "started_at", "finished_at", "dry_run")}),
+        ("Totals", {"fields": ("totals_table",)}),
+        ("Where and how", {"classes": ("collapse",), "fields": ("hostname", "pid", "version", "index_backend", "peak_anon_bytes",
+                                      "peak_rss_bytes", "report_path")}),
+    )
 
     def get_queryset(self, request):
         # A correlated count, evaluated for the listed page only (a GROUP BY would count every run's files).
@@ -72,14 +85,20 @@ class UpdateRunAdmin(ReadOnlyMixin, CatalogAdmin):
 @admin.register(RunFile)
 class RunFileAdmin(ReadOnlyMixin, CatalogAdmin):
     list_display = ("name", "run_link", "status", "reason", "store", "scraped_date", "started_at")
-    list_select_related = ("run", "store")
+    list_select_related = ("run", "store__company")
     list_filter = ("status",)
     search_fields = ("name",)
     search_help_text = "File name (exact, or its beginning)."
     sortable_by = ("name",)
     ordering = ("-run_id", "-id")
     readonly_fields = ("run_link", "store_link", "counts_table", "rejected_lines")
-    exclude = ("counts", "run", "store")
+    fieldsets = (
+        (None, {"fields": ("name", "run_link", "store_link", "status", "reason", "scraped_date")}),
+        ("Rejected lines", {"fields": ("rejected_lines",)}),
+        ("Counts", {"fields": ("counts_table",)}),
+        ("The file", {"classes": ("collapse",), "fields": ("company", "store_code", "size", "sha256", "moved_to", "rejects_file",
+                                 "started_at", "finished_at", "retried_at")}),
+    )
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -96,8 +115,9 @@ class RunFileAdmin(ReadOnlyMixin, CatalogAdmin):
     def store_link(self, run_file):
         if not run_file.store_id:
             return f"{run_file.company} {run_file.store_code}".strip() or "-"
-        return format_html('<a href="{}">{}</a>', reverse("admin:catalog_store_change", args=[run_file.store_id]),
-                           run_file.store)
+        store = run_file.store
+        return format_html('<a href="{}">{} {} {}</a>', reverse("admin:catalog_store_change", args=[store.pk]),
+                           store.company.name, store.store_id, store.store_name)
 
     @admin.display(description="counts")
     def counts_table(self, run_file):
@@ -147,8 +167,8 @@ def read_rejects(path: Path, limit: int) -> tuple[list[dict], bool, str | None]:
     return entries, False, None
 
 
-def _key_values(mapping) -> str:
+def _key_values(mapping):
+    """``{"lines": 8, "lines_rejected": 1}`` as "lines 8 · lines_rejected 1": a run's figures on one line."""
     if not mapping:
         return "-"
-    rows = "".join(format_html("<tr><th>{}</th><td>{}</td></tr>", key, value) for key, value in mapping.items())
-    return _safe(f"<table>{rows}</table>")
+    return format_html_join(" · ", "{}&nbsp;<b>{}</b>", ((key, value) for key, value in mapping.items()))

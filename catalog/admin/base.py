@@ -1,7 +1,9 @@
 """What every catalog admin shares: counts that never read a whole table, and view-only variants."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 
 from catalog.admin.paging import EstimatingPaginator
@@ -11,7 +13,11 @@ class CatalogAdmin(admin.ModelAdmin):
     paginator = EstimatingPaginator
     # The unfiltered total is a second COUNT over the table: never asked for.
     show_full_result_count = False
+    # Facet counts are a COUNT per filter choice over the whole result: never offered.
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
+    # JSON lists (variations, sizes) are a line or two; Django's default textarea is ten rows.
+    formfield_overrides = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 90})}}
 
 
 class ReadOnlyMixin:

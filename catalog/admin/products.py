@@ -94,7 +94,7 @@ class ProductAdmin(CatalogAdmin):
     fieldsets = (
         (None, {"fields": ("name", "brand", "barcode", "normalized_name_brand_size",
                            "normalized_name_brand_size_variations", "all_prices")}),
-        ("Details", {"fields": ("size", "sizes", "url", "image_url", "brand_name_company_pairs",
+        ("Details", {"classes": ("collapse",), "fields": ("size", "sizes", "url", "image_url", "brand_name_company_pairs",
                                 "created_at", "updated_at")}),
     )
     inlines = (SKUInline, ProductCategoryInline, PriceInline)
