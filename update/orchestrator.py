@@ -41,9 +41,9 @@ from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
 from .ledger import Ledger, already_applied, file_digest
-from .moves import check_writable
+from .moves import FolderNotWritable, check_writable
 from .operator_errors import one_line
-from .report_file import write_report
+from .report_file import folder_to_check, write_report
 from .statuses import EXIT_FAILED, status_of
 from .stop_signals import Interrupted, StopSignals
 from .version import __version__
@@ -217,8 +217,12 @@ def check_folders(options: UpdateOptions) -> None:
         check_writable("rejected", options.rejected, "--rejected", create=True)
     lock_folder = (options.lock_path or options.index_path.parent / "update.lock").parent
     check_writable("index folder", lock_folder, "--index-path", create=True)
-    if isinstance(options.report, Path):
-        folder = options.report if options.report.is_dir() else options.report.parent
+    if options.report not in (None, "-"):
+        try:
+            folder = folder_to_check(options.report)
+        except OSError as exc:
+            raise FolderNotWritable(exc.errno or 13, f"report folder {options.report} can't be created "
+                                                     f"({exc.strerror}): give another with --report") from None
         check_writable("report folder", folder, "--report", create=False)
 
 
