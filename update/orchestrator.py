@@ -11,7 +11,7 @@ import fcntl
 import logging
 import os
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import islice
@@ -406,11 +406,12 @@ def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options:
             prices = PriceManager(ctx)
             categories = CategoryManager(ctx)
             options.progress.pass_started("updating")
-            lines = unique_lines(path, scratch, options.progress.bytes_read)
-            for chunk in chunked(lines, options.chunk_size):
-                pairs = products.process(chunk)
-                prices.apply(pairs)
-                categories.apply(pairs)
+            # closing(): an interrupted file ends the reader while the scratch it reads is still open.
+            with closing(unique_lines(path, scratch, options.progress.bytes_read)) as lines:
+                for chunk in chunked(lines, options.chunk_size):
+                    pairs = products.process(chunk)
+                    prices.apply(pairs)
+                    categories.apply(pairs)
             prices.delete_absent()
             store.last_scraped = meta.scraped_date
             store.save(update_fields=["last_scraped"])
