@@ -131,6 +131,33 @@ def test_a_name_taken_in_the_archive_keeps_its_extension(deployment):
     assert deployment.names(deployment.archive) == ["aldi-testville-2025-09-01.1.jsonl", NAME]
 
 
+# ------------------------------------------------------------------------ 7. a dry run on the index
+
+
+def test_a_dry_run_reads_the_lmdb_index_read_only_even_with_changes_pending(deployment):
+    write_file(deployment.inbox, "aldi", "2025-09-01", [product(f"p{i}") for i in range(50)])
+    assert deployment.run("run").returncode == EXIT_OK  # leaves its own writes in the change log
+    write_file(deployment.inbox, "aldi", "2025-09-02", [product(f"p{i}", price_current=7) for i in range(50)])
+    index = deployment.var / "index"
+    before = {p.name: sha(p) for p in index.iterdir() if p.name != "lock.mdb"}
+    def pending_and_counts():
+        stats = orjson.loads(deployment.run("index", "stats", "--json").stdout)
+        return stats["changes_pending"], stats["counts"]
+
+    stats_before = pending_and_counts()
+    assert stats_before[0] > 0
+    done = deployment.run("run", "--dry-run", "--report", "-")
+    report = orjson.loads(done.stdout)
+    assert (report["index_backend"], report["index_path"], report["index_note"]) == ("lmdb", str(index), "")
+    assert report["index_catchup"]["changes"] > 0  # applied in the overlay, not to the index
+    assert report["files"][0]["status"] == "would process" and report["totals_are"] == "per-file what-ifs"
+    assert report["files"][0]["prices_updated"] == 50 and report["files"][0]["index_repairs"] == 0
+    assert {p.name: sha(p) for p in index.iterdir() if p.name != "lock.mdb"} == before
+    assert pending_and_counts() == stats_before  # the log was not pruned, the index not written
+    assert deployment.run("run").returncode == EXIT_OK
+    assert deployment.run("index", "verify").returncode == 0
+
+
 # ------------------------------------------------------------------------------ 3. the run ledger
 
 

@@ -40,6 +40,7 @@ from .reader import survey, unique_lines
 from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
+from .dry_run_index import open_dry_run_index
 from .ledger import Ledger, already_applied, file_digest
 from .moves import FolderNotWritable, check_writable
 from .operator_errors import one_line
@@ -174,10 +175,14 @@ def run_update(options: UpdateOptions) -> RunReport:
 def _open_index(options: UpdateOptions, report: RunReport):
     if options.index_factory is not None:
         return options.index_factory(options)
-    if options.dry_run:
-        # A dry run must leave the index and the change log as they are, and a catch-up writes
-        # both: it reads tier 1 from a snapshot of the database in memory instead, which is exact.
-        return open_index("memory")
+    if options.dry_run and options.index_backend == "lmdb":
+        # A dry run must leave the index and the change log as they are: see dry_run_index.py.
+        index, report.index_note = open_dry_run_index(options.index_path)
+        if not report.index_note:
+            report.index_path = str(options.index_path)
+        else:
+            report.index_backend = "memory"
+        return index, None
     if options.index_backend == "lmdb":
         report.index_path = str(options.index_path)
     return open_index(options.index_backend, options.index_path)
