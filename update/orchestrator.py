@@ -43,7 +43,7 @@ from .scratch import FileScratch
 from .dry_run_index import open_dry_run_index
 from .ledger import Ledger, already_applied, file_digest
 from .moves import FolderNotWritable, check_writable
-from .operator_errors import one_line
+from .operator_errors import explain, one_line
 from .report_file import folder_to_check, write_report
 from .statuses import EXIT_FAILED, status_of
 from .stop_signals import Interrupted, StopSignals
@@ -333,7 +333,9 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
     except DryRunRollback:
         pass
     except Exception as exc:
-        log.exception("update of %s failed; it stays in the inbox", entry.name)
+        # One line; the traceback with -v 2 or more (the logger at INFO), as for every operator error.
+        log.error("update of %s failed; it stays in the inbox: %s", entry.name, explain(exc),
+                  exc_info=log.isEnabledFor(logging.INFO))
         failed_stores.add(result.store)
         result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
         return
