@@ -298,7 +298,11 @@ def test_every_option_and_exit_status_is_documented():
     for param in cli.run.params:
         if isinstance(param, click.Option):
             assert param.opts[0] in readme, f"{param.opts[0]} is not in the README"
-    for status, meaning in [(0, "success"), (1, "rejected"), (2, "usage error"), (3, "lock"), (4, "failure")]:
+    for command in ("runs", "runs show", "rejected", "retry NAME", "--version", "deploy/grocery-update.service",
+                    "deploy/grocery-update.timer", "deploy/crontab", "-v 0", "--traceback"):
+        assert command in readme, f"{command} is not in the README"
+    for status, meaning in [(0, "success"), (1, "rejected"), (2, "usage error"), (3, "lock"), (4, "failure"),
+                            (5, "interrupted")]:
         assert f"`{status}`" in readme
         assert any(line.strip().startswith(str(status)) and meaning in line
                    for line in help_text.splitlines())

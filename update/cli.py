@@ -134,7 +134,7 @@ def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend=
             rejected=rejected or settings.UPDATE_REJECTED, index_path=index_path or settings.UPDATE_INDEX_PATH,
             index_backend=index_backend, chunk_size=chunk_size, dry_run=dry_run, max_memory_mb=max_memory,
             settle_seconds=settle_seconds, progress=for_stream(out, silent=silent, verbosity=verbosity))
-        options.report = report if report in (None, "-") else Path(report)
+        options.report = report
         result = run_update(options)
     click.echo(log_line(result.summary_line(), out), file=out)
     sys.exit(result.exit_status)

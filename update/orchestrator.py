@@ -11,7 +11,7 @@ import fcntl
 import logging
 import os
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import islice
@@ -40,10 +40,11 @@ from .reader import survey, unique_lines
 from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
+from .dry_run_index import open_dry_run_index
 from .ledger import Ledger, already_applied, file_digest
-from .moves import check_writable
-from .operator_errors import one_line
-from .report_file import write_report
+from .moves import FolderNotWritable, check_writable
+from .operator_errors import explain, one_line
+from .report_file import folder_to_check, write_report
 from .statuses import EXIT_FAILED, status_of
 from .stop_signals import Interrupted, StopSignals
 from .version import __version__
@@ -174,10 +175,14 @@ def run_update(options: UpdateOptions) -> RunReport:
 def _open_index(options: UpdateOptions, report: RunReport):
     if options.index_factory is not None:
         return options.index_factory(options)
-    if options.dry_run:
-        # A dry run must leave the index and the change log as they are, and a catch-up writes
-        # both: it reads tier 1 from a snapshot of the database in memory instead, which is exact.
-        return open_index("memory")
+    if options.dry_run and options.index_backend == "lmdb":
+        # A dry run must leave the index and the change log as they are: see dry_run_index.py.
+        index, report.index_note = open_dry_run_index(options.index_path)
+        if not report.index_note:
+            report.index_path = str(options.index_path)
+        else:
+            report.index_backend = "memory"
+        return index, None
     if options.index_backend == "lmdb":
         report.index_path = str(options.index_path)
     return open_index(options.index_backend, options.index_path)
@@ -217,8 +222,12 @@ def check_folders(options: UpdateOptions) -> None:
         check_writable("rejected", options.rejected, "--rejected", create=True)
     lock_folder = (options.lock_path or options.index_path.parent / "update.lock").parent
     check_writable("index folder", lock_folder, "--index-path", create=True)
-    if isinstance(options.report, Path):
-        folder = options.report if options.report.is_dir() else options.report.parent
+    if options.report not in (None, "-"):
+        try:
+            folder = folder_to_check(options.report)
+        except OSError as exc:
+            raise FolderNotWritable(exc.errno or 13, f"report folder {options.report} can't be created "
+                                                     f"({exc.strerror}): give another with --report") from None
         check_writable("report folder", folder, "--report", create=False)
 
 
@@ -324,7 +333,9 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
     except DryRunRollback:
         pass
     except Exception as exc:
-        log.exception("update of %s failed; it stays in the inbox", entry.name)
+        # One line; the traceback with -v 2 or more (the logger at INFO), as for every operator error.
+        log.error("update of %s failed; it stays in the inbox: %s", entry.name, explain(exc),
+                  exc_info=log.isEnabledFor(logging.INFO))
         failed_stores.add(result.store)
         result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
         return
@@ -402,11 +413,12 @@ def _apply(path: Path, meta, index: ProductIndex, scratch: FileScratch, options:
             prices = PriceManager(ctx)
             categories = CategoryManager(ctx)
             options.progress.pass_started("updating")
-            lines = unique_lines(path, scratch, options.progress.bytes_read)
-            for chunk in chunked(lines, options.chunk_size):
-                pairs = products.process(chunk)
-                prices.apply(pairs)
-                categories.apply(pairs)
+            # closing(): an interrupted file ends the reader while the scratch it reads is still open.
+            with closing(unique_lines(path, scratch, options.progress.bytes_read)) as lines:
+                for chunk in chunked(lines, options.chunk_size):
+                    pairs = products.process(chunk)
+                    prices.apply(pairs)
+                    categories.apply(pairs)
             prices.delete_absent()
             store.last_scraped = meta.scraped_date
             store.save(update_fields=["last_scraped"])

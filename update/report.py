@@ -73,6 +73,7 @@ class RunReport:
     exit_status: int | None = None
     interrupted: str = ""  # "interrupted by SIGTERM" when a stop signal ended the run
     index_path: str = ""  # the index actually read ("" for the memory backend)
+    index_note: str = ""  # why a dry run read another index than the one asked for
     report_error: str = ""
 
     @property
@@ -118,6 +119,9 @@ class RunReport:
             "interrupted": self.interrupted,
             "index_backend": self.index_backend,
             "index_path": self.index_path,
+            "index_note": self.index_note,
+            # A dry run judges each file against the database as it is, not after the files before it.
+            "totals_are": "per-file what-ifs" if self.dry_run else "applied",
             "dry_run": self.dry_run,
             "elapsed_s": round(self.elapsed_s, 3),
             "startup_s": round(self.startup_s, 3),
@@ -149,6 +153,7 @@ class RunReport:
             f"{t['prices_deleted']} deleted; {self.elapsed_s:.1f}s, peak anon {self.peak_anon_bytes / 2**20:.0f} MB, "
             f"peak RSS {self.peak_rss_bytes / 2**20:.0f} MB ({index})"
             + (" [dry run: nothing written; each file judged on its own, as if alone]" if self.dry_run else "")
+            + (f" ({self.index_note})" if self.index_note else "")
             + (f" STOPPED EARLY: {self.stopped_early}" if self.stopped_early else "")
             + (f" INTERRUPTED: {self.interrupted}; the current file rolled back and stays in the inbox"
                if self.interrupted else "")

@@ -65,7 +65,7 @@ class Command(BaseCommand):
                 index_backend=opts["index_backend"], chunk_size=opts["chunk_size"], dry_run=opts["dry_run"],
                 max_memory_mb=opts["max_memory"], settle_seconds=opts["settle_seconds"],
                 progress=for_stream(out, silent=opts["silent"], verbosity=opts["verbosity"]))
-            options.report = report if report in (None, "-") else Path(report)
+            options.report = report
             result = run_update(options)
         except OptionError as exc:
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
