@@ -30,12 +30,14 @@ from diskcache_tier.keys import canonical_nnbs, id_bytes, id_from_bytes, text_ke
 
 from .gtin import CANONICAL_LENGTH, canonical_or_none
 from .merge import MergeResult, merge_products
-from .models import Product
+from .models import Product, ProductBrand
 
 # Products per keyset batch when streaming keys: one query and one LMDB write transaction each.
 BATCH = 20_000
 # Address space for the temporary LMDB, not memory: about 60 bytes a product, so 1M products use ~60 MB.
 _SCRATCH_MAP_SIZE = 8 * 2**30
+# Names per IN (...) list: under SQLite's parameter limit.
+_IN_CHUNK = 500
 
 
 @dataclass
@@ -52,6 +54,9 @@ class Group:
 class ReconcileReport:
     groups: list[Group] = field(default_factory=list)
     totals: MergeResult = field(default_factory=MergeResult)
+    # Brands no product uses whose name another brand lists as a variation (the legacy `coke` beside
+    # `cocacola`): deleted, so the next line saying `coke` links to `cocacola` instead.
+    brands_deleted: list[str] = field(default_factory=list)
 
     def summary(self, dry_run: bool) -> str:
         verb = "would merge" if dry_run else "merged"
@@ -60,7 +65,8 @@ class ReconcileReport:
         return (f"{verb} {len(self.groups)} groups ({by_kind['gtin']} by barcode, {by_kind['nnbs']} by NNBS): "
                 f"{t.products_deleted} products into their oldest duplicate; {t.skus_moved} SKUs, "
                 f"{t.prices_moved} prices and {t.category_links_moved} category links moved, {t.prices_dropped} "
-                f"older prices dropped, {t.variations_added} variations added, {t.barcode_moved} barcodes moved")
+                f"older prices dropped, {t.variations_added} variations added, {t.barcode_moved} barcodes moved; "
+                f"{len(self.brands_deleted)} unused brands that are another brand's variation deleted")
 
 
 class _DryRunRollback(Exception):
@@ -84,6 +90,10 @@ def reconcile(*, dry_run: bool = False, on_group: Callable[[Group], None] | None
                 report.totals.add(group.result)
                 if on_group:
                     on_group(group)
+        with transaction.atomic():
+            if before_group:
+                before_group()
+            report.brands_deleted = _delete_unused_variation_brands()
 
     if not dry_run:
         run()
@@ -196,3 +206,21 @@ def _keys_with_several_ids(env, keys) -> Iterator[tuple[bytes, list[int]]]:
         after = found[0]
         # Yielded outside the read transaction: the merge that follows writes the database, not this LMDB.
         yield found
+
+
+def _delete_unused_variation_brands() -> list[str]:
+    """Delete brands that no product uses and that another brand lists as a variation; their names."""
+    listed: set[str] = set()
+    # Only brands with variations are read: a small share of the brand table.
+    for variations in (ProductBrand.objects.exclude(normalized_name_variations=[])
+                       .values_list("normalized_name_variations", flat=True).iterator(chunk_size=BATCH)):
+        listed.update(variations or [])
+    names = sorted(listed)
+    deleted = []
+    for start in range(0, len(names), _IN_CHUNK):
+        unused = ProductBrand.objects.filter(product__isnull=True, normalized_name__in=names[start:start + _IN_CHUNK])
+        doomed = list(unused.values_list("id", "normalized_name"))
+        if doomed:
+            ProductBrand.objects.filter(id__in=[bid for bid, _ in doomed]).delete()
+            deleted += sorted(name for _, name in doomed)
+    return deleted

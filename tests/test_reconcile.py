@@ -78,3 +78,23 @@ def test_after_reconcile_the_next_update_matches_the_merged_nnbs_to_the_survivor
     with LmdbIndex(workspace.index_path) as index:
         verified = verify_index(index)
     assert verified.clean, dict(verified.mismatches)
+
+
+def test_an_unused_brand_that_is_another_brands_variation_is_deleted():
+    from catalog.models import ProductBrand
+
+    coke = ProductBrand.objects.create(name="Coke", normalized_name="coke")
+    cola = ProductBrand.objects.create(name="Coca-Cola", normalized_name="cocacola",
+                                       normalized_name_variations=["coke", "pepsi"])
+    pepsi = ProductBrand.objects.create(name="Pepsi", normalized_name="pepsi")
+    ProductBrand.objects.create(name="Fanta", normalized_name="fanta")  # unused, but nobody's variation: kept
+    Product.objects.create(name="Cola", normalized_name_brand_size="cola375ml", brand=cola)
+    Product.objects.create(name="Pepsi", normalized_name_brand_size="pepsi375ml", brand=pepsi)  # used: kept
+
+    out = StringIO()
+    call_command("reconcile", "--dry-run", stdout=out)
+    assert "1 unused brands that are another brand's variation deleted" in out.getvalue()
+    assert ProductBrand.objects.filter(id=coke.id).exists()
+
+    assert reconcile().brands_deleted == ["coke"]
+    assert set(ProductBrand.objects.values_list("normalized_name", flat=True)) == {"cocacola", "pepsi", "fanta"}

@@ -33,8 +33,8 @@ def expected_prices(files: list[Path]) -> dict[tuple[str, str], dict[int, tuple[
     """Replay each store's files in date order on plain data: (price, was_price) per product at the end.
 
     Lines are mapped to products through the SKU table the run produced (every real line has an SKU);
-    the price rules are the domain's: created with the retailer's was-price, was_price set to the
-    previous price when the price changes, untouched when it doesn't, deleted when the product is absent.
+    the price rules are the domain's: was_price is the retailer's price_was when above the price, else
+    the previous price when the price fell, else none; deleted when the product is absent.
     """
     sku_owner = {(company, sku): pid for company, sku, pid in
                  SKU.objects.values_list("company__name", "sku", "product_id")}
@@ -53,14 +53,12 @@ def expected_prices(files: list[Path]) -> dict[tuple[str, str], dict[int, tuple[
                 if pid in seen:
                     continue
                 price = Decimal(str(p["price_current"])).quantize(Decimal("0.01"))
-                if pid not in current:
-                    was = p.get("price_was")
-                    was = Decimal(str(was)).quantize(Decimal("0.01")) if was and Decimal(str(was)) > price else None
-                    seen[pid] = (price, was)
-                elif current[pid][0] != price:
-                    seen[pid] = (price, current[pid][0])
-                else:
-                    seen[pid] = current[pid]
+                was = p.get("price_was")
+                was = Decimal(str(was)).quantize(Decimal("0.01")) if was and Decimal(str(was)) > price else None
+                previous = current[pid][0] if pid in current else None
+                if was is None and previous is not None and previous > price:
+                    was = previous
+                seen[pid] = (price, was)
             current = seen
         result[store] = current
     return result
@@ -71,7 +69,13 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
     report = run_update(workspace)
 
     assert [f.status for f in report.files] == ["processed"] * 7
-    assert sorted(p.name for p in workspace.archive.iterdir()) == sorted(f.name for f in real_files)
+    # The IGA file's four in-store barcodes that fail the GTIN check digit are dropped, their lines kept.
+    iga = next(f.name for f in real_files if f.name.startswith("iga-"))
+    assert sorted(p.name for p in workspace.archive.iterdir()) == sorted(
+        [f.name for f in real_files] + [iga + ".rejects.jsonl"])
+    warned = [orjson.loads(raw) for raw in (workspace.archive / (iga + ".rejects.jsonl")).open("rb")]
+    assert [(w["action"], w["reason"].split(" dropped: ")[1]) for w in warned] == [
+        ("kept", "check digit does not match")] * 4
     # Oldest first: every file's date is at least the one before it.
     dates = [f.date for f in report.files]
     assert dates == sorted(dates)
@@ -90,7 +94,7 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
     assert Product.objects.exclude(normalized_name_brand_size_variations=[]).count() > 500
 
     # Each store's prices are exactly the products of its newest file, with the replayed price and
-    # was_price: was_price is set exactly where the price changed (or the retailer showed a special).
+    # was_price: was_price is set exactly where the price fell (or the retailer showed a special).
     expected = expected_prices(real_files)
     for (company, store_id), prices in expected.items():
         store = Store.objects.get(company__name=company, store_id=store_id)
