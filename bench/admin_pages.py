@@ -49,6 +49,23 @@ def build_catalog(work: Path, products: int, env: dict) -> None:
     (work / "catalog-complete").write_text(str(products))
 
 
+def ensure_ledger(work: Path, env: dict) -> None:
+    """A catalog built before the run ledger existed has no runs to show: one small run makes some.
+
+    Its files (the generator's, 200 products, a later day) are refused as partial scrapes of the big
+    stores, which is all the run pages need: a run, its files, their statuses and reasons.
+    """
+    from update.models import UpdateRun
+
+    if UpdateRun.objects.exists():
+        return
+    inbox = work / "ledger-inbox"
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "generate_inbox", "--out", str(inbox), "--products", "200", "--stores-per-company",
+                    "1", "--days", "1", "--start-date", "2030-01-01"], cwd=PROJECT, env=env, check=True)
+    subprocess.run([*manage, "update", "--products", "--silent", "--inbox", str(inbox)], cwd=PROJECT, env=env)
+
+
 def add_price_copies(stores: int) -> None:
     from django.db import connection, transaction
 
@@ -197,6 +214,7 @@ def main() -> None:
     django.setup()
     from catalog.models import Price, Product
 
+    ensure_ledger(args.work, env)
     if args.extra_stores:
         add_price_copies(args.extra_stores)
     from django.db import connection

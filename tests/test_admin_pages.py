@@ -190,3 +190,12 @@ def test_counts_past_the_limit_are_bounded_or_estimated(staff, catalog, monkeypa
     response = staff.get(reverse("admin:catalog_product_changelist"))
     assert response.context["cl"].paginator.count == total
     assert f"{total} products".encode() in response.content
+
+
+def test_renaming_a_company_to_another_spelling_of_a_known_one_is_refused_in_the_form(staff, catalog):
+    aldi, iga = Company.objects.get(name__iexact="aldi"), Company.objects.get(name__iexact="iga")
+    response = staff.post(reverse("admin:catalog_company_change", args=[aldi.pk]), {"name": " I G A "})
+    assert response.status_code == 200 and "is this company already" in response.content.decode()
+    response = staff.post(reverse("admin:catalog_company_change", args=[aldi.pk]), {"name": "ALDI Stores"})
+    assert response.status_code == 302
+    assert Company.objects.get(pk=aldi.pk).name == "ALDI Stores" and Company.objects.get(pk=iga.pk).name == iga.name

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -12,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.admin.base import CatalogAdmin, ReadOnlyMixin
 from catalog.admin.filters import StoppedSendingFilter, StoreFilter
-from catalog.models import Company, Price, Store
+from catalog.models import Company, Price, Store, fold_company_name
 
 RECENT_DAYS = 7
 FILES_ON_STORE_PAGE = 30
@@ -25,10 +26,34 @@ def _recent_files(store_ref):
     return RunFile.objects.filter(store=store_ref, started_at__gte=since)
 
 
+class CompanyForm(forms.ModelForm):
+    class Meta:
+        model = Company
+        fields = ("name",)
+
+    def clean_name(self):
+        # folded_name is not a form field, so Django's unique check can't see it: ask here, not IntegrityError.
+        name = self.cleaned_data["name"]
+        twin = (Company.objects.exclude(pk=self.instance.pk).filter(folded_name=fold_company_name(name))
+                .values_list("name", flat=True).first())
+        if twin is not None:
+            raise forms.ValidationError(f"{twin!r} is this company already (names compare ignoring case and "
+                                        "spaces): rename that one, or choose another name.")
+        return name
+
+
 @admin.register(Company)
 class CompanyAdmin(CatalogAdmin):
+    form = CompanyForm
     list_display = ("name", "store_count")
     search_fields = ("name",)
+
+    # The update creates companies from the files; a company with stores can't be deleted (PROTECT).
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_stores=Count("stores"))
@@ -50,8 +75,12 @@ class StoreAdmin(CatalogAdmin):
     fields = ("company", "store_id", "store_name", "state", "last_scraped", "price_count", "recent_files")
     readonly_fields = ("company", "store_id", "last_scraped", "price_count", "recent_files")
 
+    # The update creates stores from the files' metadata; deleting one would delete its prices with it.
     def has_add_permission(self, request):
-        return False  # the update creates stores from the files' metadata
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         counted = (_recent_files(OuterRef("pk")).order_by().values("store")
