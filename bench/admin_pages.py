@@ -62,7 +62,7 @@ def ensure_ledger(work: Path, env: dict) -> None:
     inbox = work / "ledger-inbox"
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "generate_inbox", "--out", str(inbox), "--products", "200", "--stores-per-company",
-                    "1", "--days", "1", "--start-date", "2030-01-01"], cwd=PROJECT, env=env, check=True)
+                    "1", "--days", "1", "--start-date", "2025-09-02"], cwd=PROJECT, env=env, check=True)
     subprocess.run([*manage, "update", "--products", "--silent", "--inbox", str(inbox)], cwd=PROJECT, env=env)
 
 
@@ -146,7 +146,7 @@ def pages() -> list[tuple[str, str, dict]]:
         listed += [("runs", url("update_updaterun_changelist"), {}),
                    ("run page", url("update_updaterun_change", run.pk), {}),
                    ("run files", url("update_runfile_changelist"), {}),
-                   ("run file page (rejected lines)", url("update_runfile_change", run_file.pk), {})]
+                   ("run file page (its rejected lines, if any)", url("update_runfile_change", run_file.pk), {})]
     return listed
 
 

@@ -177,6 +177,9 @@ def test_a_missing_rejects_file_is_said_in_one_line(staff, catalog):
 
 
 def test_counts_past_the_limit_are_bounded_or_estimated(staff, catalog, monkeypatch):
+    from catalog.admin.products import ProductAdmin
+
+    monkeypatch.setattr(ProductAdmin, "list_per_page", 1)  # a full first page, or it is counted as it stands
     monkeypatch.setattr(paging, "EXACT_COUNT_LIMIT", 2)
     total = Product.objects.count()
     assert total > 3
@@ -190,6 +193,13 @@ def test_counts_past_the_limit_are_bounded_or_estimated(staff, catalog, monkeypa
     response = staff.get(reverse("admin:catalog_product_changelist"))
     assert response.context["cl"].paginator.count == total
     assert f"{total} products".encode() in response.content
+
+
+def test_a_result_that_fits_one_page_is_read_once(staff, catalog):
+    with CaptureQueriesContext(connection) as queries:
+        response = staff.get(reverse("admin:catalog_product_changelist"), {"q": "white"})  # icontains
+    assert len(response.context["cl"].result_list) == 1
+    assert len([q for q in queries if " LIKE " in q["sql"].upper()]) == 1
 
 
 def test_renaming_a_company_to_another_spelling_of_a_known_one_is_refused_in_the_form(staff, catalog):

@@ -3,10 +3,21 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 
 from catalog.admin.paging import EstimatingPaginator
+
+
+class OnePassChangeList(ChangeList):
+    """Uses the rows the paginator already read when the result fits one page (Django reads them again)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        rows = getattr(self.paginator, "_first_page_rows", None)
+        if rows is not None and not self.multi_page:
+            self.result_list = rows
 
 
 class CatalogAdmin(admin.ModelAdmin):
@@ -16,6 +27,9 @@ class CatalogAdmin(admin.ModelAdmin):
     # Facet counts are a COUNT per filter choice over the whole result: never offered.
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
+
+    def get_changelist(self, request, **kwargs):
+        return OnePassChangeList
     # JSON lists (variations, sizes) are a line or two; Django's default textarea is ten rows.
     formfield_overrides = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 90})}}
 

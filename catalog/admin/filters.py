@@ -46,8 +46,10 @@ class CompanyOfProductFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        # EXISTS, not a join: a product with two SKUs of the company must show once.
-        return queryset.filter(Exists(SKU.objects.filter(product=OuterRef("pk"), company_id=self.value())))
+        # IN, not a join: a product with two SKUs of the company must show once. Not EXISTS either: that
+        # scans the wide product rows newest first, and a company whose products are old is found last
+        # (2 s at 1M on SQLite, against 0.3 to 0.7 s for the list of its SKUs' products: docs/admin.md).
+        return queryset.filter(pk__in=SKU.objects.filter(company_id=self.value()).values("product_id"))
 
 
 class BrandFilter(InputFilter):

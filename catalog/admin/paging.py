@@ -27,9 +27,16 @@ class EstimatingPaginator(Paginator):
     """
 
     count_kind = "exact"
+    _first_page_rows: list | None = None
 
     @cached_property
     def count(self) -> int:
+        # The first page, read first: when it is not full it is the whole result, and a search that reads
+        # the whole table (icontains) then does so once instead of twice (count, then page).
+        first = list(self.object_list[: self.per_page + 1])
+        if len(first) <= self.per_page:
+            self._first_page_rows = first
+            return len(first)
         queryset = self.object_list.order_by()
         bounded = queryset[: EXACT_COUNT_LIMIT + 1].count()
         if bounded <= EXACT_COUNT_LIMIT:
@@ -40,6 +47,13 @@ class EstimatingPaginator(Paginator):
             return estimate
         self.count_kind = "lower bound"
         return bounded
+
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if number == 1 and self._first_page_rows is not None:
+            return self._get_page(self._first_page_rows, number, self)
+        return super().page(number)
 
 
 def planner_estimate(queryset) -> int | None:

@@ -5,7 +5,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -102,11 +102,13 @@ class StoreAdmin(CatalogAdmin):
     # entries as the listed stores hold prices (a million per store at full size).
     @admin.display(description="price count")
     def price_count(self, store):
-        prices = Price.objects.filter(store=store)
+        # One pass over the store's prices for both figures.
+        counts = Price.objects.filter(store=store).aggregate(total=Count("pk"),
+                                                             specials=Count("pk", filter=Q(is_on_special=True)))
         url = reverse("admin:catalog_price_changelist") + f"?store__id__exact={store.pk}"
         specials = url + "&is_on_special__exact=1"
-        return format_html('<a href="{}">{} prices</a>, <a href="{}">{} on special</a>', url, prices.count(),
-                           specials, prices.filter(is_on_special=True).count())
+        return format_html('<a href="{}">{} prices</a>, <a href="{}">{} on special</a>', url, counts["total"],
+                           specials, counts["specials"])
 
     @admin.display(description=f"files received in the last {RECENT_DAYS} days")
     def recent_files(self, store):
