@@ -28,9 +28,12 @@ def build_catalog(options: UpdateOptions, day: str = "2025-01-02") -> AdminCatal
             product("bread white 700g", sku="a-2", brand="Baker", normalized_brand="baker",
                     category_path=["Bakery", "Bread"]),
             product("cheese tasty 500g", sku="a-3", brand="Farm", normalized_brand="farm",
-                    price_current=6.0, price_was=7.5, is_on_special=True)]
+                    price_current=6.0, price_was=7.5, is_on_special=True),
+            product("choc dark 100g", sku="a-9")]
     iga = [product("milk full 2 l", sku=IGA_SKU, barcode=BARCODE, brand="Farm", normalized_brand="farm"),
-           product("eggs free range 12", sku="iga-2", category_path=["Dairy", "Eggs"])]
+           product("eggs free range 12", sku="iga-2", category_path=["Dairy", "Eggs"]),
+           # The aldi chocolate under other words: a duplicate only a person can see (the browser merges it).
+           product("dark choc 100 g", sku="iga-9")]
     write_file(options.inbox, "aldi", day, aldi)
     path = write_file(options.inbox, "iga", day, iga)
     with open(path, "ab") as handle:  # one refused line: no usable price
