@@ -28,7 +28,11 @@ def _screenshot(browser, name: str) -> None:
     folder = os.environ.get("ADMIN_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
+        size = browser.get_window_size()
+        # Tall enough for the product's inlines down to its prices.
+        browser.set_window_size(1280, 1400)
         browser.save_screenshot(str(Path(folder) / name))
+        browser.set_window_size(size["width"], size["height"])
 
 
 def _texts(browser, selector: str) -> list[str]:
