@@ -216,6 +216,24 @@ def test_a_bad_database_url_is_one_line_naming_it(tmp_path, url, status, says):
     assert not (tmp_path / "db.sqlite3").exists()  # no silent fall-back to SQLite
 
 
+def test_a_database_on_a_read_only_mount_is_one_line_and_touches_no_file(tmp_path, template):
+    if not template.url().startswith("sqlite"):
+        pytest.skip("a SQLite file is what lives on a mount; PostgreSQL's server owns its files")
+    var = tmp_path / "var"
+    (var / "inbox").mkdir(parents=True)
+    write_file(var / "inbox", "aldi", "2025-09-01", [product("a")])
+    with tmpfs(tmp_path / "db") as folder:
+        shutil.copyfile(template.template, folder / "db.sqlite3")
+        remount(folder, "ro")
+        env = {"PATH": "/usr/bin:/bin", "UPDATE_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{folder}/db.sqlite3"}
+        done = subprocess.run([sys.executable, "bin/update-products", "run"], cwd=PROJECT_ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == EXIT_FAILED
+    assert message(done.stderr).startswith("failed: can't open the SQLite database")
+    assert "its folder can be written" in done.stderr
+    assert [p.name for p in (var / "inbox").iterdir()] == [NAME] and not any((var / "archive").iterdir())
+
+
 # --------------------------------------------------------------------------------- 8. retrying a file
 
 
