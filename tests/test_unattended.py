@@ -210,6 +210,11 @@ def test_a_bad_database_url_is_one_line_naming_it(tmp_path, url, status, says):
                               text=True, timeout=120)
         assert done.returncode == status, done.stderr
         assert says in message(done.stderr) and "secret" not in done.stderr
+    if status == EXIT_FAILED:  # the index's commands too: a crash is 4, not verify's 1 ("differs")
+        for command in (["index", "build"],):
+            done = subprocess.run([sys.executable, "bin/update-products", *command], cwd=PROJECT_ROOT, env=env,
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == EXIT_FAILED and says in message(done.stderr), done.stderr
     traced = subprocess.run([sys.executable, "bin/update-products", "run", "--traceback"], cwd=PROJECT_ROOT,
                             env=env, capture_output=True, text=True, timeout=120)
     assert "Traceback (most recent call last)" in traced.stderr
@@ -266,10 +271,13 @@ def test_version_and_verbosity(deployment):
     assert deployment.run("--version").stdout.strip() == f"update-products {__version__}"
     assert deployment.manage("update", "--version").stdout.strip() == __version__
     write_file(deployment.inbox, "aldi", "2025-09-01", [product("a")])
-    quiet = deployment.run("run", "--dry-run", "-v", "0")
-    chatty = deployment.run("run", "--dry-run", "-v", "3")
-    assert len(quiet.stdout.splitlines()) == 1 and "would process" in chatty.stdout
-    assert "INFO" in chatty.stderr or "DEBUG" in chatty.stderr or len(chatty.stdout) > len(quiet.stdout)
+    for run in (lambda *v: deployment.run("run", "--dry-run", *v),
+                lambda *v: deployment.manage("update", "--products", "--dry-run", *v)):
+        quiet, normal, verbose, chatty = run("-v", "0"), run("-v", "1"), run("-v", "2"), run("-v", "3")
+        assert len(quiet.stdout.splitlines()) == 1 and f"{NAME}: would process" not in quiet.stdout
+        assert f"{NAME}: would process" in normal.stdout and "INFO" not in normal.stderr
+        assert " INFO update.orchestrator: run " in verbose.stderr and "DEBUG" not in verbose.stderr
+        assert f" DEBUG update.orchestrator: {NAME}: " in chatty.stderr, chatty.stderr
 
 
 def test_bin_update_products_runs_from_outside_the_venv():
