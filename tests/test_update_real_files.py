@@ -111,8 +111,10 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
 
     before = database_digest()
 
-    # Re-dropping an older file: rejected as stale, kept with its reason.
-    shutil.copy(real_files[0], workspace.inbox / real_files[0].name)
+    # An older scrape of a store arriving late (other bytes than the file applied): rejected as stale.
+    late = real_files[0].read_bytes().replace(b'"price_current": ', b'"price_current":  ', 1)
+    assert late != real_files[0].read_bytes()
+    (workspace.inbox / real_files[0].name).write_bytes(late)
     # A copy of the newest Carindale file cut to 80% of its lines and dated a day later: partial.
     newest = next(f for f in real_files if f.name == "aldi-carindale-g102-2025-09-23.jsonl")
     lines = newest.read_bytes().splitlines(keepends=True)
@@ -129,10 +131,11 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
     assert "stale" in (workspace.rejected / (real_files[0].name + ".reason.txt")).read_text()
     assert database_digest() == before
 
-    # The same inbox again changes nothing.
+    # The same inbox again changes nothing: the ledger knows these bytes, so they are archived again.
     drop(real_files, workspace.inbox)
     report = run_update(workspace)
-    assert {f.status for f in report.files} == {"rejected"}
+    assert {f.status for f in report.files} == {"already applied"}
+    assert not list(workspace.inbox.iterdir())
     assert database_digest() == before
 
 
