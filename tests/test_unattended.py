@@ -123,6 +123,18 @@ def test_a_full_archive_after_the_commit_is_archived_as_already_applied_by_the_n
     assert [f["status"] for f in deployment.show(second["id"])["files"]] == ["already applied"]
 
 
+def test_a_numbered_name_keeps_its_date_and_extension():
+    from datetime import date
+
+    from update.inbox import date_from_name
+    from update.moves import free_name, split_suffix
+
+    assert date_from_name("aldi-x-2025-09-01.1.jsonl") == date(2025, 9, 1)
+    assert date_from_name("aldi-x-2025-09-01.12.jsonl.gz") == date(2025, 9, 1)
+    assert split_suffix("a-2025-09-01.jsonl.gz") == ("a-2025-09-01", ".jsonl.gz")
+    assert free_name(Path("/nonexistent"), "a.jsonl") == Path("/nonexistent/a.jsonl")
+
+
 def test_a_name_taken_in_the_archive_keeps_its_extension(deployment):
     write_file(deployment.inbox, "aldi", "2025-09-01", [product("a")])
     deployment.archive.mkdir()
