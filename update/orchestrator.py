@@ -161,10 +161,12 @@ def run_update(options: UpdateOptions) -> RunReport:
             report.interrupted = str(exc)
             options.progress.note(f"interrupted: {exc}; the current file rolled back and stays in the inbox")
         except BaseException as exc:
+            stop.shield()  # a signal now would cut off the run's own record of how it ended
             _finish(report, ledger, watch, started, options, status=UpdateRun.FAILED, reason=one_line(exc),
                     crashed=True)
             raise
         finally:
+            stop.shield()
             if index is not None:
                 index.close()
         status = UpdateRun.INTERRUPTED if report.interrupted else (
