@@ -317,3 +317,15 @@ def test_the_deploy_units_pass_systemd_analyze_verify(tmp_path):
     crontab = (PROJECT_ROOT / "deploy" / "crontab").read_text()
     [line] = [line for line in crontab.splitlines() if line and not line.startswith("#")]
     assert re.match(r"^(\S+\s+){5}cd /srv/grocery-update && ", line) and "update-products run" in line
+
+
+def test_pip_install_puts_an_update_products_script_in_the_environment():
+    from importlib.metadata import entry_points
+
+    [script] = [e for e in entry_points(group="console_scripts") if e.name == "update-products"]
+    assert script.value == "update.cli:main"
+    installed = Path(sys.executable).parent / "update-products"
+    if not installed.exists():
+        pytest.skip(f"the project is not installed into {sys.prefix} (run bin/setup)")
+    done = subprocess.run([str(installed), "--version"], capture_output=True, text=True, cwd="/")
+    assert done.stdout.strip() == f"update-products {__version__}", done.stderr
