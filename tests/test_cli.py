@@ -311,7 +311,6 @@ def test_every_option_and_exit_status_is_documented():
 # --------------------------------------------------------------------------------- as a real process
 
 
-@pytest.mark.slow
 def sqlite_file_dump(path: Path) -> list[str]:
     """Every row of a database file but the ledger's: a dry run records itself there, and only there."""
     import sqlite3
@@ -321,6 +320,7 @@ def sqlite_file_dump(path: Path) -> list[str]:
                 if not any(f'"{t}"' in line or f"'{t}'" in line for t in LEDGER_TABLES)]
 
 
+@pytest.mark.slow
 def test_dry_run_leaves_the_sqlite_file_catalog_identical(workspace, tmp_path):
     """The whole command in its own process, on a database file: only the ledger changes in a dry run."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",

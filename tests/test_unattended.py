@@ -125,6 +125,18 @@ def test_a_full_archive_after_the_commit_is_archived_as_already_applied_by_the_n
     assert [f["status"] for f in deployment.show(second["id"])["files"]] == ["already applied"]
 
 
+def test_a_numbered_name_keeps_its_date_and_extension():
+    from datetime import date
+
+    from update.inbox import date_from_name
+    from update.moves import free_name, split_suffix
+
+    assert date_from_name("aldi-x-2025-09-01.1.jsonl") == date(2025, 9, 1)
+    assert date_from_name("aldi-x-2025-09-01.12.jsonl.gz") == date(2025, 9, 1)
+    assert split_suffix("a-2025-09-01.jsonl.gz") == ("a-2025-09-01", ".jsonl.gz")
+    assert free_name(Path("/nonexistent"), "a.jsonl") == Path("/nonexistent/a.jsonl")
+
+
 def test_a_name_taken_in_the_archive_keeps_its_extension(deployment):
     write_file(deployment.inbox, "aldi", "2025-09-01", [product("a")])
     deployment.archive.mkdir()
@@ -212,10 +224,33 @@ def test_a_bad_database_url_is_one_line_naming_it(tmp_path, url, status, says):
                               text=True, timeout=120)
         assert done.returncode == status, done.stderr
         assert says in message(done.stderr) and "secret" not in done.stderr
+    if status == EXIT_FAILED:  # the index's commands too: a crash is 4, not verify's 1 ("differs")
+        for command in (["index", "build"],):
+            done = subprocess.run([sys.executable, "bin/update-products", *command], cwd=PROJECT_ROOT, env=env,
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == EXIT_FAILED and says in message(done.stderr), done.stderr
     traced = subprocess.run([sys.executable, "bin/update-products", "run", "--traceback"], cwd=PROJECT_ROOT,
                             env=env, capture_output=True, text=True, timeout=120)
     assert "Traceback (most recent call last)" in traced.stderr
     assert not (tmp_path / "db.sqlite3").exists()  # no silent fall-back to SQLite
+
+
+def test_a_database_on_a_read_only_mount_is_one_line_and_touches_no_file(tmp_path, template):
+    if not template.url().startswith("sqlite"):
+        pytest.skip("a SQLite file is what lives on a mount; PostgreSQL's server owns its files")
+    var = tmp_path / "var"
+    (var / "inbox").mkdir(parents=True)
+    write_file(var / "inbox", "aldi", "2025-09-01", [product("a")])
+    with tmpfs(tmp_path / "db") as folder:
+        shutil.copyfile(template.template, folder / "db.sqlite3")
+        remount(folder, "ro")
+        env = {"PATH": "/usr/bin:/bin", "UPDATE_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{folder}/db.sqlite3"}
+        done = subprocess.run([sys.executable, "bin/update-products", "run"], cwd=PROJECT_ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == EXIT_FAILED
+    assert message(done.stderr).startswith("failed: can't open the SQLite database")
+    assert "its folder can be written" in done.stderr
+    assert [p.name for p in (var / "inbox").iterdir()] == [NAME] and not any((var / "archive").iterdir())
 
 
 # --------------------------------------------------------------------------------- 8. retrying a file
@@ -250,10 +285,13 @@ def test_version_and_verbosity(deployment):
     assert deployment.run("--version").stdout.strip() == f"update-products {__version__}"
     assert deployment.manage("update", "--version").stdout.strip() == __version__
     write_file(deployment.inbox, "aldi", "2025-09-01", [product("a")])
-    quiet = deployment.run("run", "--dry-run", "-v", "0")
-    chatty = deployment.run("run", "--dry-run", "-v", "3")
-    assert len(quiet.stdout.splitlines()) == 1 and "would process" in chatty.stdout
-    assert "INFO" in chatty.stderr or "DEBUG" in chatty.stderr or len(chatty.stdout) > len(quiet.stdout)
+    for run in (lambda *v: deployment.run("run", "--dry-run", *v),
+                lambda *v: deployment.manage("update", "--products", "--dry-run", *v)):
+        quiet, normal, verbose, chatty = run("-v", "0"), run("-v", "1"), run("-v", "2"), run("-v", "3")
+        assert len(quiet.stdout.splitlines()) == 1 and f"{NAME}: would process" not in quiet.stdout
+        assert f"{NAME}: would process" in normal.stdout and "INFO" not in normal.stderr
+        assert " INFO update.orchestrator: run " in verbose.stderr and "DEBUG" not in verbose.stderr
+        assert f" DEBUG update.orchestrator: {NAME}: " in chatty.stderr, chatty.stderr
 
 
 def test_bin_update_products_runs_from_outside_the_venv():
@@ -281,3 +319,15 @@ def test_the_deploy_units_pass_systemd_analyze_verify(tmp_path):
     crontab = (PROJECT_ROOT / "deploy" / "crontab").read_text()
     [line] = [line for line in crontab.splitlines() if line and not line.startswith("#")]
     assert re.match(r"^(\S+\s+){5}cd /srv/grocery-update && ", line) and "update-products run" in line
+
+
+def test_pip_install_puts_an_update_products_script_in_the_environment():
+    from importlib.metadata import entry_points
+
+    [script] = [e for e in entry_points(group="console_scripts") if e.name == "update-products"]
+    assert script.value == "update.cli:main"
+    installed = Path(sys.executable).parent / "update-products"
+    if not installed.exists():
+        pytest.skip(f"the project is not installed into {sys.prefix} (run bin/setup)")
+    done = subprocess.run([str(installed), "--version"], capture_output=True, text=True, cwd="/")
+    assert done.stdout.strip() == f"update-products {__version__}", done.stderr

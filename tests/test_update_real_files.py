@@ -12,6 +12,7 @@ import pytest
 from catalog.digest import database_digest
 from catalog.models import SKU, Price, Product, ProductCategory, Store
 from tests.conftest import drop
+from update.models import UpdateRun
 from update.orchestrator import run_update
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -115,8 +116,10 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
 
     before = database_digest()
 
-    # Re-dropping an older file: rejected as stale, kept with its reason.
-    shutil.copy(real_files[0], workspace.inbox / real_files[0].name)
+    # An older scrape of a store arriving late (other bytes than the file applied): rejected as stale.
+    late = real_files[0].read_bytes().replace(b'"price_current": ', b'"price_current":  ', 1)
+    assert late != real_files[0].read_bytes()
+    (workspace.inbox / real_files[0].name).write_bytes(late)
     # A copy of the newest Carindale file cut to 80% of its lines and dated a day later: partial.
     newest = next(f for f in real_files if f.name == "aldi-carindale-g102-2025-09-23.jsonl")
     lines = newest.read_bytes().splitlines(keepends=True)
@@ -133,10 +136,11 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
     assert "stale" in (workspace.rejected / (real_files[0].name + ".reason.txt")).read_text()
     assert database_digest() == before
 
-    # The same inbox again changes nothing.
+    # The same inbox again changes nothing: the ledger knows these bytes, so they are archived again.
     drop(real_files, workspace.inbox)
     report = run_update(workspace)
-    assert {f.status for f in report.files} == {"rejected"}
+    assert {f.status for f in report.files} == {"already applied"}
+    assert not list(workspace.inbox.iterdir())
     assert database_digest() == before
 
 
@@ -148,6 +152,8 @@ def test_lmdb_and_memory_backends_leave_identical_databases(workspace, real_file
         from catalog.models import Category, Company, ProductBrand
         for model in (Category, ProductBrand, Company):
             model.objects.all().delete()
+        # The ledger remembers which bytes were applied; wiping the catalog behind it means wiping it too.
+        UpdateRun.objects.all().delete()
         for folder in (workspace.archive, workspace.rejected):
             shutil.rmtree(folder)
             folder.mkdir()

@@ -59,8 +59,10 @@ def operator_errors(verbose: bool) -> Iterator[None]:
             fail(str(exc) if isinstance(exc, OptionError) else exc.strerror, EXIT_USAGE, exc=exc, verbose=verbose)
         if isinstance(exc, UpdateLocked):
             fail(str(exc), EXIT_LOCKED)
-        if isinstance(exc, KeyboardInterrupt):
-            fail("interrupted", EXIT_INTERRUPTED)
+        from .stop_signals import Interrupted
+
+        if isinstance(exc, (KeyboardInterrupt, Interrupted)):
+            fail(f"{exc or 'interrupted'} before the run started; nothing was changed", EXIT_INTERRUPTED)
         from .operator_errors import explain
 
         # Cron reads the status: a crash must say 4, not Python's own 1, which here means "lines rejected".

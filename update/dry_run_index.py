@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import orjson
 from django.db import transaction
 
 from diskcache_tier.build_index import load_memory_index, why_rebuild
@@ -50,8 +51,6 @@ class DryRunIndex(LmdbIndex):
                 if value is DELETED:
                     meta.pop(key.decode(), None)
                 else:
-                    import orjson
-
                     meta[key.decode()] = orjson.loads(value)
         return meta
 

@@ -24,6 +24,9 @@ def explain(exc: BaseException) -> str:
     if isinstance(exc, (OperationalError, ProgrammingError)) and (
             "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered)):
         return f"the database has no tables yet ({one_line(exc)}): {MIGRATE}"
+    if isinstance(exc, OperationalError) and "unable to open database file" in lowered:
+        return (f"can't open the SQLite database {_where()} ({one_line(exc)}): check that it exists and that "
+                "its folder can be written (SQLite keeps its journal beside it)")
     if isinstance(exc, OperationalError) and _is_connection_failure(lowered):
         return f"cannot connect to the database at {_where()}: {one_line(exc)}"
     if isinstance(exc, DatabaseError) and ("disk" in lowered and "full" in lowered or "no space" in lowered):
@@ -44,7 +47,7 @@ def _is_connection_failure(lowered: str) -> bool:
         "connection refused", "could not connect", "connection failed", "server closed the connection",
         "connection is bad", "terminating connection", "timeout expired", "name or service not known",
         "could not translate host", "the connection is lost", "consuming input failed", "no route to host",
-        "password authentication failed", "does not exist\n", "unable to open database file"))
+        "password authentication failed", "does not exist\n"))
 
 
 def _where() -> str:

@@ -131,6 +131,8 @@ def run_update(options: UpdateOptions) -> RunReport:
         # index is opened (which would otherwise report the index as the problem).
         ledger = Ledger.start(dry_run=options.dry_run, index_backend=options.index_backend)
         report.run_id = ledger.run.pk
+        log.info("run %s started: version %s, inbox %s, %s index%s", report.run_id, __version__, options.inbox,
+                 options.index_backend, ", dry run" if options.dry_run else "")
         options = replace(options, stop=stop, ledger=ledger)
         index = None
         try:
@@ -159,10 +161,12 @@ def run_update(options: UpdateOptions) -> RunReport:
             report.interrupted = str(exc)
             options.progress.note(f"interrupted: {exc}; the current file rolled back and stays in the inbox")
         except BaseException as exc:
+            stop.shield()  # a signal now would cut off the run's own record of how it ended
             _finish(report, ledger, watch, started, options, status=UpdateRun.FAILED, reason=one_line(exc),
                     crashed=True)
             raise
         finally:
+            stop.shield()
             if index is not None:
                 index.close()
         status = UpdateRun.INTERRUPTED if report.interrupted else (
@@ -208,6 +212,7 @@ def _finish(report: RunReport, ledger: Ledger, watch, started: float, options: U
             report.exit_status = EXIT_FAILED
             options.progress.note(report.report_error)
     ledger.finish(report, status, report.exit_status, reason=reason, report_path=written)
+    log.info("run %s %s with exit status %s in %.1fs", report.run_id, status, report.exit_status, report.elapsed_s)
 
 
 def _now_iso() -> str:
@@ -246,6 +251,7 @@ def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: Fil
     try:
         try:
             result.size, result.sha256 = file_digest(entry.path)
+            log.debug("%s: %d bytes, sha256 %s", entry.name, result.size, result.sha256)
             if not _archive_if_applied(entry, options, result):
                 _process(entry, index, scratch, options, failed_stores, result, rejects)
         except OSError as exc:

@@ -19,7 +19,8 @@ from update.operator_errors import explain
 from update.options import OptionError, update_options
 from update.orchestrator import UpdateLocked, run_update
 from update.progress import for_stream, log_line
-from update.statuses import EXIT_FAILED, EXIT_LOCKED, EXIT_STATUSES, EXIT_USAGE
+from update.statuses import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_STATUSES, EXIT_USAGE
+from update.stop_signals import Interrupted
 from update.version import __version__
 
 
@@ -95,6 +96,9 @@ class Command(BaseCommand):
                 traceback.print_exc()
             sys.stderr.write(f"update: {exc}\n")
             sys.exit(exc.returncode)
+        except (KeyboardInterrupt, Interrupted) as exc:
+            sys.stderr.write(f"update: {exc or 'interrupted'} before the run started; nothing was changed\n")
+            sys.exit(EXIT_INTERRUPTED)
         except Exception as exc:
             if verbose:
                 traceback.print_exc()
