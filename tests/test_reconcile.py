@@ -98,3 +98,18 @@ def test_an_unused_brand_that_is_another_brands_variation_is_deleted():
 
     assert reconcile().brands_deleted == ["coke"]
     assert set(ProductBrand.objects.values_list("normalized_name", flat=True)) == {"cocacola", "pepsi", "fanta"}
+
+
+def test_a_group_that_forms_only_after_an_earlier_merge_is_reported_by_the_dry_run_too():
+    oldest = Product.objects.create(name="Tea", normalized_name_brand_size="tea 100g")
+    # Equal to `oldest` by NNBS, and to `short` by GTIN: after the barcode merge, all three are one.
+    Product.objects.create(name="Tea", normalized_name_brand_size="tea100g", barcode="036000291452")
+    Product.objects.create(name="Tea bags", normalized_name_brand_size="teabags", barcode="0036000291452")
+    out = StringIO()
+    call_command("reconcile", "--dry-run", stdout=out)
+    assert out.getvalue().splitlines()[-1].startswith("would merge 2 groups (1 by barcode, 1 by NNBS): 2 products")
+    assert Product.objects.count() == 3
+    reconcile()
+    survivor = Product.objects.get()
+    assert (survivor.id, survivor.barcode) == (oldest.id, "0036000291452")
+    assert sorted(survivor.normalized_name_brand_size_variations) == ["tea100g", "teabags"]
