@@ -10,11 +10,30 @@ NAME_MAX_LENGTH = 500
 URL_MAX_LENGTH = 1000
 
 
+def fold_company_name(name: str) -> str:
+    """The form company names are compared in: "IGA", "iga" and " I G A " are one retailer.
+
+    Case- and whitespace-insensitive (every whitespace run removed), as NNBS are compared regardless
+    of spaces; "Aldi Stores" is still another name than "Aldi".
+    """
+    return "".join(name.split()).casefold()
+
+
 class Company(models.Model):
+    # The display name, as first seen (domain.md spells companies capitalized: "IGA", "Aldi").
     name = models.CharField(max_length=100, unique=True)
+    # What matching uses; unique, so two spellings of one retailer can't become two companies.
+    folded_name = models.CharField(max_length=100, unique=True, editable=False)
 
     class Meta:
         verbose_name_plural = "companies"
+
+    def save(self, *args, **kwargs):
+        self.folded_name = fold_company_name(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "folded_name"}
+        super().save(*args, **kwargs)
 
     def __str__(self):
         return self.name

@@ -203,12 +203,15 @@ class LmdbIndex(ProductIndex):
         self._pending: PendingWrites | None = None
         self.catchup = None  # what the catch-up at opening applied (diskcache_tier.catchup.CatchupStats)
 
-    def _lookup(self, db_name: str, raw_keys: Iterable[tuple[object, bytes]]) -> Iterator[tuple[object, bytes]]:
-        """(key, value) for each (key, raw key) found, the open writer's pending writes first.
+    def _lookup(self, db_name: str, raw_keys: Iterable[tuple[object, bytes]], decode) -> dict:
+        """{key: decode(value)} for each (key, raw key) found, the open writer's pending writes first.
 
-        Each call takes a short read transaction, so none is held across a run.
+        Each call takes a short read transaction, so none is held across a run. Not a generator: a stop
+        signal raised mid-lookup would keep a suspended one (and its transaction) alive in the traceback
+        until after the environment is closed.
         """
         pending, db = self._pending, self.dbs[db_name]
+        found = {}
         with self.env.begin(buffers=True) as txn:
             for key, raw_key in raw_keys:
                 value = pending.get(db_name, raw_key) if pending is not None else None
@@ -217,15 +220,14 @@ class LmdbIndex(ProductIndex):
                 if value is None:
                     value = txn.get(raw_key, db=db)
                 if value is not None:
-                    yield key, value
+                    found[key] = decode(value)
+        return found
 
     def get_many(self, kind: str, keys: Iterable) -> dict:
-        pairs = ((key, encode_key(kind, key)) for key in keys)
-        return {key: id_from_bytes(raw) for key, raw in self._lookup(kind, pairs)}
+        return self._lookup(kind, ((key, encode_key(kind, key)) for key in keys), id_from_bytes)
 
     def slim_many(self, product_ids: Iterable[int]) -> dict[int, dict]:
-        pairs = ((pid, id_bytes(pid)) for pid in product_ids)
-        return {pid: decode_slim(raw) for pid, raw in self._lookup("products", pairs)}
+        return self._lookup("products", ((pid, id_bytes(pid)) for pid in product_ids), decode_slim)
 
     def meta(self) -> dict:
         with self.env.begin(buffers=True) as txn:

@@ -237,14 +237,14 @@ CASES = {
     # Keys that identify a product.
     "barcode with letters": Case(
         good("a") + line(product("b", barcode="93006336O1234")), "processed", r"NAME: processed", {"a", "b"},
-        [(2, "kept", "barcode '93006336O1234' dropped: not 8, 12 or 13 digits")]),
+        [(2, "kept", "barcode '93006336O1234' dropped: not 8, 12, 13 or 14 digits")]),
     "barcode of the wrong length": Case(
         good("a") + line(product("b", barcode="12345")), "processed", r"NAME: processed", {"a", "b"},
         [(2, "kept", "barcode '12345' dropped")]),
     "same barcode under two NNBS": Case(
-        line(product("oats", barcode="9300000000011")) + line(product("oats 1kg", barcode="9300000000011")),
+        line(product("oats", barcode="9300000000019")) + line(product("oats 1kg", barcode="9300000000019")),
         "processed", r"NAME: processed \(2 products: 1 new", {"oats"},
-        [(2, "kept", "barcode '9300000000011' also on line 1 under another NNBS")]),
+        [(2, "kept", "barcode '9300000000019' also on line 1 under another NNBS")]),
     "same SKU under two NNBS": Case(
         line(product("milk", sku="S7")) + line(product("milk 1l", sku="S7")), "processed",
         r"NAME: processed \(2 products: 1 new", {"milk"},
@@ -375,7 +375,7 @@ def test_warnings_and_rejections_are_counted_by_reason_in_the_report(workspace):
     report = run_update(workspace).as_dict()
     price_reason = "price_current is not a usable price (missing, not a number, <= 0 or too large)"
     assert report["rejected_lines_by_reason"] == {price_reason: 2, "not valid JSON": 1}
-    assert report["line_warnings_by_reason"] == {"barcode dropped: not 8, 12 or 13 digits": 1}
+    assert report["line_warnings_by_reason"] == {"barcode dropped: not 8, 12, 13 or 14 digits": 1}
     assert report["totals"]["lines_rejected"] == 3
     assert report["files"][0]["problems"][0] == [2, "price_current -1 is not a usable price"]
 
@@ -394,7 +394,7 @@ def test_dry_run_moves_nothing_and_writes_no_rejects_file(workspace):
     (workspace.inbox / "aldi-testville-2025-09-02.jsonl").write_bytes(b"")
     workspace.dry_run = True
     report = run_update(workspace)
-    assert [(f.status, f.lines_rejected) for f in report.files] == [("processed", 1), ("rejected", 0)]
+    assert [(f.status, f.lines_rejected) for f in report.files] == [("would process", 1), ("would reject", 0)]
     assert sorted(p.name for p in workspace.inbox.iterdir()) == [NAME, "aldi-testville-2025-09-02.jsonl"]
     assert list(workspace.archive.iterdir()) == list(workspace.rejected.iterdir()) == []
     assert not Product.objects.exists()

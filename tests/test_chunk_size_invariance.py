@@ -25,6 +25,7 @@ from catalog.models import (
     Store,
 )
 from diskcache_tier.models import IndexChange
+from update.models import RunFile, UpdateRun
 from update.orchestrator import run_update
 
 from .factories import product, write_file
@@ -46,11 +47,11 @@ def synthetic_inbox(folder: Path) -> None:
     ])
     write_file(folder, "iga", "2025-09-02", [
         product("aaa", sku="X", price_current=3.1),
-        product("n2", sku="Y", barcode="9300000000011"),
+        product("n2", sku="Y", barcode="9300000000019"),
         product("keep new", sku="K2", barcode="9300000000028", price_current=4),
         *fill,
         product("bbb", sku="X", price_current=3.2),
-        product("n3", sku="X2", barcode="9300000000011"),
+        product("n3", sku="X2", barcode="9300000000019"),
         product("milk full 2l", sku="M2"), product("milkfull2l", sku="M1"),
         product("keep", sku="K3", price_current=5),
     ])
@@ -68,7 +69,9 @@ def real_inbox(files: list[Path], lines: int | None):
 
 
 def catalog_after(workspace, tmp_path, fill, chunk_size: int) -> dict:
-    for model in (Price, ProductCategory, SKU, Product, Category, ProductBrand, Store, Company, IndexChange):
+    # The run ledger too: it knows the files' bytes, and would archive them as already applied.
+    for model in (RunFile, UpdateRun, Price, ProductCategory, SKU, Product, Category, ProductBrand, Store, Company,
+                  IndexChange):
         model.objects.all().delete()
     for folder in (workspace.inbox, workspace.archive, workspace.rejected):
         shutil.rmtree(folder)

@@ -140,7 +140,8 @@ def accounted_for(var: Path) -> dict[str, list[str]]:
     for folder in ("inbox", "archive", "rejected"):
         directory = var / folder
         names = [p.name for p in directory.iterdir()] if directory.is_dir() else []
-        places[folder] = sorted(n for n in names if n.endswith(".jsonl"))
+        # A processed file's rejects log (NAME.rejects.jsonl) travels beside it; it is not an input.
+        places[folder] = sorted(n for n in names if n.endswith(".jsonl") and not n.endswith(".rejects.jsonl"))
     return places
 
 

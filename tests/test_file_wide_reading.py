@@ -28,15 +28,15 @@ def rejects_of(result) -> list[dict]:
 def test_lines_sharing_keys_far_apart_are_one_product(workspace):
     # Line 1 and line 523 share SKU X; line 2 and line 523 share barcode B: one product, as if adjacent.
     write_file(workspace.inbox, "iga", "2025-09-01", [
-        product("n1", sku="X"), product("n2", sku="Y", barcode="9300000000011"), *fillers(FAR),
-        product("n3", sku="X", barcode="9300000000011"),
+        product("n1", sku="X"), product("n2", sku="Y", barcode="9300000000019"), *fillers(FAR),
+        product("n3", sku="X", barcode="9300000000019"),
     ])
     [result] = run_update(workspace).files
     assert result.status == "processed"
     assert Product.objects.count() == FAR + 1
     joined = Product.objects.get(normalized_name_brand_size="n1")
     assert joined.normalized_name_brand_size_variations == ["n2", "n3"]
-    assert joined.barcode == "9300000000011"
+    assert joined.barcode == "9300000000019"
     assert set(SKU.objects.filter(product=joined).values_list("sku", flat=True)) == {"X", "Y"}
     # One price for the three lines: the first line's.
     assert Price.objects.filter(product=joined).count() == 1
@@ -63,8 +63,8 @@ def test_line_naming_an_existing_product_far_from_its_sku_twin_prices_that_produ
 
 def test_same_keys_far_apart_or_adjacent_make_the_same_catalog(workspace, tmp_path):
     from catalog.digest import database_digest
-    keyed = [product("n1", sku="X"), product("n2", sku="Y", barcode="9300000000011"),
-             product("n3", sku="X", barcode="9300000000011")]
+    keyed = [product("n1", sku="X"), product("n2", sku="Y", barcode="9300000000019"),
+             product("n3", sku="X", barcode="9300000000019")]
     digests = []
     for layout in ([keyed[0], keyed[1], *fillers(FAR), keyed[2]], [*keyed, *fillers(FAR)]):
         for model in (Price, SKU, Product, Store):
@@ -81,14 +81,14 @@ def test_same_keys_far_apart_or_adjacent_make_the_same_catalog(workspace, tmp_pa
 def test_warning_says_two_products_when_the_skus_already_named_two(workspace):
     write_file(workspace.inbox, "iga", "2025-09-01", [product("p1", sku="S1"), product("p2", sku="S2")])
     write_file(workspace.inbox, "iga", "2025-09-02", [
-        product("p1 new", sku="S1", barcode="9300000000011"), product("p2 new", sku="S2", barcode="9300000000011"),
+        product("p1 new", sku="S1", barcode="9300000000019"), product("p2 new", sku="S2", barcode="9300000000019"),
     ])
     second = run_update(workspace).files[1]
     assert Product.objects.count() == 2  # each SKU keeps its product
     [entry] = rejects_of(second)
     assert entry["line_no"] == 2 and entry["action"] == "kept"
     assert "both are one product" not in entry["reason"]
-    assert "barcode '9300000000011' also on line 1 under another NNBS, but their other keys already named " \
+    assert "barcode '9300000000019' also on line 1 under another NNBS, but their other keys already named " \
            "two products" in entry["reason"]
     assert list(second.warnings_by_reason) == [
         "same barcode as an earlier line under another NNBS, but two products in the catalog"]
@@ -96,12 +96,12 @@ def test_warning_says_two_products_when_the_skus_already_named_two(workspace):
 
 def test_warning_says_one_product_when_they_became_one(workspace):
     write_file(workspace.inbox, "iga", "2025-09-01", [
-        product("p1", sku="S1", barcode="9300000000011"), *fillers(FAR), product("p2", sku="S2", barcode="9300000000011"),
+        product("p1", sku="S1", barcode="9300000000019"), *fillers(FAR), product("p2", sku="S2", barcode="9300000000019"),
     ])
     [result] = run_update(workspace).files
     [entry] = rejects_of(result)
     assert (entry["line_no"], entry["action"]) == (FAR + 2, "kept")
-    assert entry["reason"] == "barcode '9300000000011' also on line 1 under another NNBS: both are one product"
+    assert entry["reason"] == "barcode '9300000000019' also on line 1 under another NNBS: both are one product"
 
 
 def test_nnbs_differing_only_in_spaces_are_one_product(workspace):

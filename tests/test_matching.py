@@ -25,10 +25,10 @@ def empty_hits():
 
 
 def test_first_hit_wins_in_barcode_sku_nnbs_order():
-    [line] = lines(product("a", barcode="9300000000001", sku="S1"))
-    hits = {"barcode": {"9300000000001": 10}, "sku": {(COMPANY, "S1"): 20}, "nnbs": {"a": 30}}
+    [line] = lines(product("a", barcode="9300000000101", sku="S1"))
+    hits = {"barcode": {"9300000000101": 10}, "sku": {(COMPANY, "S1"): 20}, "nnbs": {"a": 30}}
     assert plan_chunk([line], COMPANY, hits).matched == [(line, 10, "barcode")]
-    del hits["barcode"]["9300000000001"]
+    del hits["barcode"]["9300000000101"]
     assert plan_chunk([line], COMPANY, hits).matched == [(line, 20, "sku")]
     del hits["sku"][(COMPANY, "S1")]
     assert plan_chunk([line], COMPANY, hits).matched == [(line, 30, "nnbs")]
@@ -57,8 +57,8 @@ def test_unresolved_line_sharing_an_sku_with_a_matched_line_joins_its_product():
 
 
 def test_carries_checks_the_product_as_the_database_has_it():
-    facts = ProductFacts(id=1, barcode="9300000000001", nnbs="a", variations=["a2"])
-    assert carries(facts, "barcode", "9300000000001")
+    facts = ProductFacts(id=1, barcode="9300000000101", nnbs="a", variations=["a2"])
+    assert carries(facts, "barcode", "9300000000101")
     assert carries(facts, "nnbs", "a2")
     assert not carries(facts, "nnbs", "b")
     assert not carries(None, "nnbs", "a")
@@ -68,7 +68,7 @@ def test_enrich_fills_only_empty_fields_and_grows_lists():
     state = ProductState(id=1, nnbs="a", url="https://kept", sizes=["1kg"], brand_id=None,
                          brand_name_company_pairs=[["ACME", "aldi"]])
     [line] = lines(product("a-spaced", url="https://new", image_url="https://img", sizes=["1kg", "pk"],
-                           barcode="9300000000001", brand="Acme Ltd"))
+                           barcode="9300000000101", brand="Acme Ltd"))
     changed = enrich(state, line, "aldi", barcode_free=True, nnbs_free=True, brand_id=7)
     assert changed == {"barcode", "image_url", "sizes", "normalized_name_brand_size_variations", "brand"}
     assert state.url == "https://kept"
@@ -81,7 +81,7 @@ def test_enrich_fills_only_empty_fields_and_grows_lists():
 
 def test_enrich_never_takes_a_key_another_product_owns():
     state = ProductState(id=1, nnbs="a")
-    [line] = lines(product("b", barcode="9300000000001"))
+    [line] = lines(product("b", barcode="9300000000101"))
     changed = enrich(state, line, "aldi", barcode_free=False, nnbs_free=False, brand_id=None)
     assert state.barcode is None and state.variations == []
     assert "barcode" not in changed and "normalized_name_brand_size_variations" not in changed
@@ -115,11 +115,11 @@ def test_matched_lines_keep_the_chunks_order_not_line_numbers():
 
 
 def test_shared_key_warnings_say_what_became_of_the_lines():
-    a, b, c = lines(product("a", sku="S1", barcode="9300000000011"), product("b", sku="S2", barcode="9300000000011"),
+    a, b, c = lines(product("a", sku="S1", barcode="9300000000019"), product("b", sku="S2", barcode="9300000000019"),
                     product("c", sku="S1"))
     warned = shared_key_warnings([a, b, c], {id(a): 10, id(b): 20, id(c): 10})
     assert [w.message for w in warned[2]] == [
-        "barcode '9300000000011' also on line 1 under another NNBS, but their other keys already named two "
+        "barcode '9300000000019' also on line 1 under another NNBS, but their other keys already named two "
         "products (10 and 20): kept as two"]
     assert [w.message for w in warned[3]] == ["sku 'S1' also on line 1 under another NNBS: both are one product"]
     assert 1 not in warned

@@ -95,16 +95,16 @@ def test_an_edit_outside_the_update_reaches_the_slim_record(workspace):
 
 
 def test_a_miss_the_database_refuses_is_repaired_never_a_duplicate(workspace):
-    write_file(workspace.inbox, "iga", "2025-09-01", [product("oats", sku="S1", barcode="9300000000011")])
+    write_file(workspace.inbox, "iga", "2025-09-01", [product("oats", sku="S1", barcode="9300000000019")])
     run_update(workspace)
     # The index forgets the product, and the log that would tell it is lost too.
     with LmdbIndex(workspace.index_path) as index:
         writer = index.writer()
-        for kind, key in (("nnbs", "oats"), ("barcode", "9300000000011"), ("sku", (SKU.objects.get().company_id, "S1"))):
+        for kind, key in (("nnbs", "oats"), ("barcode", "9300000000019"), ("sku", (SKU.objects.get().company_id, "S1"))):
             writer.delete(kind, key)
         writer.commit()
     IndexChange.objects.all().delete()
-    write_file(workspace.inbox, "iga", "2025-09-02", [product("oats", sku="S1", barcode="9300000000011")])
+    write_file(workspace.inbox, "iga", "2025-09-02", [product("oats", sku="S1", barcode="9300000000019")])
     report = run_update(workspace)
     assert report.files[-1].status == "processed"
     assert report.files[-1].index_repairs >= 1 and report.files[-1].products_created == 0
@@ -248,7 +248,7 @@ def test_a_catch_up_longer_than_a_rebuild_rebuilds_instead(workspace, monkeypatc
     write_file(workspace.inbox, "iga", "2025-09-01", [product(f"p{n}", sku=f"S{n}") for n in range(10)])
     run_update(workspace)
     monkeypatch.setattr(catchup, "REBUILD_FLOOR", 0)
-    Product.objects.filter(normalized_name_brand_size="p1").update(barcode="9300000000011")
+    Product.objects.filter(normalized_name_brand_size="p1").update(barcode="9300000000019")
     index, build = open_index("lmdb", workspace.index_path)  # 1 change, 10 products: a catch-up is cheaper
     index.close()
     assert build is None

@@ -17,14 +17,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_same_sku_or_barcode_under_two_nnbs_in_one_file_is_one_product(workspace):
     write_file(workspace.inbox, "iga", "2025-09-01", [
         product("oats500g", sku="S1"), product("oats 500g", sku="S1"),
-        product("milk1l", sku="S2", barcode="9300000000011"), product("milk 1l", sku="S3", barcode="9300000000011"),
+        product("milk1l", sku="S2", barcode="9300000000019"), product("milk 1l", sku="S3", barcode="9300000000019"),
     ])
     report = run_update(workspace)
     assert report.files[0].status == "processed"
     assert Product.objects.count() == 2
     oats = Product.objects.get(normalized_name_brand_size="oats500g")
     assert oats.normalized_name_brand_size_variations == ["oats 500g"]
-    milk = Product.objects.get(barcode="9300000000011")
+    milk = Product.objects.get(barcode="9300000000019")
     assert set(SKU.objects.filter(product=milk).values_list("sku", flat=True)) == {"S2", "S3"}
     # Several NNBS resolving to one product yield one price: the first line's.
     assert Price.objects.count() == 2
@@ -87,7 +87,7 @@ def test_stale_index_hit_is_repaired_not_trusted(workspace):
 
 def test_index_built_from_the_database_equals_the_memory_backend(workspace, tmp_path):
     write_file(workspace.inbox, "iga", "2025-09-01", [
-        product("舒适刀片" * 40, sku="S1", barcode="9300000000028"), product("x", sku="S2"), product("x2", sku="S2"),
+        product("舒适刀片" * 40, sku="S1", barcode="9300000000026"), product("x", sku="S2"), product("x2", sku="S2"),
     ])
     run_update(workspace)
     build_lmdb_index(tmp_path / "fresh")

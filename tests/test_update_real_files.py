@@ -12,6 +12,7 @@ import pytest
 from catalog.digest import database_digest
 from catalog.models import SKU, Price, Product, ProductCategory, Store
 from tests.conftest import drop
+from update.models import UpdateRun
 from update.orchestrator import run_update
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -33,8 +34,8 @@ def expected_prices(files: list[Path]) -> dict[tuple[str, str], dict[int, tuple[
     """Replay each store's files in date order on plain data: (price, was_price) per product at the end.
 
     Lines are mapped to products through the SKU table the run produced (every real line has an SKU);
-    the price rules are the domain's: created with the retailer's was-price, was_price set to the
-    previous price when the price changes, untouched when it doesn't, deleted when the product is absent.
+    the price rules are the domain's: was_price is the retailer's price_was when above the price, else
+    the previous price when the price fell, else none; deleted when the product is absent.
     """
     sku_owner = {(company, sku): pid for company, sku, pid in
                  SKU.objects.values_list("company__name", "sku", "product_id")}
@@ -53,14 +54,12 @@ def expected_prices(files: list[Path]) -> dict[tuple[str, str], dict[int, tuple[
                 if pid in seen:
                     continue
                 price = Decimal(str(p["price_current"])).quantize(Decimal("0.01"))
-                if pid not in current:
-                    was = p.get("price_was")
-                    was = Decimal(str(was)).quantize(Decimal("0.01")) if was and Decimal(str(was)) > price else None
-                    seen[pid] = (price, was)
-                elif current[pid][0] != price:
-                    seen[pid] = (price, current[pid][0])
-                else:
-                    seen[pid] = current[pid]
+                was = p.get("price_was")
+                was = Decimal(str(was)).quantize(Decimal("0.01")) if was and Decimal(str(was)) > price else None
+                previous = current[pid][0] if pid in current else None
+                if was is None and previous is not None and previous > price:
+                    was = previous
+                seen[pid] = (price, was)
             current = seen
         result[store] = current
     return result
@@ -71,7 +70,13 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
     report = run_update(workspace)
 
     assert [f.status for f in report.files] == ["processed"] * 7
-    assert sorted(p.name for p in workspace.archive.iterdir()) == sorted(f.name for f in real_files)
+    # The IGA file's four in-store barcodes that fail the GTIN check digit are dropped, their lines kept.
+    iga = next(f.name for f in real_files if f.name.startswith("iga-"))
+    assert sorted(p.name for p in workspace.archive.iterdir()) == sorted(
+        [f.name for f in real_files] + [iga + ".rejects.jsonl"])
+    warned = [orjson.loads(raw) for raw in (workspace.archive / (iga + ".rejects.jsonl")).open("rb")]
+    assert [(w["action"], w["reason"].split(" dropped: ")[1]) for w in warned] == [
+        ("kept", "check digit does not match")] * 4
     # Oldest first: every file's date is at least the one before it.
     dates = [f.date for f in report.files]
     assert dates == sorted(dates)
@@ -90,7 +95,7 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
     assert Product.objects.exclude(normalized_name_brand_size_variations=[]).count() > 500
 
     # Each store's prices are exactly the products of its newest file, with the replayed price and
-    # was_price: was_price is set exactly where the price changed (or the retailer showed a special).
+    # was_price: was_price is set exactly where the price fell (or the retailer showed a special).
     expected = expected_prices(real_files)
     for (company, store_id), prices in expected.items():
         store = Store.objects.get(company__name=company, store_id=store_id)
@@ -111,8 +116,10 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
 
     before = database_digest()
 
-    # Re-dropping an older file: rejected as stale, kept with its reason.
-    shutil.copy(real_files[0], workspace.inbox / real_files[0].name)
+    # An older scrape of a store arriving late (other bytes than the file applied): rejected as stale.
+    late = real_files[0].read_bytes().replace(b'"price_current": ', b'"price_current":  ', 1)
+    assert late != real_files[0].read_bytes()
+    (workspace.inbox / real_files[0].name).write_bytes(late)
     # A copy of the newest Carindale file cut to 80% of its lines and dated a day later: partial.
     newest = next(f for f in real_files if f.name == "aldi-carindale-g102-2025-09-23.jsonl")
     lines = newest.read_bytes().splitlines(keepends=True)
@@ -129,10 +136,11 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
     assert "stale" in (workspace.rejected / (real_files[0].name + ".reason.txt")).read_text()
     assert database_digest() == before
 
-    # The same inbox again changes nothing.
+    # The same inbox again changes nothing: the ledger knows these bytes, so they are archived again.
     drop(real_files, workspace.inbox)
     report = run_update(workspace)
-    assert {f.status for f in report.files} == {"rejected"}
+    assert {f.status for f in report.files} == {"already applied"}
+    assert not list(workspace.inbox.iterdir())
     assert database_digest() == before
 
 
@@ -144,6 +152,8 @@ def test_lmdb_and_memory_backends_leave_identical_databases(workspace, real_file
         from catalog.models import Category, Company, ProductBrand
         for model in (Category, ProductBrand, Company):
             model.objects.all().delete()
+        # The ledger remembers which bytes were applied; wiping the catalog behind it means wiping it too.
+        UpdateRun.objects.all().delete()
         for folder in (workspace.archive, workspace.rejected):
             shutil.rmtree(folder)
             folder.mkdir()

@@ -1,10 +1,13 @@
-"""``bin/update-products``: the update for cron, and the index's own commands, over the same library.
+"""``bin/update-products`` (the ``update-products`` console script): the update for cron, the run
+ledger, rejected files, and the index's own commands, over the same library as ``manage.py update``.
 
 Paths come from options, else from the environment (UPDATE_INBOX, UPDATE_INDEX_PATH, ... read by the
-settings), so a crontab line needs no options at all.
+settings), so a crontab line needs no options at all. Every option value is checked by
+``update.options``, the same checks as ``manage.py update``.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -14,21 +17,11 @@ from typing import Iterator
 
 import click
 
-# Exit statuses, also listed in the README and in --help.
-EXIT_OK = 0
-EXIT_REJECTED = 1  # the run finished, but some files or lines were refused (see the report)
-EXIT_USAGE = 2  # bad options or arguments (click's own status for usage errors)
-EXIT_LOCKED = 3  # another update holds the lock; nothing was done
-EXIT_FAILED = 4  # a file failed, the memory guard stopped the run, or the run could not start
+from .statuses import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_REJECTED,  # noqa: F401
+                       EXIT_STATUSES, EXIT_USAGE, status_of)
+from .version import __version__
 
-EXIT_STATUSES = f"""\b
-Exit statuses:
-  {EXIT_OK}  success
-  {EXIT_REJECTED}  success, but files or lines were rejected (see the report)
-  {EXIT_USAGE}  usage error
-  {EXIT_LOCKED}  another run holds the lock
-  {EXIT_FAILED}  failure: a file failed, --max-memory stopped the run early, or it could not start
-"""
+PROG = "update-products"
 
 
 def setup_django() -> None:
@@ -38,18 +31,63 @@ def setup_django() -> None:
     django.setup()
 
 
-def status_of(report) -> int:
-    if report.count("failed") or report.stopped_early:
-        return EXIT_FAILED
-    if report.count("rejected") or any(f.lines_rejected for f in report.files):
-        return EXIT_REJECTED
-    return EXIT_OK
+def fail(message: str, status: int, *, exc: BaseException | None = None, verbose: bool = False) -> None:
+    """One line on stderr that says what to do, the traceback only when asked for; then exit."""
+    if verbose and exc is not None:
+        traceback.print_exception(exc)
+    click.echo(f"{PROG}: {message}", err=True)
+    sys.exit(status)
+
+
+@contextmanager
+def operator_errors(verbose: bool) -> Iterator[None]:
+    """Turn what an operator can fix into one line and the right exit status."""
+    try:
+        yield
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        from django.core.exceptions import ImproperlyConfigured
+
+        if isinstance(exc, ImproperlyConfigured):
+            fail(str(exc), EXIT_USAGE, exc=exc, verbose=verbose)
+        from .moves import FolderNotWritable
+        from .options import OptionError
+        from .orchestrator import UpdateLocked
+
+        if isinstance(exc, (OptionError, FolderNotWritable)):
+            fail(str(exc) if isinstance(exc, OptionError) else exc.strerror, EXIT_USAGE, exc=exc, verbose=verbose)
+        if isinstance(exc, UpdateLocked):
+            fail(str(exc), EXIT_LOCKED)
+        from .stop_signals import Interrupted
+
+        if isinstance(exc, (KeyboardInterrupt, Interrupted)):
+            fail(f"{exc or 'interrupted'} before the run started; nothing was changed", EXIT_INTERRUPTED)
+        from .operator_errors import explain
+
+        # Cron reads the status: a crash must say 4, not Python's own 1, which here means "lines rejected".
+        fail(f"failed: {explain(exc)}", EXIT_FAILED, exc=exc, verbose=verbose)
+
+
+def set_verbosity(verbosity: int) -> None:
+    """-v 2 logs what the run does (INFO), -v 3 everything (DEBUG); the default only warnings."""
+    if verbosity >= 2:
+        for name in ("update", "diskcache_tier"):
+            logging.getLogger(name).setLevel(logging.DEBUG if verbosity >= 3 else logging.INFO)
+
+
+verbosity_option = click.option("-v", "--verbosity", type=click.IntRange(0, 3), default=1, show_default=True,
+                                help="0: summary line only; 1: a line per file; 2: and the log, tracebacks; "
+                                     "3: and every logged detail")
+traceback_option = click.option("--traceback", is_flag=True, help="print the traceback of an error")
 
 
 @click.group(invoke_without_command=True, epilog=EXIT_STATUSES)
+@click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx):
-    """Update products and prices from the inbox (the default), or manage the index."""
+    """Update products and prices from the inbox (the default), list runs and rejected files, or
+    manage the index."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(run)
 
@@ -59,74 +97,123 @@ def main(ctx):
 @click.option("--archive", type=click.Path(path_type=Path), help="processed files go here [$UPDATE_ARCHIVE]")
 @click.option("--rejected", type=click.Path(path_type=Path), help="refused files go here [$UPDATE_REJECTED]")
 @click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
-@click.option("--index-backend", type=click.Choice(["lmdb", "memory"]), default="lmdb", show_default=True)
-@click.option("--chunk-size", type=click.IntRange(1, 5000), default=None, help="lines per batch of queries")
-@click.option("--report", type=click.Path(path_type=Path), help="write the run report as JSON here")
+@click.option("--index-backend", default="lmdb", show_default=True, help="lmdb or memory")
+@click.option("--chunk-size", type=int, default=None, help="lines per batch of queries (1-5000) [500]")
+@click.option("--report", metavar="FILE|DIR|-",
+              help="write the run report as JSON to FILE, to a new timestamped file in DIR, or to stdout (-)")
 @click.option("--dry-run", is_flag=True, help="compute and report everything, write nothing")
-@click.option("--silent", is_flag=True, help="print only the summary line")
-@click.option("--max-memory", type=click.IntRange(1), envvar="UPDATE_MAX_MEMORY_MB", metavar="MB",
+@click.option("--silent", is_flag=True, help="print only the summary line (as -v 0)")
+@click.option("--max-memory", type=int, envvar="UPDATE_MAX_MEMORY_MB", metavar="MB",
               help="stop between files once anonymous memory passes MB [$UPDATE_MAX_MEMORY_MB]")
-@click.option("--settle-seconds", type=click.FloatRange(0), default=0, metavar="S",
+@click.option("--settle-seconds", type=float, default=0, metavar="S",
               help="leave files modified in the last S seconds for the next run")
+@verbosity_option
+@traceback_option
 def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend="lmdb", chunk_size=None,
-        report=None, dry_run=False, silent=False, max_memory=None, settle_seconds=0):
+        report=None, dry_run=False, silent=False, max_memory=None, settle_seconds=0, verbosity=1,
+        traceback=False):
     """Run the product update over every file in the inbox, oldest first.
 
     Prints one line per file (a progress bar too, on a terminal) and ends on a summary line.
     """
+    verbose = traceback or verbosity >= 2
     if max_memory is None and os.environ.get("UPDATE_MAX_MEMORY_MB"):
         # A bare ``bin/update-products`` invokes this command with defaults, past click's envvar lookup.
-        max_memory = click.IntRange(1).convert(os.environ["UPDATE_MAX_MEMORY_MB"], None, None)
-    try:
+        max_memory = click.INT.convert(os.environ["UPDATE_MAX_MEMORY_MB"], None, None)
+    with operator_errors(verbose):
         setup_django()
-        import orjson
         from django.conf import settings
 
-        from update.orchestrator import CHUNK_SIZE, UpdateLocked, UpdateOptions, run_update
-        from update.progress import for_stream
-    except Exception as exc:
-        _failed(exc)
+        from .options import update_options
+        from .orchestrator import run_update
+        from .progress import for_stream, log_line
 
-    options = UpdateOptions(
-        inbox=inbox or settings.UPDATE_INBOX,
-        archive=archive or settings.UPDATE_ARCHIVE,
-        rejected=rejected or settings.UPDATE_REJECTED,
-        index_path=index_path or settings.UPDATE_INDEX_PATH,
-        index_backend=index_backend,
-        chunk_size=chunk_size or CHUNK_SIZE,
-        dry_run=dry_run,
-        progress=for_stream(sys.stdout, silent=silent),
-        max_memory_bytes=(max_memory or 0) * 2**20,
-        settle_s=settle_seconds,
-    )
-    if not Path(options.inbox).is_dir():
-        raise click.UsageError(f"inbox {options.inbox} is not a folder")
-    try:
+        set_verbosity(verbosity)
+        # With the report on stdout, everything else goes to stderr so the JSON stays parseable.
+        out = sys.stderr if report == "-" else sys.stdout
+        options = update_options(
+            inbox=inbox or settings.UPDATE_INBOX, archive=archive or settings.UPDATE_ARCHIVE,
+            rejected=rejected or settings.UPDATE_REJECTED, index_path=index_path or settings.UPDATE_INDEX_PATH,
+            index_backend=index_backend, chunk_size=chunk_size, dry_run=dry_run, max_memory_mb=max_memory,
+            settle_seconds=settle_seconds, progress=for_stream(out, silent=silent, verbosity=verbosity))
+        options.report = report
         result = run_update(options)
-        if report:
-            report.write_bytes(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2))
-    except UpdateLocked as exc:
-        click.echo(f"update-products: {exc}", err=True)
-        sys.exit(EXIT_LOCKED)
-    except Exception as exc:
-        _failed(exc)
-    click.echo(result.summary_line())
-    sys.exit(status_of(result))
+    click.echo(log_line(result.summary_line(), out), file=out)
+    sys.exit(result.exit_status)
 
 
-def _failed(exc: Exception) -> None:
-    # Cron reads the status: a crash must say 4, not Python's own 1, which here means "lines rejected".
-    traceback.print_exc()
-    click.echo(f"update-products: failed: {type(exc).__name__}: {exc}", err=True)
-    sys.exit(EXIT_FAILED)
+# ------------------------------------------------------------------------------------ the run ledger
+
+
+@main.group(invoke_without_command=True, epilog=EXIT_STATUSES)
+@click.option("--last", type=click.IntRange(1), default=20, show_default=True, help="how many runs")
+@click.option("--json", "as_json", is_flag=True, help="print them as JSON")
+@click.pass_context
+def runs(ctx, last=20, as_json=False):
+    """List the last runs, newest first: start, status, exit status, files and what they changed."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with operator_errors(False):
+        setup_django()
+        from .ledger_view import list_runs
+
+        click.echo(list_runs(last, as_json))
+
+
+@runs.command("show", epilog=EXIT_STATUSES)
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="print it as JSON")
+def runs_show(run_id, as_json=False):
+    """One run and every file it handled."""
+    with operator_errors(False):
+        setup_django()
+        from .ledger_view import show_run
+
+        text = show_run(run_id, as_json)
+    if text is None:
+        fail(f"no run {run_id}: `{PROG} runs` lists them", EXIT_USAGE)
+    click.echo(text)
+
+
+@main.command("rejected", epilog=EXIT_STATUSES)
+@click.option("--json", "as_json", is_flag=True, help="print them as JSON")
+def rejected_files(as_json=False):
+    """Rejected files still waiting in the rejected folder, with their reasons."""
+    with operator_errors(False):
+        setup_django()
+        from .ledger_view import list_rejected
+
+        click.echo(list_rejected(as_json))
+
+
+@main.command(epilog=EXIT_STATUSES)
+@click.argument("name")
+@click.option("--inbox", type=click.Path(path_type=Path), help="[$UPDATE_INBOX]")
+def retry(name, inbox=None):
+    """Move the rejected file NAME back to the inbox; the ledger keeps its old reason."""
+    with operator_errors(False):
+        setup_django()
+        from django.conf import settings
+
+        from .retry import RetryError, retry_rejected
+
+        try:
+            target = retry_rejected(name, Path(inbox or settings.UPDATE_INBOX))
+        except RetryError as exc:
+            fail(str(exc), EXIT_USAGE)
+    click.echo(f"{name}: back in the inbox as {target}; the next run takes it")
+
+
+# ------------------------------------------------------------------------------------------ the index
 
 
 INDEX_EXIT_STATUSES = f"""\b
 Exit statuses of the index commands:
   {EXIT_OK}  success (verify: the index matches the database)
   1  verify: the index differs from the database (counts by kind are printed)
+  {EXIT_USAGE}  usage error
   {EXIT_LOCKED}  an update holds the lock; nothing was done
-  {EXIT_FAILED}  the index is missing or unreadable (verify), or the build failed
+  {EXIT_FAILED}  the index is missing or unreadable, or the command failed
 """
 
 
@@ -145,8 +232,7 @@ def _run_lock_or_exit(path: Path) -> Iterator[None]:
         with run_lock(index_lock_path(path)):
             yield
     except UpdateLocked as exc:
-        click.echo(f"update-products: {exc}", err=True)
-        sys.exit(EXIT_LOCKED)
+        fail(str(exc), EXIT_LOCKED)
 
 
 def _index_path(index_path) -> Path:
@@ -158,13 +244,19 @@ def _index_path(index_path) -> Path:
 
 @index.command("build", epilog=INDEX_EXIT_STATUSES)
 @click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
-def index_build(index_path=None):
+@click.option("--batch-size", type=int, default=None, help="rows per batch (1-1000000) [20000]")
+@traceback_option
+def index_build(index_path=None, batch_size=None, traceback=False):
     """Build the index from the database into a new folder, swapped in when complete."""
-    path = _index_path(index_path)
-    from diskcache_tier.build_index import build_lmdb_index
+    with operator_errors(traceback):
+        path = _index_path(index_path)
+        from diskcache_tier.build_index import build_lmdb_index
 
-    with _run_lock_or_exit(path):
-        stats = build_lmdb_index(path)
+        from .options import build_batch_size
+
+        batch = build_batch_size(batch_size)
+        with _run_lock_or_exit(path):
+            stats = build_lmdb_index(path, **({"batch_size": batch} if batch else {}))
     click.echo(f"built {path}: {stats.products} products, {stats.skus} SKUs in {stats.elapsed_s:.2f}s "
                f"({stats.products_per_s:,.0f} products/s), {stats.size_bytes / 2**20:.1f} MB")
 
@@ -172,47 +264,53 @@ def index_build(index_path=None):
 @index.command("verify", epilog=INDEX_EXIT_STATUSES)
 @click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
 @click.option("--json", "as_json", is_flag=True, help="print the counts and examples as JSON")
-def index_verify(index_path=None, as_json=False):
+@traceback_option
+def index_verify(index_path=None, as_json=False, traceback=False):
     """Compare every key of every sub-database with the database, both ways, streaming."""
-    path = _index_path(index_path)
-    import orjson
+    # A verify that crashes exits 4: 1 is kept for "the index differs from the database".
+    with operator_errors(traceback):
+        path = _index_path(index_path)
+        import orjson
 
-    from diskcache_tier.build_index import why_rebuild
-    from diskcache_tier.lookup import LmdbIndex
-    from diskcache_tier.verify import describe, verify_index
+        from diskcache_tier.build_index import why_rebuild
+        from diskcache_tier.lookup import LmdbIndex
+        from diskcache_tier.verify import describe, verify_index
 
-    # Under the lock: an update commits the database before the index, so a verify beside one would
-    # report its in-flight file as differences.
-    with _run_lock_or_exit(path):
-        problem = why_rebuild(path)
-        if problem is not None and problem.startswith(("index missing", "index unreadable")):
-            click.echo(f"update-products: {path}: {problem}", err=True)
-            sys.exit(EXIT_FAILED)
-        if problem is not None:
-            click.echo(f"note: the next update will rebuild this index ({problem})", err=True)
-        with LmdbIndex(path, readonly=True) as idx:
-            result = verify_index(idx)
-    if as_json:
-        click.echo(orjson.dumps({"clean": result.clean, "mismatches": dict(result.mismatches),
-                                 "checked": dict(result.checked), "examples": result.samples},
-                                option=orjson.OPT_INDENT_2).decode())
-    else:
-        click.echo(describe(result))
-        for kind, examples in sorted(result.samples.items()):
-            click.echo(f"  {kind}: e.g. {examples}")
+        # Under the lock: an update commits the database before the index, so a verify beside one would
+        # report its in-flight file as differences.
+        with _run_lock_or_exit(path):
+            problem = why_rebuild(path)
+            if problem is not None and problem.startswith(("index missing", "index unreadable")):
+                fail(f"{path}: {problem}", EXIT_FAILED)
+            if problem is not None:
+                click.echo(f"note: the next update will rebuild this index ({problem})", err=True)
+            with LmdbIndex(path, readonly=True) as idx:
+                result = verify_index(idx)
+        if as_json:
+            click.echo(orjson.dumps({"clean": result.clean, "mismatches": dict(result.mismatches),
+                                     "checked": dict(result.checked), "examples": result.samples,
+                                     "pending_changes": result.pending_changes,
+                                     "pending": dict(result.pending)},
+                                    option=orjson.OPT_INDENT_2).decode())
+        else:
+            click.echo(describe(result))
+            for kind, examples in sorted(result.samples.items()):
+                click.echo(f"  {kind}: e.g. {examples}")
     sys.exit(EXIT_OK if result.clean else 1)
 
 
 @index.command("stats", epilog=INDEX_EXIT_STATUSES)
 @click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
 @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
-def index_stats(index_path=None, as_json=False):
+@traceback_option
+def index_stats(index_path=None, as_json=False, traceback=False):
     """Counts, size on disk, bytes per product, format and lmdb versions, age, pending changes."""
-    path = _index_path(index_path)
-    import orjson
+    with operator_errors(traceback):
+        path = _index_path(index_path)
+        import orjson
 
-    from diskcache_tier.stats import format_stats, index_stats as gather
+        from diskcache_tier.stats import format_stats, index_stats as gather
 
-    stats = gather(path)
+        stats = gather(path)
     click.echo(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode() if as_json else format_stats(stats))
     sys.exit(EXIT_OK if "counts" in stats else EXIT_FAILED)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from .moves import move_file, write_text_atomically
 from .rejects import REJECTS_SUFFIX
 
 INPUT_SUFFIXES = (".jsonl", ".jsonl.gz")
 IN_PROGRESS_SUFFIXES = (".part", ".tmp")
-_DATED_NAME = re.compile(r"-(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$")
+# The date, then an optional ".N" added when the name was taken in the archive or rejected folder.
+_DATED_NAME = re.compile(r"-(\d{4}-\d{2}-\d{2})(\.\d+)?\.jsonl(\.gz)?$")
 
 
 @dataclass(frozen=True)
@@ -79,26 +81,20 @@ def why_not_input(entry: Path, now: float, settle_s: float) -> str | None:
     return None
 
 
-def _free_name(folder: Path, name: str) -> Path:
-    target = folder / name
-    n = 1
-    while target.exists():
-        target = folder / f"{name}.{n}"
-        n += 1
-    return target
-
-
 def archive(path: Path, archive_dir: Path) -> Path:
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    target = _free_name(archive_dir, path.name)
-    path.replace(target)
-    return target
+    return move_file(path, archive_dir)
 
 
 def reject(path: Path, rejected_dir: Path, reason: str) -> Path:
-    """Move a refused file aside with a ``.reason.txt`` beside it that says why."""
-    rejected_dir.mkdir(parents=True, exist_ok=True)
-    target = _free_name(rejected_dir, path.name)
-    target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
-    path.replace(target)
+    """Move a refused file aside, then write ``NAME.reason.txt`` beside it that says why.
+
+    The reason is written after the move, so a move that fails leaves no reason behind for a file
+    that is still in the inbox.
+    """
+    target = move_file(path, rejected_dir)
+    write_text_atomically(reason_path(target), reason + "\n")
     return target
+
+
+def reason_path(moved: Path) -> Path:
+    return moved.with_name(moved.name + ".reason.txt")

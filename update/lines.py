@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from catalog.gtin import NotAGtin, canonical_gtin
 from catalog.models import NAME_MAX_LENGTH, NNBS_MAX_LENGTH, SKU, URL_MAX_LENGTH, Company, Price, Store
 
 MAX_PRICE = Decimal("100000")
 CENT = Decimal("0.01")
-_BARCODE = re.compile(r"^\d{8}$|^\d{12,13}$")
 COMPANY_WIDE_STORE_ID = "company-wide"
 SKU_MAX_LENGTH = SKU._meta.get_field("sku").max_length
 UNIT_MAX_LENGTH = Price._meta.get_field("unit_of_measure").max_length
@@ -229,16 +228,24 @@ def parse_money(value, *, places: str = "0.01", allow_zero: bool = False) -> Dec
         return None
     try:
         amount = Decimal(str(value).strip().lstrip("$"))
+        if not amount.is_finite():
+            return None
+        # Checked after rounding, as stored: 0.004 would be stored as 0.00 and 99999.999 as 100000.00.
+        amount = amount.quantize(Decimal(places))
     except (InvalidOperation, ValueError):
         return None
-    if not amount.is_finite() or amount < 0 or amount >= MAX_PRICE or (amount == 0 and not allow_zero):
+    if amount < 0 or amount >= MAX_PRICE or (amount == 0 and not allow_zero):
         return None
-    return amount.quantize(Decimal(places))
+    return amount
 
 
 def parse_barcode(value) -> str | None:
+    """The canonical (13-digit) GTIN of a scraped barcode, or None when it is not a usable GTIN."""
     text = _text(value)
-    return text if text and _BARCODE.match(text) else None
+    try:
+        return canonical_gtin(text) if text else None
+    except NotAGtin:
+        return None
 
 
 _TRUE = {"true", "1", "yes", "y"}
@@ -261,11 +268,14 @@ def _bool(value, noted: list[LineWarning]) -> bool:
 
 
 def _barcode(value, noted: list[LineWarning]) -> str | None:
-    barcode = parse_barcode(value)
-    if barcode is None and _text(value):
-        noted.append(LineWarning("barcode dropped: not 8, 12 or 13 digits",
-                                 f"barcode {_shown(value)} dropped: not 8, 12 or 13 digits"))
-    return barcode
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        return canonical_gtin(text)
+    except NotAGtin as why:
+        noted.append(LineWarning(f"barcode dropped: {why.kind}", f"barcode {_shown(value)} dropped: {why}"))
+        return None
 
 
 def _sku(value, noted: list[LineWarning]) -> str | None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from dataclasses import dataclass, field
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -20,7 +21,7 @@ from typing import Callable, Iterable, Iterator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.models import Company, Price
+from catalog.models import Price
 from diskcache_tier.build_index import open_index
 from diskcache_tier.lookup import ProductIndex
 from diskcache_tier.run_lock import UpdateLocked, run_lock  # noqa: F401 (UpdateLocked: callers import it from here)
@@ -32,13 +33,22 @@ from .managers.brand import BrandManager
 from .managers.category import CategoryManager
 from .managers.price import PriceManager
 from .managers.product import ProductManager
-from .managers.store import find_store, get_or_create_store
+from .managers.store import company_exists, find_store, get_or_create_store
+from .models import UpdateRun
 from .memory import MemoryWatch, over_limit, peak_rss_bytes
 from .progress import NullProgress
 from .reader import ReadLine, Survey, finish, note_outcome, read_units, survey
 from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
+from .dry_run_index import open_dry_run_index
+from .ledger import Ledger, already_applied, file_digest
+from .moves import FolderNotWritable, check_writable
+from .operator_errors import explain, one_line
+from .report_file import folder_to_check, write_report
+from .statuses import EXIT_FAILED, status_of
+from .stop_signals import Interrupted, StopSignals
+from .version import __version__
 from .writer_lock import hold_writer_lock
 
 log = logging.getLogger(__name__)
@@ -74,28 +84,41 @@ class UpdateOptions:
     settle_s: float = 0
     # Opens tier 1 in place of ``open_index``: how the benchmarks plug in the designs they compare.
     index_factory: Callable[["UpdateOptions"], tuple[ProductIndex, object]] | None = None
+    # Where the run report goes: a file, a folder (one timestamped file per run), "-" (stdout), or None.
+    report: Path | str | None = None
+    # Set by run_update for the run: the stop signals and the run's ledger.
+    stop: StopSignals | None = None
+    ledger: Ledger | None = None
 
 
 def run_update(options: UpdateOptions) -> RunReport:
+    """Run the update over the inbox; the report says what became of every file.
+
+    Raises FolderNotWritable (nothing touched) and UpdateLocked (nothing done) before the run starts;
+    once it has started, a stop signal ends it with ``report.interrupted`` set, not an exception.
+    """
+    check_folders(options)
     lock_path = options.lock_path or options.index_path.parent / "update.lock"
     started = time.perf_counter()
-    with run_lock(lock_path), MemoryWatch() as watch:
-        report = RunReport(index_backend=options.index_backend, dry_run=options.dry_run)
-        if options.index_factory is not None:
-            index, build = options.index_factory(options)
-        elif options.dry_run:
-            # A dry run must leave the index and the change log as they are, and a catch-up writes
-            # both: it reads tier 1 from a snapshot of the database in memory instead, which is exact.
-            index, build = open_index("memory")
-        else:
-            index, build = open_index(options.index_backend, options.index_path)
-        if build is not None:
-            report.index_build = {"reason": build.reason, "products": build.products, "skus": build.skus,
-                                  "elapsed_s": round(build.elapsed_s, 3), "size_bytes": build.size_bytes}
-        if getattr(index, "catchup", None) is not None:
-            report.index_catchup = index.catchup.as_dict()
-        report.startup_s = time.perf_counter() - started
+    with run_lock(lock_path), MemoryWatch() as watch, StopSignals() as stop:
+        report = RunReport(index_backend=options.index_backend, dry_run=options.dry_run, version=__version__,
+                           started_at=_now_iso())
+        # The first query of the run: an unmigrated or unreachable database says so here, before the
+        # index is opened (which would otherwise report the index as the problem).
+        ledger = Ledger.start(dry_run=options.dry_run, index_backend=options.index_backend)
+        report.run_id = ledger.run.pk
+        log.info("run %s started: version %s, inbox %s, %s index%s", report.run_id, __version__, options.inbox,
+                 options.index_backend, ", dry run" if options.dry_run else "")
+        options = replace(options, stop=stop, ledger=ledger)
+        index = None
         try:
+            index, build = _open_index(options, report)
+            if build is not None:
+                report.index_build = {"reason": build.reason, "products": build.products, "skus": build.skus,
+                                      "elapsed_s": round(build.elapsed_s, 3), "size_bytes": build.size_bytes}
+            if getattr(index, "catchup", None) is not None:
+                report.index_catchup = index.catchup.as_dict()
+            report.startup_s = time.perf_counter() - started
             files, report.ignored = inbox_files.list_inbox(options.inbox, options.settle_s)
             for ignored in report.ignored:
                 options.progress.note(f"ignored {ignored}")
@@ -103,35 +126,160 @@ def run_update(options: UpdateOptions) -> RunReport:
             with FileScratch() as scratch:
                 failed_stores: set[str] = set()
                 for n, entry in enumerate(files):
+                    stop.raise_if_received()
                     report.stopped_early = memory_guard(options.max_memory_bytes, files[n:])
                     if report.stopped_early:
                         options.progress.note(f"stopped early: {report.stopped_early}")
                         break
-                    result = process_file(entry, index, scratch, options, failed_stores)
-                    report.files.append(result)
+                    process_file(entry, index, scratch, options, failed_stores, report)
                     watch.sample()
-                    options.progress.file_done(result)
+        except Interrupted as exc:
+            report.interrupted = str(exc)
+            options.progress.note(f"interrupted: {exc}; the current file rolled back and stays in the inbox")
+        except BaseException as exc:
+            stop.shield()  # a signal now would cut off the run's own record of how it ended
+            _finish(report, ledger, watch, started, options, status=UpdateRun.FAILED, reason=one_line(exc),
+                    crashed=True)
+            raise
         finally:
-            index.close()
-    report.elapsed_s = time.perf_counter() - started
-    report.peak_anon_bytes = watch.peak_anon
-    report.peak_rss_bytes = peak_rss_bytes()
+            stop.shield()
+            if index is not None:
+                index.close()
+        status = UpdateRun.INTERRUPTED if report.interrupted else (
+            UpdateRun.FAILED if report.count("failed") or report.stopped_early else UpdateRun.FINISHED)
+        _finish(report, ledger, watch, started, options, status=status,
+                reason=report.interrupted or report.stopped_early)
     return report
 
 
+def _open_index(options: UpdateOptions, report: RunReport):
+    if options.index_factory is not None:
+        return options.index_factory(options)
+    if options.dry_run and options.index_backend == "lmdb":
+        # A dry run must leave the index and the change log as they are: see dry_run_index.py.
+        index, report.index_note = open_dry_run_index(options.index_path)
+        if not report.index_note:
+            report.index_path = str(options.index_path)
+        else:
+            report.index_backend = "memory"
+        return index, None
+    if options.index_backend == "lmdb":
+        report.index_path = str(options.index_path)
+    return open_index(options.index_backend, options.index_path)
+
+
+def _finish(report: RunReport, ledger: Ledger, watch, started: float, options: UpdateOptions, *,
+            status: str, reason: str, crashed: bool = False) -> None:
+    """Close the run: figures, the report file, the ledger's row. Under the lock, signals held off."""
+    report.elapsed_s = time.perf_counter() - started
+    watch.sample()
+    report.peak_anon_bytes = watch.peak_anon
+    report.peak_rss_bytes = peak_rss_bytes()
+    report.finished_at = _now_iso()
+    report.status = status
+    # A run that raised exits 4 whatever its files did; otherwise the files decide.
+    report.exit_status = EXIT_FAILED if crashed else status_of(report)
+    written = ""
+    if options.report is not None:
+        try:
+            written = write_report(report, options.report)
+        except OSError as exc:
+            report.report_error = f"could not write the report to {options.report}: {one_line(exc)}"
+            report.exit_status = EXIT_FAILED
+            options.progress.note(report.report_error)
+    ledger.finish(report, status, report.exit_status, reason=reason, report_path=written)
+    log.info("run %s %s with exit status %s in %.1fs", report.run_id, status, report.exit_status, report.elapsed_s)
+
+
+def _now_iso() -> str:
+    return timezone.now().isoformat(timespec="seconds")
+
+
+def check_folders(options: UpdateOptions) -> None:
+    """Before anything is touched: every folder the run writes must take a file (FolderNotWritable)."""
+    check_writable("inbox", options.inbox, "--inbox", create=False)
+    if not options.dry_run:
+        check_writable("archive", options.archive, "--archive", create=True)
+        check_writable("rejected", options.rejected, "--rejected", create=True)
+    lock_folder = (options.lock_path or options.index_path.parent / "update.lock").parent
+    check_writable("index folder", lock_folder, "--index-path", create=True)
+    if options.report not in (None, "-"):
+        try:
+            folder = folder_to_check(options.report)
+        except OSError as exc:
+            raise FolderNotWritable(exc.errno or 13, f"report folder {options.report} can't be created "
+                                                     f"({exc.strerror}): give another with --report") from None
+        check_writable("report folder", folder, "--report", create=False)
+
+
 def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScratch,
-                 options: UpdateOptions, failed_stores: set[str]) -> FileResult:
+                 options: UpdateOptions, failed_stores: set[str], report: RunReport | None = None) -> FileResult:
     started = time.perf_counter()
+    started_at = timezone.now()
     result = FileResult(file=entry.name)
+    if report is not None:
+        report.files.append(result)
     options.progress.file_started(entry.name, _size(entry.path))
     scratch.reset()
     rejects = RejectsLog(scratch.path / "rejects.jsonl")
+    stop = options.stop
+    interrupted = None
     try:
-        _process(entry, index, scratch, options, failed_stores, result, rejects)
+        try:
+            result.size, result.sha256 = file_digest(entry.path)
+            log.debug("%s: %d bytes, sha256 %s", entry.name, result.size, result.sha256)
+            if not _archive_if_applied(entry, options, result):
+                _process(entry, index, scratch, options, failed_stores, result, rejects)
+        except OSError as exc:
+            if result.status == "pending":
+                result.status, result.reason = "failed", f"unreadable: {one_line(exc)}"
+        except Interrupted as exc:
+            interrupted = exc
+            result.status = "interrupted"
+            result.reason = f"{exc}: rolled back, left in the inbox for the next run"
+        finally:
+            rejects.discard()  # unless it was moved beside the input: a dry run, a failure, a skip
+            result.elapsed_s = time.perf_counter() - started
+            if stop is not None:
+                stop.unshield()
+        if options.dry_run:
+            result.status = {"processed": "would process", "rejected": "would reject"}.get(result.status,
+                                                                                          result.status)
+        if options.ledger is not None:
+            options.ledger.record(result, result.status, size=result.size or None, sha256=result.sha256,
+                                  started_at=started_at, row=result.ledger_row)
     finally:
-        rejects.discard()  # unless it was moved beside the input: a dry run, a failure, a skip
-        result.elapsed_s = time.perf_counter() - started
+        options.progress.file_done(result)
+    if interrupted is not None:
+        raise interrupted
+    if stop is not None:
+        stop.raise_if_received()
     return result
+
+
+def _archive_if_applied(entry, options: UpdateOptions, result: FileResult) -> bool:
+    """A file whose bytes an earlier run applied (its move failed then) is archived, not refused as stale."""
+    earlier = already_applied(result.sha256)
+    if earlier is None:
+        return False
+    result.status = "already applied"
+    result.reason = f"applied by run {earlier.run_id} as {earlier.name}; archived now"
+    result.date, result.store = (earlier.scraped_date.isoformat() if earlier.scraped_date else ""), \
+        f"{earlier.company}/{earlier.store_code}"
+    if not options.dry_run:
+        _move(result, lambda: inbox_files.archive(entry.path, options.archive), "archive")
+    return True
+
+
+def _move(result: FileResult, move: Callable[[], Path], where: str) -> Path | None:
+    try:
+        target = move()
+    except OSError as exc:
+        result.move_error = f"could not move it to the {where}: {one_line(exc)}; it stays in the inbox"
+        log.error("%s: %s", result.file, result.move_error)
+        return None
+    result.moved_to = str(target)
+    return target
 
 
 def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScratch, options: UpdateOptions,
@@ -165,21 +313,31 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
     except DryRunRollback:
         pass
     except Exception as exc:
-        log.exception("update of %s failed; it stays in the inbox", entry.name)
+        # One line; the traceback with -v 2 or more (the logger at INFO), as for every operator error.
+        log.error("update of %s failed; it stays in the inbox: %s", entry.name, explain(exc),
+                  exc_info=log.isEnabledFor(logging.INFO))
         failed_stores.add(result.store)
         result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
         return _fill(result, surveyed, scratch, None)
     _fill(result, surveyed, scratch, rejects)
     result.status = "processed"
     if not options.dry_run:
-        target = inbox_files.archive(entry.path, options.archive)
-        result.moved_to = str(target)
-        result.rejects_file = str(rejects.move_beside(target) or "")
+        target = _move(result, lambda: inbox_files.archive(entry.path, options.archive), "archive")
+        if target is not None:
+            result.rejects_file = str(rejects.move_beside(target) or "")
+        else:
+            result.reason = "applied; the next run archives it as already applied"
 
 
 def _fill(result: FileResult, surveyed: Survey, scratch: FileScratch, rejects: RejectsLog | None) -> None:
     """The file's line counts in its result, once both passes are done; the rejects log in line order."""
     finish(scratch, surveyed, rejects)
+    _copy_counts(result, surveyed)
+    if not result.notes:
+        result.notes = surveyed.notes
+
+
+def _copy_counts(result: FileResult, surveyed: Survey) -> None:
     result.lines = surveyed.lines
     result.lines_rejected = surveyed.lines_rejected
     result.duplicate_lines = surveyed.duplicate_lines
@@ -188,8 +346,6 @@ def _fill(result: FileResult, surveyed: Survey, scratch: FileScratch, rejects: R
     result.problems = [[p.line_no, p.reason] for p in surveyed.problems]
     result.lines_with_warnings = surveyed.lines_with_warnings
     result.warnings_by_reason = dict(surveyed.warnings)
-    if not result.notes:
-        result.notes = surveyed.notes
 
 
 def _why_unusable(result: FileResult) -> str:
@@ -205,7 +361,7 @@ def _meta_notes(meta) -> list[str]:
     if meta.store_id == COMPANY_WIDE_STORE_ID:
         notes.append("no store_id: prices go to the company-wide store "
                      f"{meta.company}/{COMPANY_WIDE_STORE_ID}")
-    if not Company.objects.filter(name=meta.company).exists():
+    if not company_exists(meta):
         notes.append(f"company {meta.company!r} is not in the catalog yet: it is created "
                      "(if it is a known retailer spelled another way, fix the scraper)")
     return notes
@@ -275,17 +431,26 @@ def _write_file(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch
             prices = PriceManager(ctx)
             categories = CategoryManager(ctx)
             options.progress.pass_started("updating")
-            units = read_units(path, scratch, surveyed, options.progress.bytes_read)
-            for chunk in chunked(units, options.chunk_size):
-                pairs = products.process([read.line for unit in chunk for read in unit])
-                prices.apply(pairs)
-                categories.apply(pairs)
-                note_outcome(scratch, chunk, pairs)
+            # closing(): an interrupted file ends the reader while the scratch it reads is still open.
+            with closing(read_units(path, scratch, surveyed, options.progress.bytes_read)) as units:
+                for chunk in chunked(units, options.chunk_size):
+                    pairs = products.process([read.line for unit in chunk for read in unit])
+                    prices.apply(pairs)
+                    categories.apply(pairs)
+                    note_outcome(scratch, chunk, pairs)
             prices.delete_absent()
             store.last_scraped = meta.scraped_date
             store.save(update_fields=["last_scraped"])
             if options.dry_run:
                 raise DryRunRollback()
+            if options.ledger is not None:
+                _copy_counts(result, surveyed)  # all but the warned lines, counted once the file is filed
+                result.ledger_row = options.ledger.record_applied(
+                    result, store=store, size=result.size, sha256=result.sha256,
+                    started_at=ctx.now)
+            if options.stop is not None:
+                # From the commit until the file is filed, a stop signal waits (see stop_signals.py).
+                options.stop.shield()
     except BaseException:
         writer.abort()
         raise
@@ -296,9 +461,9 @@ def _refuse(entry, result: FileResult, options: UpdateOptions, reason: str, reje
     result.status, result.reason = "rejected", reason
     log.warning("rejected %s: %s", entry.name, reason)
     if not options.dry_run:
-        target = inbox_files.reject(entry.path, options.rejected, reason)
-        result.moved_to = str(target)
-        result.rejects_file = str(rejects.move_beside(target) or "")
+        target = _move(result, lambda: inbox_files.reject(entry.path, options.rejected, reason), "rejected folder")
+        if target is not None:
+            result.rejects_file = str(rejects.move_beside(target) or "")
 
 
 def chunked(units: Iterable[list[ReadLine]], size: int) -> Iterator[list[list[ReadLine]]]:

@@ -7,10 +7,12 @@ output is a terminal; ``for_stream`` picks the right object for a stream.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from typing import TextIO
 
 # Refused lines listed under a file's line; the rest are in its rejects file and the report.
 PROBLEMS_SHOWN = 5
+PROBLEMS_SHOWN_VERBOSE = 100
 # A terminal redraw costs a write; ten a second is smooth enough.
 _REDRAW_EVERY_S = 0.1
 _BAR_WIDTH = 30
@@ -33,16 +35,33 @@ class NullProgress:
         pass
 
 
-def for_stream(stream: TextIO, *, silent: bool = False) -> NullProgress:
-    if silent:
+def for_stream(stream: TextIO, *, silent: bool = False, verbosity: int = 1) -> NullProgress:
+    """``silent`` or verbosity 0: nothing; 1: a line per file with its first refused lines; 3: all of them
+    the report holds (the first 100)."""
+    if silent or verbosity <= 0:
         return NullProgress()
+    shown = PROBLEMS_SHOWN_VERBOSE if verbosity >= 3 else PROBLEMS_SHOWN
+    return BarProgress(stream, shown) if is_terminal(stream) else PlainProgress(stream, shown)
+
+
+def is_terminal(stream) -> bool:
     isatty = getattr(stream, "isatty", None)
-    return BarProgress(stream) if isatty is not None and isatty() else PlainProgress(stream)
+    return bool(isatty is not None and isatty())
+
+
+def stamp() -> str:
+    """ISO 8601 UTC to the second: what each line of a log starts with."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def log_line(text: str, stream) -> str:
+    """A line for ``stream``: time-stamped for a log, as it is on a terminal."""
+    return text if is_terminal(stream) else f"{stamp()} {text}"
 
 
 def file_line(result) -> str:
     """The file, what became of it, and why when it was refused: one line."""
-    if result.status == "processed":
+    if result.status in ("processed", "would process"):
         detail = (f"{result.unique_lines} products: {result.products_created} new, "
                   f"{result.products_updated} updated; prices {result.prices_created} new, "
                   f"{result.prices_updated} changed, {result.prices_deleted} deleted")
@@ -53,11 +72,13 @@ def file_line(result) -> str:
     return f"{result.file}: {result.status} ({detail}{rejected}{warned}) in {result.elapsed_s:.1f}s"
 
 
-def detail_lines(result) -> list[str]:
+def detail_lines(result, limit: int = PROBLEMS_SHOWN) -> list[str]:
     """The first refused lines and the file's notes, each naming the file."""
-    shown = result.problems[:PROBLEMS_SHOWN]
+    shown = result.problems[:limit]
     lines = [f"  {result.file} line {line_no}: {reason}" for line_no, reason in shown]
-    more = result.lines_rejected - min(len(result.problems), PROBLEMS_SHOWN)
+    if result.move_error:
+        lines.append(f"  {result.file}: {result.move_error}")
+    more = result.lines_rejected - min(len(result.problems), limit)
     if more > 0:
         where = f" in {result.rejects_file}" if result.rejects_file else " in the report"
         lines.append(f"  {result.file}: {more} more rejected lines{where}")
@@ -68,25 +89,28 @@ def detail_lines(result) -> list[str]:
 class PlainProgress(NullProgress):
     """One line per file, for logs, and under it the first refused lines and the file's notes."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO, problems_shown: int = PROBLEMS_SHOWN):
         self.stream = stream
+        self.problems_shown = problems_shown
 
     def file_done(self, result) -> None:
-        self._write([file_line(result), *detail_lines(result)])
+        self._write([file_line(result), *detail_lines(result, self.problems_shown)])
 
     def note(self, message: str) -> None:
         self._write([message])
 
     def _write(self, lines: list[str]) -> None:
-        self.stream.write("".join(line + "\n" for line in lines))
+        # Time-stamped: cron appends every run to one log.
+        now = stamp()
+        self.stream.write("".join(f"{now} {line}\n" for line in lines))
         self.stream.flush()
 
 
 class BarProgress(PlainProgress):
     """A bar over the bytes of the current file, redrawn in place, then the file's plain line."""
 
-    def __init__(self, stream: TextIO):
-        super().__init__(stream)
+    def __init__(self, stream: TextIO, problems_shown: int = PROBLEMS_SHOWN):
+        super().__init__(stream, problems_shown)
         self.name, self.size, self.label = "", 0, ""
         self._drawn_at = 0.0
         self._started = 0.0
@@ -118,3 +142,8 @@ class BarProgress(PlainProgress):
     def note(self, message: str) -> None:
         self.stream.write("\r\x1b[K")
         super().note(message)
+
+    def _write(self, lines: list[str]) -> None:
+        # On a terminal the time is on the clock; lines stay as the operator reads them.
+        self.stream.write("".join(line + "\n" for line in lines))
+        self.stream.flush()

@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass, field
 @dataclass
 class FileResult:
     file: str
-    status: str = "pending"  # processed | rejected | failed | skipped
+    # processed | rejected | failed | skipped | already applied | interrupted;
+    # a dry run says "would process" and "would reject" instead of processed and rejected.
+    status: str = "pending"
     reason: str = ""
     date: str = ""
     store: str = ""
@@ -38,9 +40,17 @@ class FileResult:
     notes: list = field(default_factory=list)
     moved_to: str = ""
     rejects_file: str = ""
+    # Why the file could not be moved out of the inbox after it was handled (it stays there).
+    move_error: str = ""
+    size: int = 0
+    sha256: str = ""
+    # The ledger row written in the file's transaction (not in the report).
+    ledger_row: object = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        fields = asdict(self)
+        del fields["ledger_row"]
+        return fields
 
 
 @dataclass
@@ -57,6 +67,23 @@ class RunReport:
     stopped_early: str = ""  # why the run stopped before the inbox was done (the memory guard)
     dry_run: bool = False
     max_memory_bytes: int = 0
+    run_id: int | None = None
+    version: str = ""
+    started_at: str = ""  # ISO 8601, UTC
+    finished_at: str = ""
+    status: str = ""  # finished | failed | interrupted (the ledger's UpdateRun.status)
+    exit_status: int | None = None
+    interrupted: str = ""  # "interrupted by SIGTERM" when a stop signal ended the run
+    index_path: str = ""  # the index actually read ("" for the memory backend)
+    index_note: str = ""  # why a dry run read another index than the one asked for
+    report_error: str = ""
+
+    @property
+    def move_failures(self) -> int:
+        return sum(1 for f in self.files if f.move_error)
+
+    def files_by_status(self) -> dict:
+        return dict(Counter(f.status for f in self.files))
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -86,7 +113,18 @@ class RunReport:
 
     def as_dict(self) -> dict:
         return {
+            "run_id": self.run_id,
+            "version": self.version,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "exit_status": self.exit_status,
+            "interrupted": self.interrupted,
             "index_backend": self.index_backend,
+            "index_path": self.index_path,
+            "index_note": self.index_note,
+            # A dry run judges each file against the database as it is, not after the files before it.
+            "totals_are": "per-file what-ifs" if self.dry_run else "applied",
             "dry_run": self.dry_run,
             "elapsed_s": round(self.elapsed_s, 3),
             "startup_s": round(self.startup_s, 3),
@@ -97,6 +135,7 @@ class RunReport:
             "stopped_early": self.stopped_early,
             "max_memory_bytes": self.max_memory_bytes,
             "totals": dict(self.totals()),
+            "files_by_status": self.files_by_status(),
             "rejected_lines_by_reason": self.rejected_lines_by_reason,
             "line_warnings_by_reason": self.line_warnings_by_reason,
             "ignored": self.ignored,
@@ -105,14 +144,21 @@ class RunReport:
 
     def summary_line(self) -> str:
         t = self.totals()
+        by_status = ", ".join(f"{n} {status}" for status, n in self.files_by_status().items()
+                              if status not in ("processed", "rejected", "would process", "would reject"))
+        done, refused = ("would process", "would reject") if self.dry_run else ("processed", "rejected")
+        index = f"{self.index_backend} index{' at ' + self.index_path if self.index_path else ''}"
         return (
-            f"{len(self.files)} files: {self.count('processed')} processed, {self.count('rejected')} rejected"
-            f"{', %d failed' % self.count('failed') if self.count('failed') else ''}"
-            f"{', %d skipped' % self.count('skipped') if self.count('skipped') else ''}; "
+            f"{len(self.files)} files: {self.count(done)} {done}, {self.count(refused)} {refused}"
+            f"{', ' + by_status if by_status else ''}; "
             f"{t['lines']} lines ({t['lines_rejected']} rejected); products {t['products_created']} created, "
             f"{t['products_updated']} updated; prices {t['prices_created']} created, {t['prices_updated']} updated, "
             f"{t['prices_deleted']} deleted; {self.elapsed_s:.1f}s, peak anon {self.peak_anon_bytes / 2**20:.0f} MB, "
-            f"peak RSS {self.peak_rss_bytes / 2**20:.0f} MB ({self.index_backend} index)"
-            + (" [dry run: nothing written]" if self.dry_run else "")
+            f"peak RSS {self.peak_rss_bytes / 2**20:.0f} MB ({index})"
+            + (" [dry run: nothing written; each file judged on its own, as if alone]" if self.dry_run else "")
+            + (f" ({self.index_note})" if self.index_note else "")
             + (f" STOPPED EARLY: {self.stopped_early}" if self.stopped_early else "")
+            + (f" INTERRUPTED: {self.interrupted}; the current file rolled back and stays in the inbox"
+               if self.interrupted else "")
+            + (f"; {self.move_failures} files could not be moved out of the inbox" if self.move_failures else "")
         )

@@ -37,13 +37,18 @@ def current_hash(price: Price) -> str:
 def decide(existing: Price | None, line: ScrapedLine, scraped: date) -> PriceChange:
     """What the line does to the product's price in this store.
 
-    New: the scraped price, with the retailer's own was-price when it shows a special.
-    Changed: the new fields, was_price the previous price and save_amount the difference.
-    Unchanged: nothing is written, not even the date.
+    was_price shows a saving, decided on every scrape: the retailer's price_was when it is above the
+    price; else the previous price when the price fell; else none. So a rise never shows a saving, a
+    special that ended stops showing one, and a fall shows until the next scrape. A row whose fields,
+    was_price included, are what the rule gives is unchanged, and nothing is written, not even the date.
     """
+    previous = None if existing is None else Decimal(existing.price)
+    was_price = line.was_price or (previous if previous is not None and previous > line.price else None)
     fields = {
         "scraped_date": scraped,
         "price": line.price,
+        "was_price": was_price,
+        "save_amount": saving(was_price, line.price),
         "unit_price": line.unit_price,
         "unit_of_measure": line.unit_of_measure,
         "per_unit_price_string": line.per_unit_price_string,
@@ -51,16 +56,22 @@ def decide(existing: Price | None, line: ScrapedLine, scraped: date) -> PriceCha
         "price_hash": line.price_hash,
     }
     if existing is None:
-        fields["was_price"] = line.was_price
-        fields["save_amount"] = (line.was_price - line.price) if line.was_price is not None else None
         return PriceChange("create", fields)
-    if current_hash(existing) == line.price_hash:
+    if current_hash(existing) == line.price_hash and _same_money(existing.was_price, was_price) and \
+            _same_money(existing.save_amount, fields["save_amount"]):
         return PriceChange("unchanged", {})
-    previous = Decimal(existing.price)
-    if previous != line.price:
-        fields["was_price"] = previous
-        fields["save_amount"] = previous - line.price
     return PriceChange("update", fields)
+
+
+def saving(was_price: Decimal | None, price: Decimal) -> Decimal | None:
+    """was_price - price; never negative (a was_price is only ever above the price, but rows may be old)."""
+    if was_price is None or was_price <= price:
+        return None
+    return was_price - price
+
+
+def _same_money(stored, decided) -> bool:
+    return (None if stored is None else Decimal(stored)) == decided
 
 
 class PriceManager:

@@ -27,7 +27,7 @@ from ..matching import (
     new_product_state,
     plan_chunk,
 )
-from .brand import BrandManager
+from .brand import BrandManager, lines_taking_a_brand
 
 ENRICHED_FIELDS = ["barcode", "normalized_name_brand_size_variations", "sizes", "url", "image_url", "brand",
                    "brand_name_company_pairs", "updated_at"]
@@ -99,11 +99,14 @@ class ProductManager:
 
         plan = plan_chunk(lines, self.company_id, hits)
         new_groups = _merge_same_nnbs(plan.new_groups)
-        brand_ids = self.brands.ids_for(lines)
+        slims = self._slims_of_matched(plan.matched, fetched)
+        brandless = {pid for pid, state in fetched.states.items() if state.brand_id is None}
+        brandless |= {pid for pid, slim in slims.items() if slim["bi"] is None}
+        brand_ids = self.brands.ids_for(lines_taking_a_brand(new_groups, plan.matched, brandless))
         claimed = {"barcode": set(hits["barcode"]), "sku": set(hits["sku"]),
                    "nnbs": {nnbs_key(k): pid for k, pid in hits["nnbs"].items()}}  # canonical key -> owner
         created = self._create(new_groups, brand_ids, claimed)
-        self._enrich(plan.matched, fetched, brand_ids, claimed)
+        self._enrich(plan.matched, fetched, slims, brand_ids, claimed)
 
         pairs = [(line, pid) for line, pid, _ in plan.matched]
         pairs += [(line, created[id(group)]) for group in new_groups for line in group]
@@ -232,7 +235,7 @@ class ProductManager:
             state.id = ids[state.nnbs]
             created[id(group)] = state.id
             claimed["nnbs"].update((nnbs_key(n), state.id) for n in [state.nnbs, *state.variations])
-            self.ctx.writer.write_product(index_row(state, _brand_name_of(state.brand_id, brand_ids)))
+            self.ctx.writer.write_product(index_row(state, self.brands.normalized_name_of(state.brand_id)))
             new_skus += self._claim_skus(group, state.id, claimed)
         self._link_skus(new_skus)
         self.ctx.result.products_created += len(states)
@@ -257,9 +260,16 @@ class ProductManager:
 
     # ----------------------------------------------------------------------------------- enrich
 
-    def _enrich(self, matched, fetched: Fetched, brand_ids, claimed) -> None:
-        """Enrich the matched products; only those a line will change are fetched (tier 2)."""
+    def _slims_of_matched(self, matched, fetched: Fetched) -> dict[int, dict]:
+        """The slim records of the matched products not fetched yet; a product whose record is missing
+        or says too little to decide on (the benchmark's designs) is fetched whole instead."""
         slims = self.ctx.index.slim_many({pid for _, pid, _ in matched if pid not in fetched.states})
+        self._fetch({pid for _, pid, _ in matched if pid not in fetched.states
+                     and "bc" not in (slims.get(pid) or {})}, fetched)
+        return {pid: slim for pid, slim in slims.items() if pid not in fetched.states}
+
+    def _enrich(self, matched, fetched: Fetched, slims, brand_ids, claimed) -> None:
+        """Enrich the matched products; only those a line will change are fetched (tier 2)."""
         changing = {pid for line, pid, _ in matched if pid not in fetched.states
                     and would_change(slims.get(pid), line, self.company, claimed, brand_ids, pid)}
         self._fetch(changing, fetched)
@@ -292,7 +302,7 @@ class ProductManager:
         for pid, state in changed.items():
             brand_name = fetched.brand_names.get(pid)
             if state.brand_id is not None and brand_name is None:
-                brand_name = _brand_name_of(state.brand_id, brand_ids)
+                brand_name = self.brands.normalized_name_of(state.brand_id)
             self.ctx.writer.write_product(index_row(state, brand_name))
         self._link_skus(new_skus)
         self.brands.add_variations(brand_variations)
@@ -322,8 +332,3 @@ def _merge_same_nnbs(groups: list[list[ScrapedLine]]) -> list[list[ScrapedLine]]
             by_key[key] = group
             merged.append(group)
     return merged
-
-
-def _brand_name_of(brand_id: int | None, brand_ids: dict[str, int]) -> str:
-    """The normalized name of a brand the chunk looked up (the index's slim record holds the name)."""
-    return next((name for name, bid in brand_ids.items() if bid == brand_id), "") if brand_id else ""

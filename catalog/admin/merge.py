@@ -1,0 +1,69 @@
+"""The admin action that merges duplicate products, after a confirmation page.
+
+The work is ``catalog.merge.merge_products`` (the same function ``manage.py reconcile`` calls): one
+transaction, and the tier-1 index follows through the change log its writes leave, at the next run.
+"""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
+
+from catalog.merge import MergeError, merge_products
+from catalog.models import SKU, Price
+
+# Merging is for a few duplicates seen side by side; more is a job for reconcile.
+MAX_MERGED = 20
+
+
+def _count(model, **filters):
+    counted = model.objects.filter(product=OuterRef("pk"), **filters).order_by().values("product")
+    return Coalesce(Subquery(counted.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), 0)
+
+
+@admin.action(description="Merge selected products into one", permissions=["change"])
+def merge_selected_products(modeladmin, request, queryset):
+    if request.POST.get("select_across") == "1":
+        modeladmin.message_user(request, "Tick the products to merge one by one: merging every product "
+                                "of a search is refused.", messages.ERROR)
+        return None
+    products = list(queryset.order_by("pk").annotate(sku_count=_count(SKU), price_count=_count(Price))
+                    .select_related("brand")[: MAX_MERGED + 1])
+    if len(products) < 2:
+        modeladmin.message_user(request, "Select at least two products to merge.", messages.WARNING)
+        return None
+    if len(products) > MAX_MERGED:
+        modeladmin.message_user(request, f"Select at most {MAX_MERGED} products to merge; for more, run "
+                                "manage.py reconcile.", messages.ERROR)
+        return None
+    ids = {p.pk for p in products}
+    survivor_id = request.POST.get("survivor", "")
+    if request.POST.get("confirm") == "yes" and survivor_id.isdigit() and int(survivor_id) in ids:
+        survivor = next(p for p in products if p.pk == int(survivor_id))
+        merged_ids = sorted(ids - {survivor.pk})
+        try:
+            result = merge_products(survivor.pk, merged_ids)
+        except MergeError as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+            return None
+        summary = (f"Merged {result.products_deleted} products ({', '.join(f'#{pk}' for pk in merged_ids)}) into "
+                   f"#{survivor.pk}: {result.skus_moved} SKUs and {result.prices_moved} prices moved "
+                   f"({result.prices_dropped} older dropped), {result.category_links_moved} category links, "
+                   f"{result.variations_added} new variations, barcode moved: {'yes' if result.barcode_moved else 'no'}.")
+        modeladmin.log_change(request, survivor, summary)
+        modeladmin.message_user(request, summary, messages.SUCCESS)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Merge products",
+        "opts": modeladmin.model._meta,
+        "products": products,
+        "survivor_id": products[0].pk,  # the oldest, as reconcile chooses
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "action": "merge_selected_products",
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, "admin/catalog/product/merge_confirmation.html", context)
+

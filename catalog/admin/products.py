@@ -1,0 +1,162 @@
+"""Products and brands: searched by their exact keys first, edited through the database's triggers.
+
+Edits to a product's keys (barcode, NNBS, variations) reach the tier-1 index through the change log the
+triggers write (catalog migration 0002), as any other writer's do.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.html import format_html
+
+from catalog.admin.base import CatalogAdmin, ReadOnlyMixin, bounded_formset
+from catalog.admin.filters import BrandFilter, CompanyOfProductFilter
+from catalog.admin.merge import merge_selected_products
+from catalog.admin.search import search_products
+from catalog.models import SKU, Price, Product, ProductBrand, ProductCategory
+from update.lines import parse_barcode
+
+PRICES_ON_PRODUCT_PAGE = 50
+
+
+class SKUInline(ReadOnlyMixin, admin.TabularInline):
+    model = SKU
+    fields = ("company", "sku")
+    formset = bounded_formset(200)
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("company").order_by("company__name", "sku")
+
+
+class PriceInline(ReadOnlyMixin, admin.TabularInline):
+    model = Price
+    fields = ("store_link", "scraped_date", "price", "was_price", "save_amount", "is_on_special",
+              "unit_price", "unit_of_measure")
+    readonly_fields = ("store_link",)
+    formset = bounded_formset(PRICES_ON_PRODUCT_PAGE)
+    extra = 0
+    verbose_name_plural = f"prices (newest {PRICES_ON_PRODUCT_PAGE}; all of them under 'All prices' above)"
+
+    def get_queryset(self, request):
+        return (super().get_queryset(request).select_related("store__company")
+                .order_by("-scraped_date", "store_id"))
+
+    @admin.display(description="store")
+    def store_link(self, price):
+        url = reverse("admin:catalog_store_change", args=[price.store_id])
+        store = price.store
+        return format_html('<a href="{}">{} {} {}</a>', url, store.company.name, store.store_id, store.store_name)
+
+
+class ProductCategoryInline(admin.TabularInline):
+    model = ProductCategory
+    autocomplete_fields = ("category",)
+    formset = bounded_formset(200)
+    extra = 0
+    verbose_name_plural = "category links"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("category__company")
+
+
+class ProductForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = "__all__"
+
+    def clean_barcode(self):
+        barcode = (self.cleaned_data.get("barcode") or "").strip()
+        if not barcode:
+            return None
+        if parse_barcode(barcode) is None:
+            raise forms.ValidationError("Not a barcode: type its 8, 12 or 13 digits, or leave it empty.")
+        return barcode
+
+
+@admin.register(Product)
+class ProductAdmin(CatalogAdmin):
+    form = ProductForm
+    list_display = ("id", "name", "normalized_name_brand_size", "barcode", "brand", "updated_at")
+    list_display_links = ("id", "name")
+    list_select_related = ("brand",)
+    list_filter = (CompanyOfProductFilter, BrandFilter)
+    # Only indexed columns: sorting 1M rows by name is a full sort per page view.
+    sortable_by = ("id", "normalized_name_brand_size", "barcode", "updated_at")
+    ordering = ("-id",)
+    search_fields = ("normalized_name_brand_size",)  # shows the box; search_products does the work
+    search_help_text = ("Barcode, SKU or NNBS (exact, any company), else part of the name, NNBS or one "
+                        "of its variations.")
+    autocomplete_fields = ("brand",)
+    readonly_fields = ("all_prices", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "brand", "barcode", "normalized_name_brand_size",
+                           "normalized_name_brand_size_variations", "all_prices")}),
+        ("Details", {"classes": ("collapse",), "fields": ("size", "sizes", "url", "image_url", "brand_name_company_pairs",
+                                "created_at", "updated_at")}),
+    )
+    inlines = (SKUInline, ProductCategoryInline, PriceInline)
+    actions = (merge_selected_products,)
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_products(queryset, search_term), False
+
+    @admin.display(description="all prices")
+    def all_prices(self, product):
+        if not product.pk:
+            return "-"
+        url = reverse("admin:catalog_price_changelist") + f"?product__id__exact={product.pk}"
+        return format_html('<a href="{}">All prices of this product, by store</a>', url)
+
+
+@admin.register(ProductBrand)
+class ProductBrandAdmin(CatalogAdmin):
+    list_display = ("id", "name", "normalized_name", "variations")
+    ordering = ("-id",)
+    sortable_by = ("id", "normalized_name")
+    search_fields = ("normalized_name",)
+    search_help_text = "Normalized name (exact) or a variation, else part of the name."
+    readonly_fields = ("products",)
+    fields = ("name", "normalized_name", "normalized_name_variations", "products")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        exact = queryset.filter(normalized_name=term)
+        if exact.exists():
+            return exact, False
+        return queryset.filter(Q(name__icontains=term) | Q(normalized_name__icontains=term)
+                               | Q(normalized_name_variations__icontains=term)), False
+
+    @admin.display(description="variations")
+    def variations(self, brand):
+        return ", ".join(brand.normalized_name_variations or []) or "-"
+
+    @admin.display(description="products")
+    def products(self, brand):
+        if not brand.pk:
+            return "-"
+        url = reverse("admin:catalog_product_changelist") + f"?brand={brand.pk}"
+        return format_html('<a href="{}">Products of this brand</a>', url)
+
+
+@admin.register(SKU)
+class SKUAdmin(ReadOnlyMixin, CatalogAdmin):
+    list_display = ("sku", "company", "product")
+    list_select_related = ("company", "product")
+    list_filter = ("company",)
+    ordering = ("company", "sku")
+    sortable_by = ()
+    search_fields = ("sku",)
+    search_help_text = "The SKU exactly (any company)."
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        from catalog.models import Company
+
+        return queryset.filter(company_id__in=list(Company.objects.values_list("pk", flat=True)), sku=term), False

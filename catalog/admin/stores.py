@@ -1,0 +1,144 @@
+"""Companies, their stores and the current prices, which only the update writes."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from catalog.admin.base import CatalogAdmin, ReadOnlyMixin
+from catalog.admin.filters import StoppedSendingFilter, StoreFilter
+from catalog.models import Company, Price, Store, fold_company_name
+
+RECENT_DAYS = 7
+FILES_ON_STORE_PAGE = 30
+
+
+def _recent_files(store_ref):
+    from update.models import RunFile
+
+    since = timezone.now() - dt.timedelta(days=RECENT_DAYS)
+    return RunFile.objects.filter(store=store_ref, started_at__gte=since)
+
+
+class CompanyForm(forms.ModelForm):
+    class Meta:
+        model = Company
+        fields = ("name",)
+
+    def clean_name(self):
+        # folded_name is not a form field, so Django's unique check can't see it: ask here, not IntegrityError.
+        name = self.cleaned_data["name"]
+        twin = (Company.objects.exclude(pk=self.instance.pk).filter(folded_name=fold_company_name(name))
+                .values_list("name", flat=True).first())
+        if twin is not None:
+            raise forms.ValidationError(f"{twin!r} is this company already (names compare ignoring case and "
+                                        "spaces): rename that one, or choose another name.")
+        return name
+
+
+@admin.register(Company)
+class CompanyAdmin(CatalogAdmin):
+    form = CompanyForm
+    list_display = ("name", "store_count")
+    search_fields = ("name",)
+
+    # The update creates companies from the files; a company with stores can't be deleted (PROTECT).
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_stores=Count("stores"))
+
+    @admin.display(description="stores", ordering="_stores")
+    def store_count(self, company):
+        url = reverse("admin:catalog_store_changelist") + f"?company__id__exact={company.pk}"
+        return format_html('<a href="{}">{}</a>', url, company._stores)
+
+
+@admin.register(Store)
+class StoreAdmin(CatalogAdmin):
+    list_display = ("store_id", "store_name", "company", "state", "last_scraped", "files_last_7_days",
+                    "prices_link")
+    list_select_related = ("company",)
+    list_filter = ("company", StoppedSendingFilter, "state")
+    search_fields = ("store_id", "store_name")
+    ordering = ("company__name", "store_id")
+    fields = ("company", "store_id", "store_name", "state", "last_scraped", "price_count", "recent_files")
+    readonly_fields = ("company", "store_id", "last_scraped", "price_count", "recent_files")
+
+    # The update creates stores from the files' metadata; deleting one would delete its prices with it.
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        counted = (_recent_files(OuterRef("pk")).order_by().values("store")
+                   .annotate(n=Count("pk")).values("n"))
+        return super().get_queryset(request).annotate(
+            _files_recent=Coalesce(Subquery(counted, output_field=IntegerField()), 0))
+
+    @admin.display(description=f"files in {RECENT_DAYS} days", ordering="_files_recent")
+    def files_last_7_days(self, store):
+        url = reverse("admin:update_runfile_changelist") + f"?store__id__exact={store.pk}"
+        return format_html('<a href="{}">{}</a>', url, store._files_recent)
+
+    @admin.display(description="prices")
+    def prices_link(self, store):
+        url = reverse("admin:catalog_price_changelist") + f"?store__id__exact={store.pk}"
+        return format_html('<a href="{}">prices</a>', url)
+
+    # On the store's own page only: counting every listed store's prices would read as many index
+    # entries as the listed stores hold prices (a million per store at full size).
+    @admin.display(description="price count")
+    def price_count(self, store):
+        # One pass over the store's prices for both figures.
+        counts = Price.objects.filter(store=store).aggregate(total=Count("pk"),
+                                                             specials=Count("pk", filter=Q(is_on_special=True)))
+        url = reverse("admin:catalog_price_changelist") + f"?store__id__exact={store.pk}"
+        specials = url + "&is_on_special__exact=1"
+        return format_html('<a href="{}">{} prices</a>, <a href="{}">{} on special</a>', url, counts["total"],
+                           specials, counts["specials"])
+
+    @admin.display(description=f"files received in the last {RECENT_DAYS} days")
+    def recent_files(self, store):
+        files = list(_recent_files(store).select_related("run").order_by("-started_at")[:FILES_ON_STORE_PAGE])
+        if not files:
+            return f"none in {RECENT_DAYS} days"
+        rows = format_html_join(
+            "", '<li><a href="{}">{}</a>: {} {}</li>',
+            ((reverse("admin:update_runfile_change", args=[f.pk]), f.name, f.status, f.reason) for f in files))
+        return format_html("<ul>{}</ul>", rows)
+
+
+@admin.register(Price)
+class PriceAdmin(ReadOnlyMixin, CatalogAdmin):
+    list_display = ("product", "store", "scraped_date", "price", "was_price", "save_amount", "is_on_special",
+                    "unit_price", "unit_of_measure")
+    list_select_related = ("product", "store")
+    list_filter = (StoreFilter, "store__company", "is_on_special")
+    # (store, product) is the index the update keeps for its per-store work; a store's prices come out
+    # in its order, and the pair is unique so Django adds no "-pk" tie-breaker.
+    ordering = ("store", "product")
+    sortable_by = ()
+    search_fields = ("product__normalized_name_brand_size",)
+    search_help_text = "Barcode, SKU or NNBS of the product (exact)."
+    raw_id_fields = ("product", "store")
+
+    def get_search_results(self, request, queryset, search_term):
+        from catalog.admin.search import products_by_exact_key
+
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(product_id__in=products_by_exact_key(term)), False

@@ -1,0 +1,104 @@
+"""The admin in a real browser: log in, find a product by barcode, merge two, read a run's rejected lines.
+
+ADMIN_SCREENSHOTS=DIR saves the product page and the run pages there (docs/ holds the committed ones).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+
+from .conftest import NO_BROWSER
+
+pytest.importorskip("selenium", reason=NO_BROWSER + " (and pip install selenium)")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+from catalog.models import Product  # noqa: E402
+from update.models import RunFile  # noqa: E402
+
+from ..admin_catalog import BARCODE, IGA_SKU, build_catalog  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _screenshot(browser, name: str) -> None:
+    folder = os.environ.get("ADMIN_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        size = browser.get_window_size()
+        # Tall enough for the product's inlines down to its prices.
+        browser.set_window_size(1280, 1400)
+        browser.save_screenshot(str(Path(folder) / name))
+        browser.set_window_size(size["width"], size["height"])
+
+
+def _heading_becomes(browser, text: str) -> None:
+    """Wait for the next page: find_element alone may still see the page the click is leaving."""
+    # While the old page goes away its elements turn stale or vanish: keep asking until the new one is there.
+    WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: text in b.find_element(By.TAG_NAME, "h1").text)
+
+
+def _texts(browser, selector: str) -> list[str]:
+    return [element.text for element in browser.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def test_staff_finds_merges_and_reads_rejected_lines(browser, live_server, workspace, django_user_model):
+    build_catalog(workspace)
+    password = secrets.token_urlsafe(16)
+    django_user_model.objects.create_superuser("boss", "boss@example.com", password)
+
+    # Log in.
+    browser.get(live_server.url + "/admin/")
+    assert "/admin/login/" in browser.current_url
+    browser.find_element(By.ID, "id_username").send_keys("boss")
+    browser.find_element(By.ID, "id_password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    _heading_becomes(browser, "Catalog and update runs")
+
+    # Search a barcode and open the product.
+    browser.get(live_server.url + "/admin/catalog/product/")
+    search = browser.find_element(By.ID, "searchbar")
+    search.send_keys(BARCODE)
+    search.submit()
+    WebDriverWait(browser, 30).until(lambda b: "q=" in b.current_url)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+    assert len(rows) == 1 and BARCODE in rows[0].text
+    rows[0].find_element(By.CSS_SELECTOR, "th a").click()
+    _heading_becomes(browser, "Change product")
+    milk = Product.objects.get(barcode=BARCODE)
+    assert f"/admin/catalog/product/{milk.pk}/change/" in browser.current_url
+    assert IGA_SKU in browser.find_element(By.ID, "content").text
+    _screenshot(browser, "admin-product.png")
+
+    # Merge the two chocolates: tick both, pick the action, confirm.
+    browser.get(live_server.url + "/admin/catalog/product/?q=choc")
+    boxes = browser.find_elements(By.CSS_SELECTOR, "#result_list input.action-select")
+    assert len(boxes) == 2
+    for box in boxes:
+        box.click()
+    Select(browser.find_element(By.NAME, "action")).select_by_value("merge_selected_products")
+    browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
+    _heading_becomes(browser, "Merge products")
+    browser.find_element(By.ID, "confirm-merge").click()
+    _heading_becomes(browser, "Select product to change")
+    assert any("Merged 1 products" in text for text in _texts(browser, "ul.messagelist li"))
+    survivor = Product.objects.get(normalized_name_brand_size="choc dark 100g")
+    assert "dark choc 100 g" in survivor.normalized_name_brand_size_variations
+    assert not Product.objects.filter(normalized_name_brand_size="dark choc 100 g").exists()
+
+    # Open the run, then its file with a refused line.
+    browser.get(live_server.url + "/admin/update/updaterun/")
+    browser.find_element(By.CSS_SELECTOR, "#result_list tbody tr th a").click()
+    _heading_becomes(browser, "View update run")
+    _screenshot(browser, "admin-run.png")
+    rejected = RunFile.objects.exclude(rejects_file="").get()
+    browser.find_element(By.LINK_TEXT, rejected.name).click()
+    _heading_becomes(browser, "View run file")
+    content = browser.find_element(By.ID, "content").text
+    assert "is not a usable price" in content and "call us" in content
+    _screenshot(browser, "admin-run-file.png")

@@ -1,0 +1,105 @@
+"""The index a dry run reads: the on-disk LMDB index, opened read-only, with every write in overlays.
+
+A real run catches the index up with the change log, then writes each file's keys. A dry run does the
+same work but keeps it off the disk: the catch-up's writes go to an overlay kept for the run (a scratch
+LMDB on disk, so memory stays flat, as in a real run), and the catch-up's pruning of the log is rolled
+back; each file's own writes go to its per-file overlay, which the dry run always aborts. So a dry run
+costs what a run costs, and the index folder and the database are left as they were.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import orjson
+from django.db import transaction
+
+from diskcache_tier.build_index import load_memory_index, why_rebuild
+from diskcache_tier.catchup import RebuildNeeded, catch_up
+from diskcache_tier.lookup import _DB_ORDER, LmdbIndex, LmdbWriter
+from diskcache_tier.pending import DELETED, PendingWrites
+
+log = logging.getLogger(__name__)
+
+
+class DryRunIndex(LmdbIndex):
+    backend = "lmdb"
+
+    def __init__(self, path: Path):
+        super().__init__(path, readonly=True)
+        # What a real run would have written to the index before its first file: the catch-up.
+        self._run_overlay = PendingWrites(_DB_ORDER)
+
+    def _lookup(self, db_name, raw_keys, decode) -> dict:
+        pending, overlay, db = self._pending, self._run_overlay, self.dbs[db_name]
+        found = {}
+        with self.env.begin(buffers=True) as txn:
+            for key, raw_key in raw_keys:
+                value = pending.get(db_name, raw_key) if pending is not None else None
+                if value is None:
+                    value = overlay.get(db_name, raw_key)
+                if value is DELETED:
+                    continue
+                if value is None:
+                    value = txn.get(raw_key, db=db)
+                if value is not None:
+                    found[key] = decode(value)
+        return found
+
+    def meta(self) -> dict:
+        meta = super().meta()
+        for key, value in self._run_overlay.items("meta"):
+            if self._pending is None or self._pending.get("meta", key) is None:
+                if value is DELETED:
+                    meta.pop(key.decode(), None)
+                else:
+                    meta[key.decode()] = orjson.loads(value)
+        return meta
+
+    def writer(self) -> "OverlayWriter":
+        super().writer()
+        return OverlayWriter(self)
+
+    def close(self) -> None:
+        super().close()
+        self._run_overlay.close()
+
+
+class OverlayWriter(LmdbWriter):
+    """Commits into the run's overlay, never into the read-only index (only the catch-up commits)."""
+
+    def commit(self):
+        overlay = self.index._run_overlay
+        try:
+            for batch in self.pending.writes(10_000):
+                for db_name, key, value in batch:
+                    if value is None:
+                        overlay.delete(db_name, bytes(key))
+                    else:
+                        overlay.put(db_name, bytes(key), bytes(value))
+        finally:
+            self.index._finish_write()
+
+
+def open_dry_run_index(path: Path):
+    """(index, note): the on-disk index read-only and caught up in an overlay, or, when it would have to be
+    rebuilt (a dry run builds nothing), a snapshot of the database in memory, and why."""
+    problem = why_rebuild(path)
+    if problem is None:
+        index = DryRunIndex(path)
+        try:
+            with transaction.atomic():
+                index.catchup = catch_up(index)
+                # The log's pruning is the catch-up's only database write: undone.
+                transaction.set_rollback(True)
+            return index, ""
+        except RebuildNeeded as exc:
+            index.close()
+            problem = str(exc)
+        except BaseException:
+            index.close()
+            raise
+    note = f"the index at {path} would be rebuilt ({problem}): this dry run read a snapshot in memory instead"
+    log.warning(note)
+    index, _ = load_memory_index()
+    return index, note
