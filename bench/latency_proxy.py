@@ -40,6 +40,12 @@ class LatencyProxy:
             self._loop.run_forever()
         finally:
             server.close()
+            # Connections still open when the run ends: cancel their pumps and let them finish.
+            pending = asyncio.all_tasks(self._loop)
+            for task in pending:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self._loop.close()
 
     async def _client(self, reader, writer) -> None:
         try:
@@ -69,4 +75,4 @@ class LatencyProxy:
                 queue.put_nowait((time.monotonic() + self.one_way_s, data))
         finally:
             queue.put_nowait(None)
-            await sender
+            await asyncio.gather(sender, return_exceptions=True)
