@@ -44,7 +44,8 @@ class LatencyProxy:
             pending = asyncio.all_tasks(self._loop)
             for task in pending:
                 task.cancel()
-            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            if pending:
+                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True)) if pending else None
             self._loop.close()
 
     async def _client(self, reader, writer) -> None:
