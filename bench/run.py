@@ -290,6 +290,7 @@ def run_design(args, n: int, design: str, *, repeat: int, latency_ms: float, day
             record.update(status=prepared["status"], reason="preparation failed", log_tail=prepared.get("log_tail"))
             return record
         record["prepare"] = {**prepared["result"], "process_wall_s": prepared["process_wall_s"]}
+        record["provenance"]["code_root"] = prepared["result"]["code_root"]
         record["status"] = "finished"
         for day in days:
             inbox = work / "inbox"
