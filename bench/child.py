@@ -50,10 +50,8 @@ def main(argv=None) -> int:
     django.setup()
     result = {"seed": seed, "prepare": prepare, "update": update, "digest": digest}[args.step](args)
     result["vm_hwm_bytes"] = vm_hwm_bytes()
-    import update
-
     # Which checkout's code ran: this tree's, or the --baseline-tree's.
-    result["code_root"] = str(Path(update.__file__).resolve().parent.parent)
+    result["code_root"] = str(Path(sys.modules["update"].__file__).resolve().parent.parent)
     args.out.write_text(json.dumps(result, indent=1, default=str))
     return 0
 
