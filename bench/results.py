@@ -326,12 +326,35 @@ def write_plot(results: dict, path: Path) -> str:
     return str(path.name)
 
 
+DOCS_BEGIN = "<!-- results:begin (python -m bench.results --docs docs/benchmarks.md FILE.json...) -->"
+DOCS_END = "<!-- results:end -->"
+
+
+def write_docs(docs: Path, files: list[Path]) -> None:
+    """Replace the results region of ``docs`` with the tables and plot of each results file, so every
+    figure there is one of a committed file, redrawn by one command."""
+    text = docs.read_text()
+    start, end = text.index(DOCS_BEGIN), text.index(DOCS_END)
+    parts = []
+    for path in files:
+        results = json.loads(path.read_text())
+        rel = os.path.relpath(path, docs.parent)
+        body = markdown(results).replace("\n## ", "\n#### ").replace("\n### ", "\n##### ")
+        body = body.split("\n", 1)[1]  # its title becomes the heading below
+        parts.append(f"### From [`{path.name}`]({rel}) ({results.get('database', {}).get('version', '?')})\n"
+                     + (f"\n![day 2 per design]({os.path.relpath(path.with_suffix('.png'), docs.parent)})\n"
+                        if path.with_suffix(".png").exists() else "") + body)
+    docs.write_text(text[:start + len(DOCS_BEGIN)] + "\n\n" + "\n".join(parts) + "\n" + text[end:])
+
+
 def main(argv=None) -> int:
-    """Redraw the tables, the plot and the targets from results files: ``python -m bench.results FILE...``."""
+    """Redraw the tables, the plot and the targets from results files: ``python -m bench.results FILE...``;
+    with ``--docs docs/benchmarks.md`` also rewrite that page's results from them."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m bench.results")
     parser.add_argument("results", type=Path, nargs="+")
+    parser.add_argument("--docs", type=Path, default=None)
     args = parser.parse_args(argv)
     for path in args.results:
         results = json.loads(path.read_text())
@@ -339,6 +362,8 @@ def main(argv=None) -> int:
         write_outputs(results, path.parent, path.stem, plot=True)
         print(path)
         print_targets(results["targets"])
+    if args.docs:
+        write_docs(args.docs, args.results)
     return 0
 
 
