@@ -22,7 +22,12 @@ from itertools import islice
 
 from django.db import connection, transaction
 
+from diskcache_tier import lookup
 from diskcache_tier.lookup import IndexWriter, ProductIndex
+
+# The spelling the product's memory backend keys NNBS in (canonical, once tier 1 compares NNBS that way);
+# the alias table is filled from that backend, so lookups and writes must spell keys the same way.
+_memory_key = getattr(lookup, "memory_key", lambda kind, key: key)
 
 ALIAS_TABLE = "bench_nnbs_alias"
 # Keys per IN (...) list and rows per executemany: under SQLite's 999-parameter floor with room to spare.
@@ -67,12 +72,17 @@ class NoCacheIndex(ProductIndex):
             return {}  # the product manager's miss confirmation asks the unique columns
         if self._writer is not None:
             self._writer.flush()  # a later chunk of the file must see what an earlier one wrote
+        asked: dict[str, list] = {}
+        for key in keys:
+            asked.setdefault(_memory_key("nnbs", key), []).append(key)
         found = {}
         with connection.cursor() as cursor:
-            for batch in _batches(keys):
+            for batch in _batches(asked):
                 cursor.execute(f"SELECT nnbs_key, product_id FROM {ALIAS_TABLE} WHERE nnbs_key IN "
                                f"({', '.join(['%s'] * len(batch))})", batch)
-                found.update(cursor.fetchall())
+                for stored, product_id in cursor.fetchall():
+                    for key in asked[stored]:
+                        found[key] = product_id
         return found
 
     def slim_many(self, product_ids):
@@ -99,8 +109,9 @@ class NoCacheWriter(IndexWriter):
     def __init__(self, index: NoCacheIndex):
         self.index = index
         self.pending: dict[str, int | None] = {}  # key -> product id, None: delete
+        self.variations: dict[str, int] = {}  # keys put only where no product holds them yet
 
-    def put_product(self, product_id, nnbs, brand):
+    def put_product(self, product_id, *record):
         pass
 
     def delete_product(self, product_id):
@@ -108,21 +119,26 @@ class NoCacheWriter(IndexWriter):
 
     def put(self, kind, key, product_id):
         if kind == "nnbs":
-            self.pending[key] = product_id
+            self.pending[_memory_key(kind, key)] = product_id
+
+    def put_variation(self, variation, product_id):
+        # A variation never takes a key another product holds: inserted with DO NOTHING on conflict.
+        self.variations.setdefault(_memory_key("nnbs", variation), product_id)
 
     def delete(self, kind, key):
         if kind == "nnbs":
-            self.pending[key] = None
+            self.pending[_memory_key(kind, key)] = None
 
     def set_meta(self, name, value):
         pass
 
     def flush(self) -> None:
-        if not self.pending:
+        if not self.pending and not self.variations:
             return
         deletes = [[k] for k, pid in self.pending.items() if pid is None]
         puts = [(k, pid) for k, pid in self.pending.items() if pid is not None]
-        self.pending = {}
+        variations = [(k, pid) for k, pid in self.variations.items() if k not in self.pending]
+        self.pending, self.variations = {}, {}
         with connection.cursor() as cursor:
             for batch in _batches(deletes):
                 cursor.executemany(f"DELETE FROM {ALIAS_TABLE} WHERE nnbs_key = %s", batch)
@@ -130,6 +146,9 @@ class NoCacheWriter(IndexWriter):
                 cursor.executemany(
                     f"INSERT INTO {ALIAS_TABLE} (nnbs_key, product_id) VALUES (%s, %s) "
                     "ON CONFLICT (nnbs_key) DO UPDATE SET product_id = excluded.product_id", batch)
+            for batch in _batches(variations):
+                cursor.executemany(f"INSERT INTO {ALIAS_TABLE} (nnbs_key, product_id) VALUES (%s, %s) "
+                                   "ON CONFLICT (nnbs_key) DO NOTHING", batch)
 
     def commit(self):
         # The orchestrator commits the index after the file's transaction: whatever is still pending
@@ -137,9 +156,11 @@ class NoCacheWriter(IndexWriter):
         with transaction.atomic():
             self.flush()
         self.index._writer = None
+        getattr(self, "_run_after_commit", lambda: None)()
 
     def abort(self):
-        self.pending = {}
+        getattr(self, "_forget_after_commit", lambda: None)()
+        self.pending, self.variations = {}, {}
         self.index._writer = None
 
 
