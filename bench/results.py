@@ -300,12 +300,14 @@ def write_plot(results: dict, path: Path) -> str:
     designs = list(dict.fromkeys(d for e in results["sizes"] for d in designs_of(e)))
     sizes = sorted(results["sizes"], key=lambda e: e["n"])
     for ax, (title, metric, scale) in zip(axes, panels):
-        for design in designs:
+        for rank, design in enumerate(designs):
+            # Each design a little to the side of the size it ran at, so error bars do not hide each other.
+            dodge = 1 + 0.06 * (rank - (len(designs) - 1) / 2)
             xs, meds, lows, highs = [], [], [], []
             for e in sizes:
                 stat = spread(values(e, design, "2", metric))
                 if stat:
-                    xs.append(e["n"])
+                    xs.append(e["n"] * dodge)
                     meds.append(stat[0] / scale)
                     lows.append((stat[0] - stat[1]) / scale)
                     highs.append((stat[2] - stat[0]) / scale)

@@ -44,9 +44,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DESIGN_ORDER = ("lmdb", "memory", "legacy", "nocache")
 MILLION = 1_000_000
 DEFAULT_LIMIT = 128 << 20
-# The full mode: a realistic shape (7 stores per company, each listing 85-95% of its chain's range) where
+# The full mode: a realistic shape (5 stores per company, each listing 85-95% of its chain's range) where
 # the catalog is small enough for it, one store per company where it is not, to fit about two hours.
-FULL_SIZES = "10000x7,100000,1000000"
+FULL_SIZES = "10000x5,100000,1000000"
 QUICK_SIZES = "10000"
 
 
