@@ -314,6 +314,11 @@ def write_plot(results: dict, path: Path) -> str:
             if xs:
                 ax.errorbar(xs, meds, yerr=[lows, highs], marker="o", capsize=3, label=TITLES.get(design, design))
         ax.set_xscale("log")
+        ns = [e["n"] for e in sizes]
+        if ns:
+            ax.set_xlim(min(ns) * 0.75, max(ns) * 1.33)
+            ax.minorticks_off()
+            ax.set_xticks(ns, [f"{n:,}" for n in ns])
         ax.set_xlabel("catalog size N (products)")
         ax.set_title(title, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
