@@ -12,7 +12,8 @@ from pathlib import Path
 
 MB = 1 << 20
 TITLES = {"lmdb": "LMDB index (this project)", "memory": "slim dicts in memory", "legacy": "legacy full objects",
-          "nocache": "no index, batched queries + alias table", "baseline": "LMDB at the baseline commit"}
+          "nocache": "no index, batched queries + alias table", "baseline": "LMDB at the baseline commit",
+          "memory-unfrozen": "slim dicts, maps left to the collector (pre-issue-10)"}
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -107,6 +108,9 @@ def evaluate_targets(results: dict) -> list[dict]:
                                  "nocache", "elapsed_s", 0.5, latency=1))
     targets.append(_ratio_target(results, "day-2 update CPU, lmdb over the GC-fixed memory backend (no target)",
                                  "lmdb", "memory", cpu, None))
+    if any(r["design"] == "memory-unfrozen" for e in results["sizes"] for r in e["runs"]):
+        targets.append(_ratio_target(results, "day-2 update CPU, GC-fixed memory backend over the unfrozen one "
+                                     "(the artifact; no target)", "memory", "memory-unfrozen", cpu, None))
     big = [e for e in results["sizes"] if e["n"] >= 1_000_000]
     if big:
         peaks = values(big[-1], "lmdb", "2", "peak_anon_bytes") + values(big[-1], "lmdb", "2",

@@ -42,6 +42,9 @@ from .results import evaluate_targets, print_targets, write_outputs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DESIGN_ORDER = ("lmdb", "memory", "legacy", "nocache")
+# Not run unless named: the pre-change LMDB code (--baseline-tree), and the memory backend with its maps
+# left to the garbage collector, the artifact issue 10 found (--designs ...,memory-unfrozen).
+EXTRA_DESIGNS = ("baseline", "memory-unfrozen")
 MILLION = 1_000_000
 DEFAULT_LIMIT = 128 << 20
 # The full mode: a realistic shape (5 stores per company, each listing 85-95% of its chain's range) where
@@ -113,10 +116,10 @@ def parse_args(argv=None) -> argparse.Namespace:
             parser.error(f"--baseline-tree {args.baseline_tree}: not a checkout of this project")
         if "baseline" not in args.designs:
             args.designs.append("baseline")
-    unknown = set(args.designs) - set(DESIGN_ORDER) - {"baseline"}
+    unknown = set(args.designs) - set(DESIGN_ORDER) - set(EXTRA_DESIGNS)
     if unknown or ("baseline" in args.designs and args.baseline_tree is None):
         parser.error(f"unknown designs {sorted(unknown) or ['baseline (needs --baseline-tree)']}; "
-                     f"known: {', '.join(DESIGN_ORDER)}")
+                     f"known: {', '.join(DESIGN_ORDER + EXTRA_DESIGNS)}")
     args.limited_designs = (args.designs if args.limited_designs is None
                             else [d.strip() for d in args.limited_designs.split(",") if d.strip()])
     args.latency_ms = [float(x) for x in args.latency_ms.split(",") if x.strip()]
