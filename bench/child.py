@@ -150,11 +150,30 @@ def lmdb_usage(path: Path) -> dict:
 
 class StatementCounter:
     """Every SQL statement the update sends, through Django's execute wrapper: what the database is
-    asked, whichever design asks it. ``executemany`` is one statement and counts its rows apart."""
+    asked, whichever design asks it. ``executemany`` is one statement and counts its rows apart; a COPY
+    is one statement too."""
 
     def __init__(self):
         self.statements = 0
         self.many_rows = 0
+        self.copies = 0
+
+    def count_copies(self) -> None:
+        """COPY (bulk inserts on PostgreSQL) goes through psycopg's own cursor, under Django's wrapper:
+        count it by wrapping psycopg's ``Cursor.copy`` in this process."""
+        try:
+            import psycopg
+        except ImportError:
+            return
+        original = psycopg.Cursor.copy
+        counter = self
+
+        def copy(cursor, statement, *args, **kwargs):
+            counter.statements += 1
+            counter.copies += 1
+            return original(cursor, statement, *args, **kwargs)
+
+        psycopg.Cursor.copy = copy
 
     def __call__(self, execute, sql, params, many, context):
         self.statements += 1
@@ -180,6 +199,7 @@ def update(args) -> dict:
     options = _options(args, backend, factory)
     options.progress = clock = CpuClock()
     counter = StatementCounter()
+    counter.count_copies()
     # Django and the imports are long-lived in every design; out of the collector's way in all of them,
     # so the memory backend's own freeze after loading (MemoryIndex.writer) buys it nothing the others lack.
     gc.freeze()
@@ -196,7 +216,7 @@ def update(args) -> dict:
             "user_s": round(usage.ru_utime, 3), "system_s": round(usage.ru_stime, 3),
             "startup_cpu_s": round(clock.first_file_cpu - cpu_started, 3) if clock.first_file_cpu else None,
             "file_cpu_s": clock.file_cpu, "sql_statements": counter.statements,
-            "sql_executemany_rows": counter.many_rows}
+            "sql_executemany_rows": counter.many_rows, "sql_copies": counter.copies}
 
 
 def digest(args) -> dict:
