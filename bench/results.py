@@ -166,7 +166,8 @@ def markdown(results: dict) -> str:
         "",
     ]
     if results.get("quick"):
-        lines += ["**A --quick run: 10k products, 2 repeats. Not the figures of record.**", ""]
+        lines += ["**A --quick run (10k products, 2 repeats), on whatever machine and load the lines below name: "
+                  "a check that the benchmark works, not the figures of record.**", ""]
     lines += [
         f"Command: `{results['command']}`  ",
         f"Commit {git['commit']}" + (f", **with uncommitted changes** in {', '.join(git['changed'])}"
