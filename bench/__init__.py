@@ -1,6 +1,7 @@
-"""Benchmarks of the product update: the LMDB index against the in-memory designs it replaces.
+"""Benchmarks of the product update: the LMDB index against the other designs of tier 1.
 
-``python -m bench.run --sizes 10000,100000,1000000`` generates a catalog per size, seeds a database with
-day 1, then runs day 2 once per design, each in a fresh process (optionally under a memory cgroup), and
-writes JSON, a markdown table and a plot. See docs/benchmarks.md.
+``python -m bench.run --quick`` (or the full mode without it) generates a catalog per size, seeds a
+database with day 1, then runs days 2.. per design, repeated and interleaved, each step in a fresh
+process, checks that every design wrote the same catalog, and writes one JSON, markdown tables and a
+plot. See docs/benchmarks.md.
 """

@@ -1,17 +1,29 @@
-"""The process that does one measured step, so its memory is its own: seed, build the index, or update.
+"""The process that does one measured step, so its memory is its own.
 
-    python -m bench.child seed   --database-url URL --inbox DIR --work DIR --out FILE.json
-    python -m bench.child build  --database-url URL --index DIR --out FILE.json
-    python -m bench.child update --database-url URL --inbox DIR --work DIR --index DIR --design NAME --out FILE.json
+    python -m bench.child seed    --database-url URL --inbox DIR --work DIR --out FILE.json
+    python -m bench.child prepare --database-url URL --index DIR --design NAME --out FILE.json
+    python -m bench.child update  --database-url URL --inbox DIR --work DIR --index DIR --design NAME --out FILE.json
+    python -m bench.child digest  --database-url URL --out FILE.json
+
+``prepare`` is what a design needs once, before its first run: the LMDB index build, the no-index
+design's alias table; nothing for the designs that load at every start. ``digest`` is the catalog's
+digest, taken in a process of its own after an update so it never counts in the update's figures.
 
 The parent (bench.run) starts it, possibly inside a memory cgroup, and reads FILE.json. Nothing is
 imported from Django before DATABASE_URL is set, because the settings read it once.
+
+It also runs as a script from another checkout (``--baseline-tree``): the parent then starts
+``python /this/tree/bench/child.py`` in the other tree with that tree first on PYTHONPATH, so the project
+code measured is the other tree's and only this file is ours. Hence only the standard library at module
+level, and designs other than lmdb and memory imported only when asked for.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -19,7 +31,7 @@ from pathlib import Path
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="bench.child")
-    parser.add_argument("step", choices=["seed", "build", "update"])
+    parser.add_argument("step", choices=["seed", "prepare", "update", "digest"])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--inbox", type=Path)
@@ -36,8 +48,20 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
-    result = {"seed": seed, "build": build, "update": update}[args.step](args)
+    result = {"seed": seed, "prepare": prepare, "update": update, "digest": digest}[args.step](args)
+    result["vm_hwm_bytes"] = vm_hwm_bytes()
+    # Which checkout's code ran: this tree's, or the --baseline-tree's.
+    result["code_root"] = str(Path(sys.modules["update"].__file__).resolve().parent.parent)
     args.out.write_text(json.dumps(result, indent=1, default=str))
+    return 0
+
+
+def vm_hwm_bytes() -> int:
+    """The kernel's own peak RSS of this process (VmHWM): no sampler can miss a spike inside a C call."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return 0
 
 
@@ -76,60 +100,142 @@ def _catalog_counts() -> dict:
     return {"products": Product.objects.count(), "skus": SKU.objects.count(), "prices": Price.objects.count()}
 
 
-def build(args) -> dict:
-    """Time ``build_lmdb_index`` on the seeded database, and measure the index it wrote."""
-    from diskcache_tier.build_index import build_lmdb_index
-    from update.memory import MemoryWatch, peak_rss_bytes
+def prepare(args) -> dict:
+    """A design's one-off preparation on the seeded database, timed and measured."""
+    from update.memory import MemoryWatch
 
+    cpu_started = time.process_time()
     with MemoryWatch() as watch:
-        stats = build_lmdb_index(args.index, reason="benchmark")
+        if args.design in ("lmdb", "baseline"):
+            result = build(args)
+        elif args.design == "nocache":
+            from bench.no_cache import prepare_alias_table
+
+            result = prepare_alias_table()
+        else:
+            result = {}
+    return {**result, "cpu_s": round(time.process_time() - cpu_started, 3), "peak_anon_bytes": watch.peak_anon}
+
+
+def build(args) -> dict:
+    """``build_lmdb_index`` on the seeded database, and the index it wrote."""
+    from diskcache_tier.build_index import build_lmdb_index
+
+    stats = build_lmdb_index(args.index, reason="benchmark")
     return {"products": stats.products, "skus": stats.skus, "elapsed_s": round(stats.elapsed_s, 3),
-            "products_per_s": round(stats.products_per_s), "rows_per_s": round((stats.products + stats.skus)
-                                                                               / stats.elapsed_s),
-            "counts": stats.counts, "peak_anon_bytes": watch.peak_anon, "peak_rss_bytes": peak_rss_bytes(),
-            **lmdb_usage(args.index)}
+            "products_per_s": round(stats.products_per_s),
+            "rows_per_s": round((stats.products + stats.skus) / stats.elapsed_s), **lmdb_usage(args.index)}
 
 
 def lmdb_usage(path: Path) -> dict:
-    """The index's size on disk three ways: the file, the pages ever used, the pages its trees hold now."""
+    """The index's size on disk: the file, and the pages its trees hold now."""
     import lmdb
 
-    from diskcache_tier.lookup import _DB_NAMES
-
     data = Path(path) / "data.mdb"
-    env = lmdb.open(str(path), readonly=True, max_dbs=len(_DB_NAMES), lock=False)
+    env = lmdb.open(str(path), readonly=True, max_dbs=16, lock=False)
     try:
         page = env.stat()["psize"]
-        info = env.info()
         live = 0
         with env.begin() as txn:
-            for raw in _DB_NAMES.values():
+            names = [bytes(key) for key, _ in txn.cursor()]
+            for raw in names:
                 s = txn.stat(env.open_db(raw, txn=txn, create=False))
                 live += (s["branch_pages"] + s["leaf_pages"] + s["overflow_pages"]) * page
-            s = env.stat()  # the main database, which names the others
-            live += (s["branch_pages"] + s["leaf_pages"] + s["overflow_pages"]) * page
+        s = env.stat()  # the main database, which names the others
+        live += (s["branch_pages"] + s["leaf_pages"] + s["overflow_pages"]) * page
     finally:
         env.close()
-    return {"file_bytes": data.stat().st_size, "allocated_bytes": data.stat().st_blocks * 512,
-            "used_bytes": (info["last_pgno"] + 1) * page, "live_bytes": live, "page_bytes": page}
+    return {"file_bytes": data.stat().st_size, "live_bytes": live, "page_bytes": page}
+
+
+class StatementCounter:
+    """Every SQL statement the update sends, through Django's execute wrapper: what the database is
+    asked, whichever design asks it. ``executemany`` is one statement and counts its rows apart; a COPY
+    is one statement too."""
+
+    def __init__(self):
+        self.statements = 0
+        self.many_rows = 0
+        self.copies = 0
+
+    def count_copies(self) -> None:
+        """COPY (bulk inserts on PostgreSQL) goes through psycopg's own cursor, under Django's wrapper:
+        count it by wrapping psycopg's ``Cursor.copy`` in this process."""
+        try:
+            import psycopg
+        except ImportError:
+            return
+        original = psycopg.Cursor.copy
+        counter = self
+
+        def copy(cursor, statement, *args, **kwargs):
+            counter.statements += 1
+            counter.copies += 1
+            return original(cursor, statement, *args, **kwargs)
+
+        psycopg.Cursor.copy = copy
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements += 1
+        if many:
+            params = list(params)
+            self.many_rows += len(params)
+        return execute(sql, params, many, context)
 
 
 def update(args) -> dict:
-    from bench.designs import DESIGNS
-    from update.memory import anon_bytes
+    from django.db import connection
+
     from update.orchestrator import run_update
 
-    design = DESIGNS[args.design]
+    factory = None
+    if args.design in ("legacy", "nocache"):
+        from bench.designs import DESIGNS
+
+        factory = DESIGNS[args.design].factory
+    backend = "memory" if args.design in ("memory", "memory-unfrozen") else "lmdb"
     # What Django and the imports alone cost, so the designs' own memory can be told apart.
-    baseline_anon = anon_bytes()
-    options = _options(args, design.name, design.factory)
+    baseline_anon = _anon_bytes()
+    options = _options(args, backend, factory)
     options.progress = clock = CpuClock()
+    counter = StatementCounter()
+    counter.count_copies()
+    # Django and the imports are long-lived in every design; out of the collector's way in all of them,
+    # so the memory backend's own freeze after loading (MemoryIndex.writer) buys it nothing the others lack.
+    gc.freeze()
+    if args.design == "memory-unfrozen":
+        # The memory backend as it was before issue 10: its maps left to the collector, which walks them
+        # on every full collection. Kept to show the artifact, not as a competitor.
+        gc.freeze = _ignore
     cpu_started = time.process_time()
-    report = run_update(options)
-    return {"design": design.name, "baseline_anon_bytes": baseline_anon, "report": report.as_dict(),
+    with connection.execute_wrapper(counter):
+        report = run_update(options)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"design": args.design, "baseline_anon_bytes": baseline_anon, "report": report.as_dict(),
             "cpu_s": round(time.process_time() - cpu_started, 3),
+            "user_s": round(usage.ru_utime, 3), "system_s": round(usage.ru_stime, 3),
             "startup_cpu_s": round(clock.first_file_cpu - cpu_started, 3) if clock.first_file_cpu else None,
-            "file_cpu_s": clock.file_cpu}
+            "file_cpu_s": clock.file_cpu, "sql_statements": counter.statements,
+            "sql_executemany_rows": counter.many_rows, "sql_copies": counter.copies}
+
+
+def digest(args) -> dict:
+    import hashlib
+
+    from catalog.digest import database_digest
+
+    started = time.perf_counter()
+    tables = database_digest()
+    whole = hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
+    return {"digest": whole, "tables": tables, "elapsed_s": round(time.perf_counter() - started, 3)}
+
+
+def _anon_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 class CpuClock:

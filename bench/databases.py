@@ -8,6 +8,7 @@ DATABASE_URL.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -60,6 +61,14 @@ class SqliteDatabases:
     def describe(self) -> str:
         return f"SQLite files under {self.folder}"
 
+    def version(self) -> str:
+        import sqlite3
+
+        return f"SQLite {sqlite3.sqlite_version}"
+
+    def activity(self, name: str) -> dict | None:
+        return None  # no server, no statistics: statement counts come from the update process
+
 
 class PostgresDatabases:
     vendor = "postgresql"
@@ -105,6 +114,23 @@ class PostgresDatabases:
     def size_bytes(self, name: str) -> int:
         with self._admin() as conn:
             return conn.execute("SELECT pg_database_size(%s)", [self.dbname(name)]).fetchone()[0]
+
+    def version(self) -> str:
+        with self._admin() as conn:
+            return "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0]
+
+    def activity(self, name: str) -> dict:
+        """The server's counters for one database (pg_stat_database): what a run cost the server."""
+        # A backend's counters reach the shared statistics when it goes idle or exits: give the child's
+        # backend a moment to finish exiting, then read a fresh snapshot.
+        time.sleep(0.3)
+        with self._admin() as conn:
+            row = conn.execute("SELECT tup_returned, tup_fetched, tup_inserted, tup_updated, tup_deleted, "
+                               "xact_commit, blks_read, blks_hit FROM pg_stat_database WHERE datname = %s",
+                               [self.dbname(name)]).fetchone()
+        keys = ("tup_returned", "tup_fetched", "tup_inserted", "tup_updated", "tup_deleted", "xact_commit",
+                "blks_read", "blks_hit")
+        return dict(zip(keys, row)) if row else {k: 0 for k in keys}
 
     def describe(self) -> str:
         return f"PostgreSQL at {self.base.hostname}:{self.base.port or 5432}, databases {self.prefix}_*"

@@ -1,4 +1,8 @@
-"""The four tier-1 designs the benchmark compares, each as the index the update opens at its start."""
+"""The tier-1 designs the benchmark compares, each as the index the update opens at its start.
+
+The fifth, ``baseline``, is the lmdb design run from another checkout (``--baseline-tree``): its code is
+that tree's, so it has no entry here.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,5 +26,5 @@ DESIGNS = {
     "lmdb": Design("lmdb", "LMDB index on disk (this project)", None, prebuilt_index=True),
     "memory": Design("memory", "slim dicts in memory, loaded at start", None),
     "legacy": Design("legacy", "legacy: full Product objects by barcode, NNBS, SKU", open_legacy),
-    "nocache": Design("nocache", "no cache: batched queries per chunk", open_no_cache),
+    "nocache": Design("nocache", "no index: batched queries per chunk, NNBS through an alias table", open_no_cache),
 }

@@ -16,32 +16,35 @@ from pathlib import Path
 from sampledata.generator import generate_inbox
 from update.inbox import date_from_name
 
-# Two days: day 1 seeds the catalog (every product is created), day 2 is the update that is measured
+# Day 1 seeds the catalog (every product is created); days 2.. are the updates that are measured
 # (mostly matches and price changes, a few new products, NNBS drift): the steady state of a cron run.
-DAYS = 2
+DEFAULT_DAYS = 4
 
 
 @dataclass(frozen=True)
 class Inputs:
     folder: Path
-    day1: list[Path]
-    day2: list[Path]
+    by_day: dict[int, list[Path]]
     stats: dict
+
+    def day(self, day: int) -> list[Path]:
+        return self.by_day[day]
 
     def lines(self, day: int) -> int:
         return self.stats["lines_by_day"][str(day)]
 
 
-def prepare_inputs(work: Path, products: int, *, stores_per_company: int, seed: int) -> Inputs:
-    """Generate (or reuse) the two days of files for a catalog of ``products``."""
-    folder = work / "inputs" / f"n{products}-k{stores_per_company}-d{DAYS}-s{seed}"
+def prepare_inputs(work: Path, products: int, *, stores_per_company: int, seed: int,
+                   days: int = DEFAULT_DAYS) -> Inputs:
+    """Generate (or reuse) ``days`` days of files for a catalog of ``products``."""
+    folder = work / "inputs" / f"n{products}-k{stores_per_company}-d{days}-s{seed}"
     marker = folder / "complete.json"
     if not marker.exists():
         if folder.exists():
             shutil.rmtree(folder)  # a generation cut off half-way
         started = time.perf_counter()
         stats: dict = {}
-        files = generate_inbox(folder / "files", products=products, days=DAYS,
+        files = generate_inbox(folder / "files", products=products, days=days,
                                stores_per_company=stores_per_company, seed=seed, stats=stats)
         dates = sorted({date_from_name(f.name) for f in files})
         stats["generated_s"] = round(time.perf_counter() - started, 1)
@@ -51,8 +54,8 @@ def prepare_inputs(work: Path, products: int, *, stores_per_company: int, seed: 
         marker.write_text(json.dumps(stats, indent=1))
     stats = json.loads(marker.read_text())
     files = sorted((folder / "files").iterdir())
-    by_day = {day: [f for f in files if str(date_from_name(f.name)) == iso] for day, iso in stats["days"].items()}
-    return Inputs(folder=folder, day1=by_day["1"], day2=by_day["2"], stats=stats)
+    by_day = {int(day): [f for f in files if str(date_from_name(f.name)) == iso] for day, iso in stats["days"].items()}
+    return Inputs(folder=folder, by_day=by_day, stats=stats)
 
 
 def link_into(files: list[Path], inbox: Path) -> None:

@@ -15,8 +15,13 @@ import time
 from itertools import islice
 
 from catalog.models import SKU, Product
+from diskcache_tier import lookup
 from diskcache_tier.build_index import BuildStats
 from diskcache_tier.lookup import KINDS, IndexWriter, ProductIndex
+
+# NNBS keys spelled as the product's memory backend spells them (canonical, once tier 1 compares NNBS
+# that way), so this design matches what the others match and writes the same catalog.
+_memory_key = getattr(lookup, "memory_key", lambda kind, key: key)
 
 # Rows per fetch while loading: only the database client's buffer depends on it, the caches hold every
 # row anyway.
@@ -27,6 +32,8 @@ FETCH_CHUNK = 500
 
 class LegacyIndex(ProductIndex):
     backend = "legacy"
+    # Loaded whole at the start and kept by the run's own writes, as the old pipeline trusted its dicts.
+    is_current = True
 
     def __init__(self):
         self.product_by_barcode: dict[str, Product] = {}
@@ -41,12 +48,13 @@ class LegacyIndex(ProductIndex):
         table = self._table(kind)
         pending = self._writer.pending[kind] if self._writer else {}
         found = {}
-        for key in keys:
+        for asked in keys:
+            key = _memory_key(kind, asked)
             if key in pending:  # what the open file wrote wins; None means it deleted the key
                 if pending[key] is not None:
-                    found[key] = pending[key]
+                    found[asked] = pending[key]
             elif key in table:
-                found[key] = table[key].id
+                found[asked] = table[key].id
         return found
 
     def slim_many(self, product_ids):
@@ -78,18 +86,23 @@ class LegacyWriter(IndexWriter):
         self.pending: dict[str, dict] = {kind: {} for kind in KINDS}
         self.refreshed: set[int] = set()
 
-    def put_product(self, product_id, slim):
-        self.refreshed.add(product_id)
-        self.pending["nnbs"].setdefault(slim["n"], product_id)
+    def put_product(self, product_id, *record):
+        self.refreshed.add(product_id)  # its own NNBS key comes by put("nnbs", ...)
 
     def delete_product(self, product_id):
         pass  # its keys are deleted one by one
 
     def put(self, kind, key, product_id):
-        self.pending[kind][key] = product_id
+        self.pending[kind][_memory_key(kind, key)] = product_id
+
+    def put_variation(self, variation, product_id):
+        # A variation never takes a key another product holds.
+        key = _memory_key("nnbs", variation)
+        if key not in self.pending["nnbs"] and key not in self.index.product_by_nnbs:
+            self.pending["nnbs"][key] = product_id
 
     def delete(self, kind, key):
-        self.pending[kind][key] = None
+        self.pending[kind][_memory_key(kind, key)] = None
 
     def set_meta(self, name, value):
         pass
@@ -104,9 +117,14 @@ class LegacyWriter(IndexWriter):
                     table.pop(key, None)
                 else:
                     table[key] = copy.copy(objects[pid]) if kind == "sku" else objects[pid]
-        self.abort()
+        self._reset()
+        getattr(self, "_run_after_commit", lambda: None)()
 
     def abort(self):
+        getattr(self, "_forget_after_commit", lambda: None)()
+        self._reset()
+
+    def _reset(self):
         self.pending = {kind: {} for kind in KINDS}
         self.refreshed.clear()
         self.index._writer = None
@@ -128,7 +146,7 @@ def load_legacy_index() -> tuple[LegacyIndex, BuildStats]:
     by_barcode, by_nnbs, by_sku = index.product_by_barcode, index.product_by_nnbs, index.product_by_sku
     variations_of = []
     for product in Product.objects.all().iterator(chunk_size=LOAD_CHUNK):
-        by_nnbs[product.normalized_name_brand_size] = product
+        by_nnbs[_memory_key("nnbs", product.normalized_name_brand_size)] = product
         if product.barcode:
             by_barcode[product.barcode] = product
         if product.normalized_name_brand_size_variations:
@@ -137,7 +155,7 @@ def load_legacy_index() -> tuple[LegacyIndex, BuildStats]:
     # A product's own NNBS wins over another product's variation of the same spelling.
     for product in variations_of:
         for variation in product.normalized_name_brand_size_variations:
-            by_nnbs.setdefault(variation, product)
+            by_nnbs.setdefault(_memory_key("nnbs", variation), product)
     del variations_of
     # select_related builds a new Product instance per SKU row: the legacy "copy per SKU".
     for sku in SKU.objects.select_related("product").iterator(chunk_size=LOAD_CHUNK):

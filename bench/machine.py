@@ -44,6 +44,36 @@ def git_commit(root: Path) -> str:
         return "unknown"
 
 
+def git_state(root: Path, ignore: Path | None = None) -> dict:
+    """The commit checked out and whether tracked files differ from it (``ignore``: a folder left out, the
+    benchmark's own output folder, which the previous invocation rewrote)."""
+    def git(*args) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": "unknown", "dirty": True, "changed": []}
+    if ignore is not None:
+        try:
+            skip = str(ignore.resolve().relative_to(root.resolve())) + "/"
+            changed = [c for c in changed if not c.startswith(skip)]
+        except ValueError:
+            pass
+    return {"commit": commit, "dirty": bool(changed), "changed": changed[:20]}
+
+
+def steal_seconds() -> float:
+    """CPU time the hypervisor gave other guests, all CPUs together, since boot (/proc/stat "steal")."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -64,6 +94,24 @@ def describe(root: Path) -> dict:
         "django": django.get_version(),
         "py_lmdb": lmdb.__version__,
         "lmdb": ".".join(map(str, lmdb.version())),
+        "hostname": platform.node(),
         "git": git_commit(root),
         "load_average_at_start": load_average(),
     }
+
+
+def describe_host() -> str:
+    return platform.node()
+
+
+def drop_caches(wanted: bool) -> str:
+    """Empty the machine's page cache (root only) so the next run reads its files cold; say what happened."""
+    if not wanted:
+        return "not cold: not asked to drop caches (--no-cold, the default of --quick)"
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as drop:
+            drop.write("3\n")
+        return "cold: page cache dropped (echo 3 > /proc/sys/vm/drop_caches) before each size and each limited job"
+    except OSError as error:
+        return (f"not cold: /proc/sys/vm/drop_caches is not writable here ({error.strerror}; a container's /proc/sys "
+                "is read-only even to root), so input files and database pages may already be cached")

@@ -1,31 +1,73 @@
-"""The benchmark's outputs: the JSON of everything measured, a markdown table, a plot, and the targets.
+"""The benchmark's outputs from one results JSON: markdown tables, a plot, and the issue's targets.
 
-The targets of issue #4 are checked here, on the measured figures, and printed as met or missed with
-the ratio to the limit; nothing in the test suite times anything.
+Every figure is a median over the repeats with its min-max range, read from the runs the JSON holds;
+``python -m bench.results FILE.json`` redraws them all, so a figure in the docs is a figure of a file.
 """
 from __future__ import annotations
 
 import json
 import os
+import statistics
 from pathlib import Path
 
 MB = 1 << 20
 TITLES = {"lmdb": "LMDB index (this project)", "memory": "slim dicts in memory", "legacy": "legacy full objects",
-          "nocache": "no cache, batched queries"}
+          "nocache": "no index, batched queries + alias table", "baseline": "LMDB at the baseline commit",
+          "memory-unfrozen": "slim dicts, maps left to the collector (pre-issue-10)"}
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def runs(entry: dict, design: str | None = None, *, latency: float = 0, limited: bool = False) -> list[dict]:
+    return [r for r in entry["runs"] if (design is None or r["design"] == design)
+            and r.get("latency_ms", 0) == latency and r.get("limited", False) == limited]
+
+
+def designs_of(entry: dict) -> list[str]:
+    return list(dict.fromkeys(r["design"] for r in entry["runs"]))
+
+
+def values(entry: dict, design: str, day: str, metric, *, latency: float = 0) -> list[float]:
+    """``metric`` (a key or a function of the day's summary) over the finished repeats."""
+    found = []
+    for r in runs(entry, design, latency=latency):
+        summary = r["days"].get(day)
+        if summary and summary.get("status") == "finished":
+            value = metric(summary) if callable(metric) else summary.get(metric)
+            if value is not None:
+                found.append(value)
+    return found
+
+
+def spread(vals: list[float]) -> tuple[float, float, float, int] | None:
+    if not vals:
+        return None
+    return statistics.median(vals), min(vals), max(vals), len(vals)
+
+
+def per_thousand(key: str):
+    return lambda s: 1000 * s[key] / s["lines"] if s.get(key) is not None and s.get("lines") else None
+
+
+def tuples_per_thousand(s: dict):
+    activity = s.get("database_activity")
+    if not activity or not s.get("lines"):
+        return None
+    return 1000 * (activity["tup_returned"] + activity["tup_fetched"]) / s["lines"]
+
+
+def _fmt(stat, scale: float = 1.0, digits: int = 1) -> str:
+    if stat is None:
+        return "-"
+    med, low, high, count = stat
+    text = f"{med / scale:,.{digits}f}"
+    if count > 1:
+        text += f" ({low / scale:,.{digits}f}-{high / scale:,.{digits}f})"
+    return text
 
 
 # ------------------------------------------------------------------------------------------- targets
-
-
-def _run(results, n, design, limited=False) -> dict | None:
-    for entry in results["sizes"]:
-        if entry["n"] == n:
-            return entry["limited" if limited else "runs"].get(design)
-    return None
-
-
-def _finished(record) -> bool:
-    return bool(record) and record.get("status") == "finished"
 
 
 def _target(name, value, limit, *, met, ratio=None, unit="", note="") -> dict:
@@ -33,81 +75,69 @@ def _target(name, value, limit, *, met, ratio=None, unit="", note="") -> dict:
             "ratio": None if ratio is None else round(ratio, 3), "note": note}
 
 
-def evaluate_targets(results: dict, vendor: str | None) -> list[dict]:
-    """Issue #4's targets at the largest size measured (they are stated for N = 1M)."""
-    sizes = [e["n"] for e in results["sizes"] if e["runs"]]
-    if not sizes:
-        return []
-    big, small = max(sizes), min(sizes)
-    at = f" at N={big:,}" + ("" if big == 1_000_000 else " (the targets are stated for N=1,000,000)")
+def _ratio_target(results, name, design, other, metric, limit, *, day="2", latency=0, unit="") -> dict:
+    """``design``'s median over ``other``'s at the largest size where both ran."""
+    for entry in sorted(results["sizes"], key=lambda e: -e["n"]):
+        a = spread(values(entry, design, day, metric, latency=latency))
+        b = spread(values(entry, other, day, metric, latency=latency))
+        if a and b and b[0]:
+            ratio = a[0] / b[0]
+            return _target(f"{name} (N={entry['n']:,})", round(ratio, 3), limit, met=None if limit is None
+                           else ratio <= limit, ratio=ratio, unit=unit,
+                           note=f"medians {a[0]:,.2f} vs {b[0]:,.2f} over {a[3]} and {b[3]} runs")
+    return _target(name, None, limit, met=None, note=f"not measured: no size where both {design} and {other} ran")
+
+
+def evaluate_targets(results: dict) -> list[dict]:
+    """The targets of the tier-1 issue and the fair memory comparison of issue 10, on medians."""
     targets = []
-    lmdb = _run(results, big, "lmdb")
-    if _finished(lmdb):
-        anon = lmdb["peak_anon_bytes"] / MB
-        targets.append(_target("LMDB peak anonymous memory <= 120 MB" + at, round(anon, 1), 120, unit="MB",
-                               met=anon <= 120, ratio=anon / 120))
-        base = _run(results, small, "lmdb")
-        if _finished(base) and small != big:
-            growth = lmdb["peak_anon_bytes"] / base["peak_anon_bytes"]
-            targets.append(_target(f"LMDB peak anonymous memory <= 1.15 x its N={small:,} figure" + at,
-                                   round(growth, 3), 1.15, met=growth <= 1.15, ratio=growth / 1.15))
-        targets.append(_target("LMDB startup <= 0.5 s" + at, lmdb["startup_s"], 0.5, unit="s",
-                               met=lmdb["startup_s"] <= 0.5, ratio=lmdb["startup_s"] / 0.5))
-        memory = _run(results, big, "memory")
-        if _finished(memory):
-            per_file = lmdb["files_s"] / memory["files_s"]
-            targets.append(_target("LMDB wall time in files <= 1.1 x the memory backend's" + at, round(per_file, 3), 1.1,
-                                   met=per_file <= 1.1, ratio=per_file / 1.1,
-                                   note=f"{lmdb['files_s']:.1f} s vs {memory['files_s']:.1f} s; worst file "
-                                        f"{_worst_file_ratio(lmdb, memory):.2f} x"))
-            if lmdb.get("files_cpu_s") and memory.get("files_cpu_s"):
-                cpu = lmdb["files_cpu_s"] / memory["files_cpu_s"]
-                targets.append(_target("LMDB CPU time in files <= 1.1 x the memory backend's" + at, round(cpu, 3),
-                                       1.1, met=cpu <= 1.1, ratio=cpu / 1.1,
-                                       note=f"{lmdb['files_cpu_s']:.1f} s vs {memory['files_cpu_s']:.1f} s of CPU: "
-                                            "less sensitive than wall time to the machine's other load"))
-                cpu = lmdb["cpu_s"] / memory["cpu_s"]
-                targets.append(_target("LMDB whole-run CPU time lower than the memory backend's" + at,
-                                       round(cpu, 3), 1.0, met=cpu < 1.0, ratio=cpu,
-                                       note=f"{lmdb['cpu_s']:.1f} s vs {memory['cpu_s']:.1f} s of CPU"))
-            whole = lmdb["elapsed_s"] / memory["elapsed_s"]
-            targets.append(_target("LMDB whole run (startup included) faster than the memory backend" + at,
-                                   round(whole, 3), 1.0, met=whole < 1.0, ratio=whole,
-                                   note=f"{lmdb['elapsed_s']:.1f} s vs {memory['elapsed_s']:.1f} s"))
-        build = lmdb.get("index_build")
-        if build:
-            per_s = build["products_per_s"]
-            targets.append(_target("index build >= 100k products/s" + at + f" ({vendor})", per_s, 100_000,
-                                   unit="products/s", met=per_s >= 100_000, ratio=per_s / 100_000,
-                                   note=f"{build['products']:,} products + {build['skus']:,} SKUs in "
-                                        f"{build['elapsed_s']:.2f} s, {build['rows_per_s']:,} rows/s"))
-            per_product = build["file_bytes"] / build["products"]
-            targets.append(_target("index <= 200 bytes/product on disk" + at, round(per_product, 1), 200,
-                                   unit="B/product", met=per_product <= 200, ratio=per_product / 200,
-                                   note=f"data.mdb {build['file_bytes'] / MB:.1f} MB; pages in use "
-                                        f"{build['live_bytes'] / build['products']:.0f} B/product"))
-    limited = {d: _run(results, big, d, limited=True) for d in ("lmdb", "memory", "legacy")}
-    if all(limited.values()):
-        outcome = {d: r.get("status") for d, r in limited.items()}
-        met = outcome["lmdb"] == "finished" and outcome["memory"] != "finished" and outcome["legacy"] != "finished"
-        targets.append(_target(f"under {results['parameters']['memory_limit_bytes'] // MB} MB: LMDB finishes, "
-                               "memory and legacy do not" + at, outcome, None, met=met))
+    mismatch = results.get("digest_mismatch")
+    checked = [(e["n"], day) for e in results["sizes"] for day, c in e.get("digest_check", {}).items()
+               if len(c["designs"]) > 1]
+    targets.append(_target("every design wrote the same catalog after every day", len(checked), None,
+                           met=(not mismatch) if checked else None,
+                           note=mismatch or f"{len(checked)} (size, day) pairs compared"))
+    cpu = "cpu_s"
+    targets.append(_ratio_target(results, "day-2 update CPU: lmdb <= 0.5 x the pre-change LMDB design", "lmdb",
+                                 "baseline", cpu, 0.5))
+    targets.append(_ratio_target(results, "day-2 update CPU: lmdb <= 0.7 x the no-index design", "lmdb", "nocache",
+                                 cpu, 0.7))
+    targets.append(_ratio_target(results, "SQL statements per 1,000 lines on day 2: lmdb <= 0.5 x no-index", "lmdb",
+                                 "nocache", per_thousand("sql_statements"), 0.5))
+    targets.append(_ratio_target(results, "PostgreSQL +1 ms round trip, day-2 wall: lmdb <= 0.5 x no-index", "lmdb",
+                                 "nocache", "elapsed_s", 0.5, latency=1))
+    targets.append(_ratio_target(results, "day-2 update CPU, lmdb over the GC-fixed memory backend (no target)",
+                                 "lmdb", "memory", cpu, None))
+    if any(r["design"] == "memory-unfrozen" for e in results["sizes"] for r in e["runs"]):
+        targets.append(_ratio_target(results, "day-2 update CPU, GC-fixed memory backend over the unfrozen one "
+                                     "(the artifact; no target)", "memory", "memory-unfrozen", cpu, None))
+    big = [e for e in results["sizes"] if e["n"] >= 1_000_000]
+    if big:
+        peaks = values(big[-1], "lmdb", "2", "peak_anon_bytes") + values(big[-1], "lmdb", "2",
+                                                                           "parent_polled_peak_anon_bytes")
+        if peaks:
+            worst = max(peaks) / MB
+            targets.append(_target("peak anonymous memory at 1M <= 60 MB (lmdb, worst run, either sampler)",
+                                   round(worst, 1), 60, unit="MB", met=worst <= 60, ratio=worst / 60))
+    limited = [r for e in results["sizes"] for r in runs(e, "lmdb", limited=True)]
+    if limited:
+        entry = max((e for e in results["sizes"] if runs(e, "lmdb", limited=True)), key=lambda e: e["n"])
+        r = runs(entry, "lmdb", limited=True)[0]
+        limit = results["parameters"]["memory_limit_bytes"] // MB
+        targets.append(_target(f"day 2 finishes in a {limit} MB cgroup, build included (lmdb, N={entry['n']:,})",
+                               r.get("status"), "finished", met=r.get("status") == "finished",
+                               note=f"cgroup peak {r.get('cgroup', {}).get('max_usage_bytes', 0) / MB:.0f} MB"))
     elif not results["cgroup"]["available"]:
-        targets.append(_target("under the memory limit" + at, None, None, met=None,
+        targets.append(_target("day 2 under the memory limit", None, None, met=None,
                                note=f"not measured: {results['cgroup']['reason']}"))
     return targets
 
 
-def _worst_file_ratio(a: dict, b: dict) -> float:
-    times = {f["file"]: f["elapsed_s"] for f in b["files"]}
-    return max((f["elapsed_s"] / times[f["file"]] for f in a["files"] if times.get(f["file"])), default=0.0)
-
-
 def print_targets(targets: list[dict]) -> None:
-    print("targets (issue #4):")
+    print("targets:")
     for t in targets:
         verdict = {True: "MET   ", False: "MISSED", None: "n/a   "}[t["met"]]
-        ratio = f"  (ratio to limit {t['ratio']})" if t["ratio"] is not None else ""
+        ratio = f"  (ratio {t['ratio']})" if t["ratio"] is not None else ""
         note = f"  [{t['note']}]" if t["note"] else ""
         print(f"  {verdict} {t['target']}: {t['value']} {t['unit']}{ratio}{note}")
 
@@ -116,11 +146,10 @@ def print_targets(targets: list[dict]) -> None:
 
 
 def write_outputs(results: dict, out: Path, name: str, *, plot: bool) -> None:
-    _write_atomically(out / f"{name}.json", json.dumps(results, indent=1, default=str))
-    _write_atomically(out / f"{name}.md", markdown(results))
     if plot:
         results["plot"] = write_plot(results, out / f"{name}.png")
-        _write_atomically(out / f"{name}.json", json.dumps(results, indent=1, default=str))
+    _write_atomically(out / f"{name}.json", json.dumps(results, indent=1, default=str))
+    _write_atomically(out / f"{name}.md", markdown(results))
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -129,155 +158,224 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _num(value) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def _mb(value) -> str:
-    return f"{value / MB:.0f}" if value else "-"
-
-
 def markdown(results: dict) -> str:
-    m = results["machine"]
+    m, p = results["machine"], results["parameters"]
+    git = results["git"]
     lines = [
-        f"# Benchmark results ({results['database']['vendor'] if 'database' in results else '?'})",
+        f"# Benchmark results ({results.get('database', {}).get('version', '?')})",
         "",
-        "Commands: " + "; ".join(f"`{c}`" for c in results["commands"]) + "  ",
-        f"Date: {m['date_utc']}; git {m['git']}  ",
-        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_bytes'] / 2**30:.1f} GiB RAM, "
-        f"swap {m['swap_bytes'] / 2**30:.1f} GiB; load average at start {m['load_average_at_start']}"
-        + (f", at end {m['load_average_at_end']}" if "load_average_at_end" in m else "") + "  ",
-        f"Python {m['python']}, SQLite {m['sqlite']}, Django {m['django']}, py-lmdb {m['py_lmdb']} "
-        f"(LMDB {m['lmdb']}), kernel {m['kernel']}  ",
-        f"Inputs: {results['parameters']['stores_per_company']} store per company, 3 companies, 2 days; "
-        "day 1 seeds the database, day 2 is measured.  ",
-        f"Memory: {results['memory_method']}.",
+    ]
+    if results.get("quick"):
+        lines += ["**A --quick run (10k products, 2 repeats), on whatever machine and load the lines below name: "
+                  "a check that the benchmark works, not the figures of record.**", ""]
+    lines += [
+        f"Command: `{results['command']}`  ",
+        f"Commit {git['commit']}" + (f", **with uncommitted changes** in {', '.join(git['changed'])}"
+                                     if git["dirty"] else ", clean tree") + "  ",
+        f"From {results['started_at']} to {results.get('finished_at', '(unfinished)')} on {m.get('hostname', '?')}: "
+        f"{m['nproc']} CPUs ({m['cpu']}), {m['memory_bytes'] / 2**30:.1f} GiB RAM, swap {m['swap_bytes'] / 2**30:.1f} GiB; "
+        f"load average {m['load_average_at_start']} at start, {m.get('load_average_at_end', '?')} at end  ",
+        f"Python {m['python']}, Django {m['django']}, py-lmdb {m['py_lmdb']} (LMDB {m['lmdb']}), kernel {m['kernel']}  ",
+        f"Database: {results.get('database', {}).get('where', '?')}  ",
+        f"Repeats: {p['repeats']} per design below 1M, {p['repeats_1m']} at 1M (legacy once), designs interleaved, "
+        f"order rotated per repeat; days 2-{p['days']} measured on the kept catalog and index (2-{p['days_1m']} at 1M)  ",
+        f"Memory: {results['memory_method']}.  ",
+        f"Page cache: {results.get('cold_cache', '?')}.",
         "",
-        *[f"N={e['n']:,} measured {m['started_at']} to {m.get('finished_at', '?')}, load average "
-          f"{m['load_average_at_start']} at start, {m.get('load_average_at_end', '?')} at end (2 CPUs shared "
-          "with other work)  " for e in results["sizes"] for m in e.get("measured", [])],
+        "Figures are medians over the repeats, (min-max) beside them. Wall and CPU seconds are the update "
+        "process's (CPU: user + system); startup is from the start of the run to its first file (opening, "
+        "catching up or loading the index).",
         "",
-        "Times are wall seconds unless marked CPU (user + system seconds of the update process, which the "
-        "other load on the machine disturbs much less); lines/s is lines over the time spent in files.",
-        "",
-        "| N | design | peak anon MB | peak RSS MB | startup s | files s | whole run s | lines/s | files CPU s | "
-        f"whole run CPU s | under {results['parameters']['memory_limit_bytes'] // MB} MB |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for entry in results["sizes"]:
-        for design, r in entry["runs"].items():
-            limited = entry["limited"].get(design)
-            if not results["cgroup"]["available"]:
-                under = "not measured"
-            elif limited is None:
-                under = "-"
-            else:
-                under = limited.get("status", "?")
-                if limited.get("status") == "finished":
-                    under += f" ({limited['elapsed_s']:.0f} s)"
-            if r.get("status") != "finished":
-                lines.append(f"| {entry['n']:,} | {design} | {r.get('status')} | | | | | | | | {under} |")
-                continue
-            lines.append(f"| {entry['n']:,} | {design} | {_mb(r['peak_anon_bytes'])} | {_mb(r['peak_rss_bytes'])} | "
-                         f"{r['startup_s']:.2f} | {r['files_s']:.1f} | {r['elapsed_s']:.1f} | {r['lines_per_s']:,} | "
-                         f"{_num(r.get('files_cpu_s'))} | {_num(r.get('cpu_s'))} | {under} |")
-    lines += ["", "Per file (seconds, lines/s):", "",
-              "| N | design | file | lines | s | lines/s | CPU s |", "|---:|---|---|---:|---:|---:|---:|"]
-    for entry in results["sizes"]:
-        for design, r in entry["runs"].items():
-            for f in r.get("files", []):
-                lines.append(f"| {entry['n']:,} | {design} | {f['file']} | {f['lines']:,} | {f['elapsed_s']:.1f} | "
-                             f"{f['lines_per_s']:,} | {_num(f.get('cpu_s'))} |")
-    lines += ["", "LMDB index build (a separate process, on the seeded database):", "",
-              "| N | products | SKUs | build s | products/s | rows/s | data.mdb MB | B/product (file) | "
-              "B/product (pages in use) | build peak anon MB |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for entry in results["sizes"]:
-        b = (entry["runs"].get("lmdb") or {}).get("index_build")
-        if b:
-            lines.append(f"| {entry['n']:,} | {b['products']:,} | {b['skus']:,} | {b['elapsed_s']:.2f} | "
-                         f"{b['products_per_s']:,} | {b['rows_per_s']:,} | {b['file_bytes'] / MB:.1f} | "
-                         f"{b['file_bytes'] / b['products']:.0f} | {b['live_bytes'] / b['products']:.0f} | "
-                         f"{_mb(b['peak_anon_bytes'])} |")
-    lines += ["", "Under the memory limit (cgroup):", ""]
-    if not results["cgroup"]["available"]:
-        lines.append(f"Not measured: {results['cgroup']['reason']}.")
-    else:
-        lines += ["| N | design | outcome | exit | peak anon MB | cgroup max usage MB | OOM kills |",
-                  "|---:|---|---|---:|---:|---:|---:|"]
-        for entry in results["sizes"]:
-            for design, r in entry["limited"].items():
-                cg = r.get("cgroup", {})
-                lines.append(f"| {entry['n']:,} | {design} | {r.get('status')} | {r.get('returncode')} | "
-                             f"{_mb(r.get('peak_anon_bytes'))} | {_mb(cg.get('max_usage_bytes'))} | "
-                             f"{cg.get('oom_kills', '-')} |")
-    lines += ["", "Seeding (day 1, LMDB backend, once per N):", "",
-              "| N | products | SKUs | prices | day-1 lines | seconds | database MB |", "|---:|---:|---:|---:|---:|---:|---:|"]
-    for entry in results["sizes"]:
-        s = entry["seed"]
-        lines.append(f"| {entry['n']:,} | {s['products']:,} | {s['skus']:,} | {s['prices']:,} | {s['lines']:,} | "
-                     f"{s['elapsed_s']:.0f} | {_mb(s.get('database_bytes'))} |")
+        lines += _size_tables(results, entry)
     if results.get("targets"):
-        lines += ["", "Targets (issue #4):", ""]
+        lines += ["## Targets", ""]
         for t in results["targets"]:
             verdict = {True: "met", False: "**missed**", None: "n/a"}[t["met"]]
-            ratio = f" (ratio to the limit {t['ratio']})" if t["ratio"] is not None else ""
+            ratio = f" (ratio {t['ratio']})" if t["ratio"] is not None else ""
             note = f"; {t['note']}" if t["note"] else ""
             lines.append(f"- {verdict}: {t['target']}: {t['value']} {t['unit']}{ratio}{note}")
     return "\n".join(lines) + "\n"
 
 
+def _size_tables(results: dict, entry: dict) -> list[str]:
+    n = entry["n"]
+    inputs, seed = entry["inputs"], entry["seed"]
+    lines = [f"## N = {n:,} products, {entry['stores_per_company']} store(s) per company", "",
+             f"Inputs: {inputs['files']} files, {inputs['lines']:,} lines over {len(inputs['days'])} days "
+             f"(lines per day {', '.join(f'{v:,}' for v in inputs['lines_by_day'].values())}). "
+             f"Seed (day 1): {seed['products']:,} products, {seed['skus']:,} SKUs, {seed['prices']:,} prices in "
+             f"{seed['elapsed_s']:.0f} s.", ""]
+    check = entry.get("digest_check", {})
+    if check:
+        lines += ["Catalog digests after each day: " + "; ".join(
+            f"day {day}: {'same' if c['same'] else '**DIFFERENT**'} for {', '.join(c['designs'])}"
+            for day, c in sorted(check.items())), ""]
+    designs = designs_of(entry)
+    lines += ["### Day 2", "",
+              "| design | runs | wall s | CPU s | startup s | peak anon MB | parent-polled peak anon MB | VmHWM MB | "
+              "SQL statements / 1,000 lines | DB tuples read / 1,000 lines |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for design in designs:
+        count = len(runs(entry, design))
+        if not count:
+            continue
+        get = lambda metric: spread(values(entry, design, "2", metric))  # noqa: E731
+        lines.append(f"| {design} | {count} | {_fmt(get('elapsed_s'))} | {_fmt(get('cpu_s'))} | "
+                     f"{_fmt(get('startup_s'), digits=2)} | {_fmt(get('peak_anon_bytes'), MB)} | "
+                     f"{_fmt(get('parent_polled_peak_anon_bytes'), MB)} | {_fmt(get('vm_hwm_bytes'), MB)} | "
+                     f"{_fmt(get(per_thousand('sql_statements')))} | {_fmt(get(tuples_per_thousand), digits=0)} |")
+    days = sorted({d for r in runs(entry) for d in r["days"]}, key=int)
+    if len(days) > 1:
+        lines += ["", "### Steady state: each day on what the day before left", "",
+                  "| design | day | wall s | CPU s | startup s (catch-up or load) | peak anon MB |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for design in designs:
+            for day in days:
+                get = lambda metric: spread(values(entry, design, day, metric))  # noqa: E731
+                if get("elapsed_s"):
+                    lines.append(f"| {design} | {day} | {_fmt(get('elapsed_s'))} | {_fmt(get('cpu_s'))} | "
+                                 f"{_fmt(get('startup_s'), digits=3)} | {_fmt(get('peak_anon_bytes'), MB)} |")
+        lines += ["", "Amortized cost of keeping an index, per run (seconds): the build once (and again after "
+                  "a migration, which rebuilds), then each run's startup, against loading at every start.", "",
+                  "| design | build / preparation s | startup, day 2 | startup, later days (catch-up) | "
+                  "runs for the build to pay for itself |", "|---|---:|---:|---:|---:|"]
+        memory_start = spread(values(entry, "memory", "2", "startup_s"))
+        for design in designs:
+            prep = spread([r["prepare"]["elapsed_s"] for r in runs(entry, design)
+                           if r.get("prepare", {}).get("elapsed_s") is not None])
+            later = spread([v for day in days[1:] for v in values(entry, design, day, "startup_s")])
+            first = spread(values(entry, design, "2", "startup_s"))
+            payback = "-"
+            if prep and later and memory_start and memory_start[0] > later[0]:
+                payback = f"{prep[0] / (memory_start[0] - later[0]):.1f}"
+            lines.append(f"| {design} | {_fmt(prep, digits=2)} | {_fmt(first, digits=3)} | {_fmt(later, digits=3)} "
+                         f"| {payback} |")
+    latencies = sorted({r.get("latency_ms", 0) for r in entry["runs"]} - {0})
+    if latencies:
+        lines += ["", "### Round trip added to the database (day 2)", "",
+                  "| design | added round trip ms | runs | wall s | CPU s | SQL statements / 1,000 lines | "
+                  "DB tuples read / 1,000 lines |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for design in designs:
+            for latency in [0, *latencies]:
+                get = lambda metric: spread(values(entry, design, "2", metric, latency=latency))  # noqa: E731
+                if get("elapsed_s"):
+                    lines.append(f"| {design} | {latency:g} | {len(runs(entry, design, latency=latency))} | "
+                                 f"{_fmt(get('elapsed_s'))} | {_fmt(get('cpu_s'))} | "
+                                 f"{_fmt(get(per_thousand('sql_statements')))} | "
+                                 f"{_fmt(get(tuples_per_thousand), digits=0)} |")
+    limited = runs(entry, limited=True)
+    if limited:
+        limit = results["parameters"]["memory_limit_bytes"] // MB
+        lines += ["", f"### The whole job in a {limit} MB cgroup (preparation and day 2, page cache charged)", "",
+                  "| design | outcome | cgroup peak MB | OOM kills | day-2 peak anon MB | parent-polled MB |",
+                  "|---|---|---:|---:|---:|---:|"]
+        for r in limited:
+            day2 = r["days"].get("2", {})
+            cg = r.get("cgroup", {})
+            lines.append(f"| {r['design']} | {r.get('status')} | {cg.get('max_usage_bytes', 0) / MB:.0f} | "
+                         f"{cg.get('oom_kills', '-')} | {(day2.get('peak_anon_bytes') or 0) / MB:.0f} | "
+                         f"{(day2.get('parent_polled_peak_anon_bytes') or 0) / MB:.0f} |")
+    lines += ["", "<details><summary>Every run: commit, load and steal time</summary>", "",
+              "| design | repeat | +ms | limited | commit | started | load avg start / end | steal s | status |",
+              "|---|---:|---:|---|---|---|---|---:|---|"]
+    for r in entry["runs"]:
+        pv = r["provenance"]
+        lines.append(f"| {r['design']} | {r['repeat']} | {r.get('latency_ms', 0):g} | {r.get('limited', False)} | "
+                     f"{pv['commit'][:10]} | {pv['started_at']} | {pv['load_average_at_start'][0]} / "
+                     f"{pv.get('load_average_at_end', ['?'])[0]} | {pv.get('steal_s', '-')} | {r.get('status')} |")
+    lines += ["", "</details>", ""]
+    return lines
+
+
 def write_plot(results: dict, path: Path) -> str:
-    """Memory and time against N, one line per design; says why when there is no plot."""
+    """Day 2 against N, one line per design, median with min-max error bars; says why when there is none."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        from matplotlib.ticker import FuncFormatter
     except ImportError:
         return "not drawn: matplotlib is not installed (pip install -e .[bench])"
-    panels = [("peak anonymous memory (MB)", lambda r: r["peak_anon_bytes"] / MB),
-              ("startup: index ready (s)", lambda r: r["startup_s"]),
-              ("whole run, day 2 (s)", lambda r: r["elapsed_s"])]
-    fig, axes = plt.subplots(1, len(panels), figsize=(15, 4.6))
-    designs = list(dict.fromkeys(d for e in results["sizes"] for d in e["runs"]))
-    for ax, (title, value) in zip(axes, panels):
-        for design in designs:
-            points = [(e["n"], value(e["runs"][design])) for e in results["sizes"]
-                      if _finished(e["runs"].get(design))]
-            if points:
-                ax.plot(*zip(*points), marker="o", label=TITLES.get(design, design))
+    panels = [("peak anonymous memory, day 2 (MB)", "peak_anon_bytes", MB),
+              ("wall seconds, day 2", "elapsed_s", 1), ("CPU seconds, day 2", "cpu_s", 1),
+              ("SQL statements per 1,000 lines, day 2", per_thousand("sql_statements"), 1)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(19, 4.8))
+    designs = list(dict.fromkeys(d for e in results["sizes"] for d in designs_of(e)))
+    sizes = sorted(results["sizes"], key=lambda e: e["n"])
+    for ax, (title, metric, scale) in zip(axes, panels):
+        for rank, design in enumerate(designs):
+            # Each design a little to the side of the size it ran at, so error bars do not hide each other.
+            dodge = 1 + 0.06 * (rank - (len(designs) - 1) / 2)
+            xs, meds, lows, highs = [], [], [], []
+            for e in sizes:
+                stat = spread(values(e, design, "2", metric))
+                if stat:
+                    xs.append(e["n"] * dodge)
+                    meds.append(stat[0] / scale)
+                    lows.append((stat[0] - stat[1]) / scale)
+                    highs.append((stat[2] - stat[0]) / scale)
+            if xs:
+                ax.errorbar(xs, meds, yerr=[lows, highs], marker="o", capsize=3, label=TITLES.get(design, design))
         ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ns = [e["n"] for e in sizes]
+        if ns:
+            ax.set_xlim(min(ns) * 0.75, max(ns) * 1.33)
+            ax.minorticks_off()
+            ax.set_xticks(ns, [f"{n:,}" for n in ns])
         ax.set_xlabel("catalog size N (products)")
-        ax.set_title(title)
+        ax.set_title(title, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-    limit = results["parameters"]["memory_limit_bytes"] / MB
-    axes[0].axhline(limit, color="grey", linestyle="--", linewidth=1)
-    axes[0].text(axes[0].get_xlim()[0], limit * 1.05, f" {limit:.0f} MB limit", color="grey", fontsize=8)
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7)
     m = results["machine"]
-    fig.suptitle(f"grocery-update day-2 run per design ({results.get('database', {}).get('vendor', '?')}, "
-                 f"{m['nproc']} CPUs, {m['date_utc']})", fontsize=10)
+    version = results.get("database", {}).get("version", "?")
+    fig.suptitle(f"day-2 update per design, median and min-max of the repeats ({version}, {m['nproc']} CPUs, {m['date_utc']}, commit {results['git']['commit'][:10]}"
+                 + (", QUICK RUN" if results.get("quick") else "") + ")", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return str(path.name)
 
 
+DOCS_BEGIN = "<!-- results:begin (python -m bench.results --docs docs/benchmarks.md FILE.json...) -->"
+DOCS_END = "<!-- results:end -->"
+
+
+def write_docs(docs: Path, files: list[Path]) -> None:
+    """Replace the results region of ``docs`` with the tables and plot of each results file, so every
+    figure there is one of a committed file, redrawn by one command."""
+    text = docs.read_text()
+    start, end = text.index(DOCS_BEGIN), text.index(DOCS_END)
+    parts = []
+    for path in files:
+        results = json.loads(path.read_text())
+        rel = os.path.relpath(path, docs.parent)
+        body = markdown(results).replace("\n## ", "\n#### ").replace("\n### ", "\n##### ")
+        body = body.split("\n", 1)[1]  # its title becomes the heading below
+        parts.append(f"### From [`{path.name}`]({rel}) ({results.get('database', {}).get('version', '?')})\n"
+                     + (f"\n![day 2 per design]({os.path.relpath(path.with_suffix('.png'), docs.parent)})\n"
+                        if path.with_suffix(".png").exists() else "") + body)
+    docs.write_text(text[:start + len(DOCS_BEGIN)] + "\n\n" + "\n".join(parts) + "\n" + text[end:])
+
+
 def main(argv=None) -> int:
-    """Redraw the table, the plot and the targets from a results JSON: ``python -m bench.results FILE``."""
+    """Redraw the tables, the plot and the targets from results files: ``python -m bench.results FILE...``;
+    with ``--docs docs/benchmarks.md`` also rewrite that page's results from them."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m bench.results")
-    parser.add_argument("results", type=Path)
+    parser.add_argument("results", type=Path, nargs="+")
+    parser.add_argument("--docs", type=Path, default=None)
     args = parser.parse_args(argv)
-    results = json.loads(args.results.read_text())
-    results["targets"] = evaluate_targets(results, results.get("database", {}).get("vendor"))
-    write_outputs(results, args.results.parent, args.results.stem, plot=True)
-    print_targets(results["targets"])
+    for path in args.results:
+        results = json.loads(path.read_text())
+        results["targets"] = evaluate_targets(results)
+        write_outputs(results, path.parent, path.stem, plot=True)
+        print(path)
+        print_targets(results["targets"])
+    if args.docs:
+        write_docs(args.docs, args.results)
     return 0
 
 

@@ -1,18 +1,27 @@
-"""The benchmark end to end at a tiny size: every design runs and reports sane figures.
+"""The benchmark end to end at a tiny size, and the pieces a skeptic would check first.
 
-A smoke test of the benchmark's plumbing (seeding, copies, child processes, cgroups, outputs), not of
-speed: timing targets are checked by the benchmark itself, on real sizes, never here.
+A smoke test of the benchmark's plumbing (seeding, copies, child processes, repeats, days on a kept
+index, digests, cgroups, outputs), not of speed: timing targets are checked by the benchmark itself, on
+real sizes, never here.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import threading
+import time
 
 import pytest
 
-from bench import cgroup
-from bench.run import DESIGN_ORDER, main
+from bench import cgroup, machine
+from bench import run as bench_run
+from bench.latency_proxy import LatencyProxy
+from bench.run import DESIGN_ORDER, DigestMismatch, check_digests, main
 
 PRODUCTS = 300
+REPEATS = 2
+DAYS = 3
 
 
 @pytest.fixture(scope="module")
@@ -20,78 +29,161 @@ def results(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     out = root / "out"
     # An explicit empty URL: SQLite files under --work, whatever DATABASE_URL the suite runs with.
-    assert main(["--sizes", str(PRODUCTS), "--work", str(root / "work"), "--out", str(out),
-                 "--database-url", ""]) == 0
+    assert main(["--sizes", str(PRODUCTS), "--repeats", str(REPEATS), "--days", str(DAYS), "--work",
+                 str(root / "work"), "--out", str(out), "--database-url", "", "--limited-designs", "lmdb",
+                 "--allow-dirty", "--no-cold"]) == 0
     return out, json.loads((out / "results.json").read_text())
 
 
-def test_every_design_ran_day_2_completely(results):
+def test_every_design_ran_every_day_of_every_repeat(results):
     _, data = results
     (entry,) = data["sizes"]
-    day2_lines = entry["inputs"]["lines_by_day"]["2"]
     assert entry["seed"]["products"] > 0.5 * PRODUCTS
-    assert set(entry["runs"]) == set(DESIGN_ORDER)
-    for design, run in entry["runs"].items():
-        assert run["status"] == "finished", (design, run.get("log_tail"))
-        assert run["all_processed"], design
-        assert run["lines"] == day2_lines
-        assert 10 << 20 < run["peak_anon_bytes"] <= run["peak_rss_bytes"] < 2 << 30, design
-        assert 0 <= run["startup_s"] <= run["elapsed_s"]
-        assert 0 < run["files_s"] <= run["elapsed_s"]
-        assert run["lines_per_s"] > 0
-        assert 0 < run["files_cpu_s"] <= run["cpu_s"]
-        assert [f["file"] for f in run["files"]] == sorted(f["file"] for f in run["files"])
+    measured = [r for r in entry["runs"] if not r["limited"]]
+    assert sorted((r["design"], r["repeat"]) for r in measured) == sorted(
+        (d, k) for d in DESIGN_ORDER for k in range(1, REPEATS + 1))
+    # Interleaved: the second repeat starts with the second design.
+    assert [r["design"] for r in measured] == [*DESIGN_ORDER, *DESIGN_ORDER[1:], DESIGN_ORDER[0]]
+    for run in measured:
+        assert run["status"] == "finished", (run["design"], run)
+        assert sorted(run["days"]) == [str(d) for d in range(2, DAYS + 1)]
+        for day, summary in run["days"].items():
+            assert summary["all_processed"], (run["design"], day)
+            assert summary["lines"] == entry["inputs"]["lines_by_day"][day]
+            assert 10 << 20 < summary["peak_anon_bytes"] <= summary["vm_hwm_bytes"] < 2 << 30
+            assert summary["parent_polled_peak_anon_bytes"] > 10 << 20
+            assert 0 <= summary["startup_s"] <= summary["elapsed_s"]
+            assert 0 < summary["files_cpu_s"] <= summary["cpu_s"]
+            assert summary["sql_statements"] > 0
+        provenance = run["provenance"]
+        assert len(provenance["commit"]) == 40 and provenance["load_average_at_end"] and "steal_s" in provenance
 
 
-def test_designs_found_the_seeded_catalog(results):
+def test_every_design_wrote_the_same_catalog_every_day(results):
     _, data = results
-    runs = data["sizes"][0]["runs"]
-    # All designs ran the same update on the same copy: they must agree on what it did.
-    totals = {design: {k: run["totals"][k] for k in ("products_created", "prices_created", "prices_updated",
-                                                     "prices_deleted")} for design, run in runs.items()}
-    assert len({json.dumps(t, sort_keys=True) for t in totals.values()}) == 1, totals
-    # A cache that knows the catalog repairs nothing; the design without one asks the database for every key.
-    assert runs["lmdb"]["totals"]["index_repairs"] == 0
-    assert runs["memory"]["totals"]["index_repairs"] == 0
-    assert runs["legacy"]["totals"]["index_repairs"] == 0
-    assert runs["nocache"]["totals"]["index_repairs"] > 0
+    (entry,) = data["sizes"]
+    assert sorted(entry["digest_check"]) == [str(d) for d in range(2, DAYS + 1)]
+    for day, check in entry["digest_check"].items():
+        assert check["same"] and check["designs"] == sorted(DESIGN_ORDER), day
+    assert data["digest_mismatch"] is None
 
 
-def test_lmdb_index_build_is_measured(results):
+def test_a_different_catalog_stops_the_benchmark():
+    entry = {"n": 10, "runs": [{"design": "lmdb", "days": {"2": {"digest": "a"}}},
+                               {"design": "nocache", "days": {"2": {"digest": "b"}}}]}
+    with pytest.raises(DigestMismatch, match="day 2"):
+        check_digests(entry)
+
+
+def test_prepared_designs_are_timed(results):
     _, data = results
-    entry = data["sizes"][0]
-    build = entry["runs"]["lmdb"]["index_build"]
-    assert build["products"] == entry["seed"]["products"]
-    assert build["skus"] == entry["seed"]["skus"]
-    assert build["products_per_s"] > 0
-    assert 0 < build["live_bytes"] <= build["used_bytes"] <= build["file_bytes"]
+    (entry,) = data["sizes"]
+    for run in entry["runs"]:
+        if run["design"] == "lmdb":
+            assert run["prepare"]["products"] == entry["seed"]["products"]
+            assert 0 < run["prepare"]["live_bytes"] <= run["prepare"]["file_bytes"]
+        if run["design"] == "nocache":
+            assert run["prepare"]["alias_rows"] >= entry["seed"]["products"]
 
 
-def test_memory_limit_runs_or_says_why_not(results):
+def test_memory_limit_charges_the_whole_job_or_says_why_not(results):
     _, data = results
-    entry = data["sizes"][0]
+    (entry,) = data["sizes"]
+    limited = [r for r in entry["runs"] if r["limited"]]
     if cgroup.unavailable_reason():
         assert not data["cgroup"]["available"] and data["cgroup"]["reason"]
-        assert entry["limited"] == {}
+        assert limited == []
         return
-    assert set(entry["limited"]) == set(DESIGN_ORDER)
-    for design, run in entry["limited"].items():
-        # 300 products fit in 256 MB whatever the design.
-        assert run["status"] == "finished", (design, run.get("log_tail"))
-        assert run["cgroup"]["oom_kills"] == 0
-        assert run["cgroup"]["max_usage_bytes"] > 0
+    (run,) = limited
+    assert run["design"] == "lmdb" and run["status"] == "finished", run
+    assert "products" in run["prepare"]  # the index build ran inside the group
+    assert run["cgroup"]["oom_kills"] == 0 and run["cgroup"]["max_usage_bytes"] > 0
 
 
 def test_outputs_and_targets(results):
     out, data = results
     table = (out / "results.md").read_text()
     for design in DESIGN_ORDER:
-        assert f"| {PRODUCTS} | {design} |" in table
+        assert f"| {design} | {REPEATS} |" in table
+    assert "Steady state" in table and "Amortized" in table
     assert {t["met"] for t in data["targets"]} <= {True, False, None}
-    assert any("LMDB startup" in t["target"] for t in data["targets"])
+    assert data["targets"][0]["met"] is True  # same catalogs
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         assert data["plot"].startswith("not drawn")
     else:
         assert (out / "results.png").stat().st_size > 0
+
+
+def test_refuses_a_dirty_tree(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(machine, "git_state", lambda root, ignore=None: {"commit": "x", "dirty": True,
+                                                                        "changed": ["bench/run.py"]})
+    assert main(["--sizes", "10", "--work", str(tmp_path), "--out", str(tmp_path), "--database-url", ""]) == 1
+    assert "--allow-dirty" in capsys.readouterr().err
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_quick_mode_is_10k_with_two_repeats():
+    args = bench_run.parse_args(["--quick"])
+    assert args.sizes == [(10_000, 1)] and args.repeats == 2 and args.days == 4 and not args.cold
+    full = bench_run.parse_args([])
+    assert (10_000, 5) in full.sizes and (1_000_000, 1) in full.sizes and full.repeats == 5
+    assert full.repeats_1m == 3 and full.cold
+
+
+def test_latency_proxy_adds_the_round_trip():
+    async def echo(reader, writer):
+        while data := await reader.read(100):
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(asyncio.start_server(echo, "127.0.0.1", 0))
+    port = server.sockets[0].getsockname()[1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        with LatencyProxy("127.0.0.1", port, round_trip_ms=20) as proxy, \
+                socket.create_connection(("127.0.0.1", proxy.port)) as sock:
+            timings = []
+            for _ in range(3):
+                started = time.perf_counter()
+                sock.sendall(b"ping")
+                assert sock.recv(100) == b"ping"
+                timings.append(time.perf_counter() - started)
+        assert min(timings) >= 0.019
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        server.close()
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_index_design_finds_variations_through_its_alias_table():
+    from bench.no_cache import ALIAS_TABLE, NoCacheIndex, prepare_alias_table
+    from catalog.models import Product
+    from django.db import connection
+
+    product = Product.objects.create(name="Milk", normalized_name_brand_size="milk full 2l",
+                                     normalized_name_brand_size_variations=["milkfull2l"])
+    try:
+        prepare_alias_table()
+        index = NoCacheIndex()
+        found = index.get_many("nnbs", ["milkfull2l", "milk full 2l", "unknown"])
+        # Keyed as the product keys its own index: whichever spelling that is, the variation is found.
+        assert set(found.values()) == {product.id} and "unknown" not in found
+        writer = index.writer()
+        writer.put("nnbs", "milk full two litres", product.id)
+        assert index.get_many("nnbs", ["milk full two litres"]) == {"milk full two litres": product.id}
+        writer.commit()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {ALIAS_TABLE}")
