@@ -81,3 +81,25 @@ def test_sigterm_and_sigint_end_the_run_cleanly_and_a_rerun_completes_it(databas
     with capsys.disabled():
         print(f"stop signals: (delay s, exit status) {outcomes}")
     assert sum(1 for _, status in outcomes if status == EXIT_INTERRUPTED) >= TRIALS / 2, outcomes
+
+
+def test_after_a_run_of_the_commands_a_stop_signal_is_ignored_not_fatal(monkeypatch):
+    """The commands' process ends with the run: a SIGTERM after the run is on record (while the summary
+    prints) must not turn exit 0 into "killed by SIGTERM". Library callers get their handlers back."""
+    from update import stop_signals
+
+    saved = {signum: signal.getsignal(signum) for signum in stop_signals.HANDLED}
+    try:
+        monkeypatch.setattr(stop_signals, "_ignore_after_run", False)
+        with stop_signals.StopSignals():
+            pass
+        assert {signum: signal.getsignal(signum) for signum in stop_signals.HANDLED} == saved
+
+        stop_signals.ignore_after_the_run()
+        with stop_signals.StopSignals():
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_IGN, saved[signal.SIGTERM])
+        assert all(signal.getsignal(signum) == signal.SIG_IGN for signum in stop_signals.HANDLED)
+        os.kill(os.getpid(), signal.SIGTERM)  # ignored: the test process lives on
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)

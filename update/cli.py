@@ -19,6 +19,7 @@ import click
 
 from .statuses import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_REJECTED,  # noqa: F401
                        EXIT_STATUSES, EXIT_USAGE, status_of)
+from .stop_signals import ignore_after_the_run
 from .version import __version__
 
 PROG = "update-products"
@@ -137,6 +138,7 @@ def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend=
             index_backend=index_backend, chunk_size=chunk_size, dry_run=dry_run, max_memory_mb=max_memory,
             settle_seconds=settle_seconds, progress=for_stream(out, silent=silent, verbosity=verbosity))
         options.report = report
+        ignore_after_the_run()
         result = run_update(options)
     click.echo(log_line(result.summary_line(), out), file=out)
     sys.exit(result.exit_status)

@@ -12,6 +12,17 @@ import threading
 
 HANDLED = (signal.SIGTERM, signal.SIGINT)
 
+# Set by the commands, whose process ends with the run: see ``ignore_after_the_run``.
+_ignore_after_run = False
+
+
+def ignore_after_the_run() -> None:
+    """Once a run has ended and is on record, the commands only print its summary and exit: a stop signal
+    then has nothing left to stop, and must not turn the run's exit status into "killed by SIGTERM" (or a
+    KeyboardInterrupt traceback). A library caller (the tests) keeps its own handlers afterwards."""
+    global _ignore_after_run
+    _ignore_after_run = True
+
 
 class Interrupted(BaseException):
     """A stop signal arrived. BaseException, like KeyboardInterrupt: no ``except Exception`` eats it."""
@@ -36,7 +47,7 @@ class StopSignals:
 
     def __exit__(self, *exc) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_IGN if _ignore_after_run else handler)
 
     def _handle(self, signum, frame) -> None:
         if self.received is None:

@@ -20,7 +20,7 @@ from update.options import OptionError, update_options
 from update.orchestrator import UpdateLocked, run_update
 from update.progress import for_stream, log_line
 from update.statuses import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_STATUSES, EXIT_USAGE
-from update.stop_signals import Interrupted
+from update.stop_signals import Interrupted, ignore_after_the_run
 from update.version import __version__
 
 
@@ -67,6 +67,7 @@ class Command(BaseCommand):
                 max_memory_mb=opts["max_memory"], settle_seconds=opts["settle_seconds"],
                 progress=for_stream(out, silent=opts["silent"], verbosity=opts["verbosity"]))
             options.report = report
+            ignore_after_the_run()
             result = run_update(options)
         except OptionError as exc:
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
