@@ -106,3 +106,13 @@ def test_real_files_make_one_catalog_whatever_the_chunk_size(workspace, tmp_path
     catalogs = {size: catalog_after(workspace, tmp_path, fill, size) for size in (7, 500, 5000)}
     assert [s for _, s in catalogs[500]["statuses"]] == ["processed"] * 7
     assert catalogs[7] == catalogs[500] == catalogs[5000]
+
+
+def test_nor_the_size_of_the_price_and_category_batches(workspace, tmp_path, monkeypatch):
+    """Prices and category links are gathered over several chunks before they are written: a batch
+    smaller than a chunk, or one spanning many, makes the same catalog."""
+    default = catalog_after(workspace, tmp_path, synthetic_inbox, 500)
+    monkeypatch.setattr("update.managers.price.PRICE_BATCH", 3)
+    monkeypatch.setattr("update.managers.category.LINK_BATCH", 3)
+    for size in (7, 500):
+        assert catalog_after(workspace, tmp_path, synthetic_inbox, size) == default, size

@@ -76,3 +76,17 @@ def insert_rows(model, field_names: list[str], rows: list[tuple]) -> int:
         else:
             cursor.executemany(sql, rows)
     return len(rows)
+
+
+def max_query_params() -> int:
+    """How many parameters one statement may carry on this connection: SQLite's compiled limit (999
+    before 3.32, 32766 since), PostgreSQL's 65535."""
+    if connection.vendor != "sqlite":
+        return 65_535
+    import sqlite3
+
+    connection.ensure_connection()
+    try:
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except AttributeError:  # Python before 3.11 cannot ask; assume the smallest SQLite Django supports
+        return 999

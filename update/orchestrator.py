@@ -438,6 +438,9 @@ def _write_file(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch
                     prices.apply(pairs)
                     categories.apply(pairs)
                     note_outcome(scratch, chunk, pairs)
+            products.finish()
+            prices.finish()
+            categories.finish()
             prices.delete_absent()
             store.last_scraped = meta.scraped_date
             store.save(update_fields=["last_scraped"])

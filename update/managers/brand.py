@@ -1,4 +1,8 @@
-"""Brands, looked up per chunk by the normalized names its lines carry: no brand cache to grow."""
+"""Brands, looked up by the normalized names a file's lines carry: no cache of the brand table to grow.
+
+What a file has asked is remembered for the rest of that file (as many names as the file has brands), so a
+brand costs one query per file, not one per chunk.
+"""
 from __future__ import annotations
 
 from catalog.models import ProductBrand
@@ -23,6 +27,8 @@ class BrandManager:
         # Brand id -> its normalized name, for the brands this file looked up: the index's slim record
         # names the brand a product links to, which is not the line's spelling when that is a variation.
         self._name_of: dict[int, str] = {}
+        # Normalized name -> brand id, for every name this file has resolved (or created).
+        self._id_of: dict[str, int] = {}
 
     def ids_for(self, lines: list[ScrapedLine]) -> dict[str, int]:
         """Brand id for each normalized brand of the lines, creating the brands not known at all.
@@ -33,8 +39,14 @@ class BrandManager:
         """
         raw_by_normalized: dict[str, str] = {}
         for line in lines:
-            if line.normalized_brand:
+            if line.normalized_brand and line.normalized_brand not in self._id_of:
                 raw_by_normalized.setdefault(line.normalized_brand, line.brand or line.normalized_brand)
+        if raw_by_normalized:
+            self._id_of.update(self._resolve(raw_by_normalized))
+        return {nn: self._id_of[nn] for line in lines if (nn := line.normalized_brand)}
+
+    def _resolve(self, raw_by_normalized: dict[str, str]) -> dict[str, int]:
+        """Brand ids of names not asked about before in this file, creating the brands not known at all."""
         ids = self._existing(raw_by_normalized)
         self._name_of.update((bid, nn) for nn, bid in ids.items())
         unknown = [nn for nn in raw_by_normalized if nn not in ids]

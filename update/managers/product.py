@@ -105,8 +105,9 @@ class ProductManager:
         brand_ids = self.brands.ids_for(lines_taking_a_brand(new_groups, plan.matched, brandless))
         claimed = {"barcode": set(hits["barcode"]), "sku": set(hits["sku"]),
                    "nnbs": {nnbs_key(k): pid for k, pid in hits["nnbs"].items()}}  # canonical key -> owner
-        created = self._create(new_groups, brand_ids, claimed)
-        self._enrich(plan.matched, fetched, slims, brand_ids, claimed)
+        created, new_skus = self._create(new_groups, brand_ids, claimed)
+        new_skus += self._enrich(plan.matched, fetched, slims, brand_ids, claimed)
+        self._link_skus(new_skus)  # the chunk's new SKUs, of new and matched products alike, in one INSERT
 
         pairs = [(line, pid) for line, pid, _ in plan.matched]
         pairs += [(line, created[id(group)]) for group in new_groups for line in group]
@@ -115,6 +116,10 @@ class ProductManager:
         pairs.sort(key=lambda pair: position[id(pair[0])])
         self.freshness.after_chunk(wrote=self._logged_writes() != writes_before)
         return pairs
+
+    def finish(self) -> None:
+        """After the file's last chunk, before its transaction commits."""
+        self.freshness.before_commit()
 
     def _logged_writes(self) -> int:
         """Writes of this file that the change log's triggers saw (products and SKUs)."""
@@ -204,10 +209,11 @@ class ProductManager:
 
     # ----------------------------------------------------------------------------------- create
 
-    def _create(self, groups: list[list[ScrapedLine]], brand_ids, claimed) -> dict[int, int]:
-        """Create one product per group; return the new product id by ``id(group)``."""
+    def _create(self, groups: list[list[ScrapedLine]], brand_ids, claimed):
+        """Create one product per group; return the new product id by ``id(group)``, and the SKUs the
+        groups claim, to be linked with the chunk's others."""
         if not groups:
-            return {}
+            return {}, []
 
         def is_free(kind, key):
             return (nnbs_key(key) if kind == "nnbs" else key) not in claimed[kind]
@@ -237,9 +243,8 @@ class ProductManager:
             claimed["nnbs"].update((nnbs_key(n), state.id) for n in [state.nnbs, *state.variations])
             self.ctx.writer.write_product(index_row(state, self.brands.normalized_name_of(state.brand_id)))
             new_skus += self._claim_skus(group, state.id, claimed)
-        self._link_skus(new_skus)
         self.ctx.result.products_created += len(states)
-        return created
+        return created, new_skus
 
     def _claim_skus(self, lines, product_id, claimed) -> list[tuple[int, str, int]]:
         new = []
@@ -268,8 +273,9 @@ class ProductManager:
                      and "bc" not in (slims.get(pid) or {})}, fetched)
         return {pid: slim for pid, slim in slims.items() if pid not in fetched.states}
 
-    def _enrich(self, matched, fetched: Fetched, slims, brand_ids, claimed) -> None:
-        """Enrich the matched products; only those a line will change are fetched (tier 2)."""
+    def _enrich(self, matched, fetched: Fetched, slims, brand_ids, claimed) -> list[tuple[int, str, int]]:
+        """Enrich the matched products; only those a line will change are fetched (tier 2). Return the
+        SKUs the lines claim for their products."""
         changing = {pid for line, pid, _ in matched if pid not in fetched.states
                     and would_change(slims.get(pid), line, self.company, claimed, brand_ids, pid)}
         self._fetch(changing, fetched)
@@ -304,8 +310,8 @@ class ProductManager:
             if state.brand_id is not None and brand_name is None:
                 brand_name = self.brands.normalized_name_of(state.brand_id)
             self.ctx.writer.write_product(index_row(state, brand_name))
-        self._link_skus(new_skus)
         self.brands.add_variations(brand_variations)
+        return new_skus
 
     def _save_enriched(self, changed: dict[int, ProductState]) -> None:
         if not changed:
