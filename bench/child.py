@@ -23,6 +23,7 @@ import argparse
 import gc
 import json
 import os
+import re
 import resource
 import sys
 import time
@@ -148,15 +149,33 @@ def lmdb_usage(path: Path) -> dict:
     return {"file_bytes": data.stat().st_size, "live_bytes": live, "page_bytes": page}
 
 
+_FIRST_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE|COPY)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def statement_kind(sql: str) -> str:
+    """A statement's verb and the first table it names ("SELECT catalog_price", "BEGIN"): where the
+    statements go, told by what they are, not by which code sent them."""
+    words = sql.split(None, 1)
+    verb = words[0].upper() if words else "?"
+    table = _FIRST_TABLE.search(sql)
+    return f"{verb} {table.group(1)}" if table else verb
+
+
 class StatementCounter:
     """Every SQL statement the update sends, through Django's execute wrapper: what the database is
     asked, whichever design asks it. ``executemany`` is one statement and counts its rows apart; a COPY
-    is one statement too."""
+    is one statement too. ``kinds`` counts them by ``statement_kind``."""
 
     def __init__(self):
         self.statements = 0
         self.many_rows = 0
         self.copies = 0
+        self.kinds: dict[str, int] = {}
+
+    def _count(self, sql: str) -> None:
+        self.statements += 1
+        kind = statement_kind(sql)
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
     def count_copies(self) -> None:
         """COPY (bulk inserts on PostgreSQL) goes through psycopg's own cursor, under Django's wrapper:
@@ -169,14 +188,14 @@ class StatementCounter:
         counter = self
 
         def copy(cursor, statement, *args, **kwargs):
-            counter.statements += 1
+            counter._count(str(statement))
             counter.copies += 1
             return original(cursor, statement, *args, **kwargs)
 
         psycopg.Cursor.copy = copy
 
     def __call__(self, execute, sql, params, many, context):
-        self.statements += 1
+        self._count(sql)
         if many:
             params = list(params)
             self.many_rows += len(params)
@@ -216,7 +235,8 @@ def update(args) -> dict:
             "user_s": round(usage.ru_utime, 3), "system_s": round(usage.ru_stime, 3),
             "startup_cpu_s": round(clock.first_file_cpu - cpu_started, 3) if clock.first_file_cpu else None,
             "file_cpu_s": clock.file_cpu, "sql_statements": counter.statements,
-            "sql_executemany_rows": counter.many_rows, "sql_copies": counter.copies}
+            "sql_executemany_rows": counter.many_rows, "sql_copies": counter.copies,
+            "sql_by_kind": dict(sorted(counter.kinds.items()))}
 
 
 def digest(args) -> dict:

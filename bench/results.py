@@ -226,6 +226,7 @@ def _size_tables(results: dict, entry: dict) -> list[str]:
                      f"{_fmt(get('startup_s'), digits=2)} | {_fmt(get('peak_anon_bytes'), MB)} | "
                      f"{_fmt(get('parent_polled_peak_anon_bytes'), MB)} | {_fmt(get('vm_hwm_bytes'), MB)} | "
                      f"{_fmt(get(per_thousand('sql_statements')))} | {_fmt(get(tuples_per_thousand), digits=0)} |")
+    lines += _statement_kinds_table(entry, designs)
     days = sorted({d for r in runs(entry) for d in r["days"]}, key=int)
     if len(days) > 1:
         lines += ["", "### Steady state: each day on what the day before left", "",
@@ -286,6 +287,27 @@ def _size_tables(results: dict, entry: dict) -> list[str]:
                      f"{pv['commit'][:10]} | {pv['started_at']} | {pv['load_average_at_start'][0]} / "
                      f"{pv.get('load_average_at_end', ['?'])[0]} | {pv.get('steal_s', '-')} | {r.get('status')} |")
     lines += ["", "</details>", ""]
+    return lines
+
+
+def _statement_kinds_table(entry: dict, designs: list[str]) -> list[str]:
+    """Day 2's statements per 1,000 lines by verb and first table, per design: which work the index saves
+    and which it cannot (writes, and the reads that decide them)."""
+    def kind_rate(kind):
+        return lambda s: (1000 * s["sql_by_kind"].get(kind, 0) / s["lines"]
+                          if s.get("sql_by_kind") is not None and s.get("lines") else None)
+
+    kinds = sorted({k for r in runs(entry) for k in (r["days"].get("2", {}).get("sql_by_kind") or {})})
+    if not kinds:
+        return []
+    rates = {(d, k): spread(values(entry, d, "2", kind_rate(k))) for d in designs for k in kinds}
+    shown = [d for d in designs if any(rates[d, k] for k in kinds)]
+    kinds.sort(key=lambda k: -max((rates[d, k] or (0,))[0] for d in shown))
+    lines = ["", "Where day 2's statements go: per 1,000 lines, by verb and the first table named (median of the "
+             "repeats).", "", "| statement | " + " | ".join(shown) + " |", "|---|" + "---:|" * len(shown)]
+    for kind in kinds:
+        lines.append(f"| {kind} | " + " | ".join(f"{rates[d, kind][0]:.2f}" if rates[d, kind] else "-"
+                                                 for d in shown) + " |")
     return lines
 
 

@@ -385,6 +385,7 @@ def summarize(outcome: dict, expected_lines: int) -> dict:
         peak_anon_bytes=report["peak_anon_bytes"], peak_rss_bytes=report["peak_rss_bytes"],
         vm_hwm_bytes=result.get("vm_hwm_bytes"), baseline_anon_bytes=result["baseline_anon_bytes"], lines=lines,
         sql_statements=result.get("sql_statements"), sql_executemany_rows=result.get("sql_executemany_rows"), sql_copies=result.get("sql_copies"),
+        sql_by_kind=result.get("sql_by_kind"),
         files=files, totals=report["totals"], index_catchup=report.get("index_catchup"),
         all_processed=all(f["status"] == "processed" for f in files) and lines == expected_lines,
     )

@@ -17,6 +17,7 @@ import pytest
 from bench import cgroup, machine
 from bench import run as bench_run
 from bench.latency_proxy import LatencyProxy
+from bench.child import statement_kind
 from bench.run import DESIGN_ORDER, DigestMismatch, check_digests, main
 
 PRODUCTS = 300
@@ -55,6 +56,9 @@ def test_every_design_ran_every_day_of_every_repeat(results):
             assert 0 <= summary["startup_s"] <= summary["elapsed_s"]
             assert 0 < summary["files_cpu_s"] <= summary["cpu_s"]
             assert summary["sql_statements"] > 0
+            # Every statement has a kind, and the files' own tables are among them.
+            assert sum(summary["sql_by_kind"].values()) == summary["sql_statements"]
+            assert summary["sql_by_kind"].get("SELECT catalog_price", 0) > 0
         provenance = run["provenance"]
         assert len(provenance["commit"]) == 40 and provenance["load_average_at_end"] and "steal_s" in provenance
 
@@ -106,6 +110,7 @@ def test_outputs_and_targets(results):
     for design in DESIGN_ORDER:
         assert f"| {design} | {REPEATS} |" in table
     assert "Steady state" in table and "Amortized" in table
+    assert "Where day 2's statements go" in table and "| SELECT catalog_price |" in table
     assert {t["met"] for t in data["targets"]} <= {True, False, None}
     assert data["targets"][0]["met"] is True  # same catalogs
     try:
@@ -187,3 +192,12 @@ def test_no_index_design_finds_variations_through_its_alias_table():
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {ALIAS_TABLE}")
+
+
+def test_statements_are_told_apart_by_verb_and_first_table():
+    assert statement_kind('SELECT "catalog_price"."id" FROM "catalog_price" WHERE x IN (1)') == "SELECT catalog_price"
+    assert statement_kind('INSERT INTO "catalog_sku" ("company_id") VALUES (%s)') == "INSERT catalog_sku"
+    assert statement_kind('UPDATE "catalog_product" SET "barcode" = %s WHERE id = %s') == "UPDATE catalog_product"
+    assert statement_kind("SELECT COALESCE(MAX(id), 0) FROM catalog_indexchange") == "SELECT catalog_indexchange"
+    assert statement_kind('COPY "catalog_price" ("product_id") FROM STDIN') == "COPY catalog_price"
+    assert statement_kind("BEGIN IMMEDIATE") == "BEGIN"
