@@ -43,7 +43,7 @@ class BrandManager:
                 raw_by_normalized.setdefault(line.normalized_brand, line.brand or line.normalized_brand)
         if raw_by_normalized:
             self._id_of.update(self._resolve(raw_by_normalized))
-        return {nn: self._id_of[nn] for line in lines if (nn := line.normalized_brand)}
+        return {nn: self._id_of[nn] for line in lines if (nn := line.normalized_brand) in self._id_of}
 
     def _resolve(self, raw_by_normalized: dict[str, str]) -> dict[str, int]:
         """Brand ids of names not asked about before in this file, creating the brands not known at all."""
