@@ -90,3 +90,21 @@ def max_query_params() -> int:
         return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     except AttributeError:  # Python before 3.11 cannot ask; assume the smallest SQLite Django supports
         return 999
+
+
+class Gathered:
+    """Items gathered across chunks and handed to ``write`` ``size`` at a time; ``flush`` writes the rest."""
+
+    def __init__(self, size: int, write):
+        self.size, self.write, self.items = size, write, []
+
+    def add(self, items) -> None:
+        self.items += items
+        while len(self.items) >= self.size:
+            batch, self.items = self.items[:self.size], self.items[self.size:]
+            self.write(batch)
+
+    def flush(self) -> None:
+        batch, self.items = self.items, []
+        if batch:
+            self.write(batch)

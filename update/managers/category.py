@@ -15,7 +15,7 @@ from django.utils.text import slugify
 
 from catalog.models import Category, ProductCategory
 
-from ..bulk import insert_rows, max_query_params
+from ..bulk import Gathered, insert_rows, max_query_params
 from ..context import FileContext
 from ..lines import ScrapedLine
 
@@ -55,20 +55,15 @@ class CategoryManager:
         self.company_id = ctx.store.company_id
         self._ids: dict[str, int] = {}                      # slug -> id, known to exist
         self._parent_links: set[tuple[int, int]] = set()    # (child, parent), known to exist
-        self.pending: list[tuple[tuple[str, ...], int]] = []
         # A batch's product ids and leaf category ids go in one query: at most one of each per line.
-        self.batch = min(LINK_BATCH, max_query_params() // 2)
+        self.pending = Gathered(min(LINK_BATCH, max_query_params() // 2), self._write)
 
     def apply(self, pairs: list[tuple[ScrapedLine, int]]) -> None:
-        self.pending += [(line.category_path, pid) for line, pid in pairs if line.category_path]
-        while len(self.pending) >= self.batch:
-            batch, self.pending = self.pending[:self.batch], self.pending[self.batch:]
-            self._write(batch)
+        self.pending.add([(line.category_path, pid) for line, pid in pairs if line.category_path])
 
     def finish(self) -> None:
         """Link what is still gathered: after the file's last chunk."""
-        batch, self.pending = self.pending, []
-        self._write(batch)
+        self.pending.flush()
 
     def _write(self, paths: list[tuple[tuple[str, ...], int]]) -> None:
         names: dict[str, str] = {}

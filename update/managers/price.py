@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from catalog.models import Price
 
-from ..bulk import insert_rows, max_query_params, update_rows
+from ..bulk import Gathered, insert_rows, max_query_params, update_rows
 from ..context import FileContext
 from ..lines import ScrapedLine, price_hash
 
@@ -99,23 +99,19 @@ class PriceManager:
     def __init__(self, ctx: FileContext):
         self.ctx = ctx
         self.store = ctx.store
-        self.pending: list[tuple[Quote, int]] = []
         # The batch's product ids go in one IN (...), beside the store's id.
-        self.batch = min(PRICE_BATCH, max_query_params() - 1)
+        self.pending = Gathered(min(PRICE_BATCH, max_query_params() - 1), self._write)
 
     def apply(self, pairs: list[tuple[ScrapedLine, int]]) -> None:
         """Price each product once per file: the first line that resolved to it wins."""
         scratch = self.ctx.scratch
         with scratch.begin() as txn:
-            self.pending += [(Quote.of(line), pid) for line, pid in pairs if scratch.claim_product(txn, pid)]
-        while len(self.pending) >= self.batch:
-            batch, self.pending = self.pending[:self.batch], self.pending[self.batch:]
-            self._write(batch)
+            firsts = [(Quote.of(line), pid) for line, pid in pairs if scratch.claim_product(txn, pid)]
+        self.pending.add(firsts)
 
     def finish(self) -> None:
         """Write the prices still gathered: after the file's last chunk, before ``delete_absent``."""
-        batch, self.pending = self.pending, []
-        self._write(batch)
+        self.pending.flush()
 
     def _write(self, firsts: list[tuple[Quote, int]]) -> None:
         if not firsts:
