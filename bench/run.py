@@ -472,6 +472,7 @@ def main(argv=None) -> int:
                  "seed": seed}
         results["sizes"].append(entry)
         if args.prepare_only:
+            print(f"N={n}: prepared: {inputs.stats['files']} files, seed of {seed.get('products')} products", flush=True)
             continue
         machine.drop_caches(args.cold)
         days = list(range(2, last_day + 1))
@@ -504,6 +505,8 @@ def main(argv=None) -> int:
         except DigestMismatch as error:
             mismatch = str(error)
             break
+    if args.prepare_only:
+        return 0  # nothing measured: the results file of record stays as it is
     results["finished_at"] = _now()
     results["machine"]["load_average_at_end"] = machine.load_average()
     results["digest_mismatch"] = mismatch
