@@ -129,6 +129,16 @@ def test_refuses_a_dirty_tree(monkeypatch, tmp_path, capsys):
     assert not (tmp_path / "results.json").exists()
 
 
+def test_prepare_only_leaves_the_results_of_record_alone(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text("{}")
+    assert main(["--sizes", "30", "--days", "2", "--work", str(tmp_path / "work"), "--out", str(out),
+                 "--database-url", "", "--allow-dirty", "--no-cold", "--prepare-only"]) == 0
+    assert (out / "results.json").read_text() == "{}"
+    assert (tmp_path / "work" / "n30-k1" / "template.sqlite3").exists()
+
+
 def test_quick_mode_is_10k_with_two_repeats():
     args = bench_run.parse_args(["--quick"])
     assert args.sizes == [(10_000, 1)] and args.repeats == 2 and args.days == 4 and not args.cold
