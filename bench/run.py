@@ -472,7 +472,8 @@ def main(argv=None) -> int:
                  "seed": seed}
         results["sizes"].append(entry)
         if args.prepare_only:
-            print(f"N={n}: prepared: {inputs.stats['files']} files, seed of {seed.get('products')} products", flush=True)
+            print(f"N={n}: prepared: {inputs.stats['files']} files, seed of {seed.get('products')} products",
+                  flush=True)
             continue
         machine.drop_caches(args.cold)
         days = list(range(2, last_day + 1))

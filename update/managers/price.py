@@ -19,8 +19,8 @@ from ..lines import ScrapedLine, price_hash
 PRICE_FIELDS = ["scraped_date", "price", "was_price", "save_amount", "unit_price", "unit_of_measure",
                 "per_unit_price_string", "is_on_special", "price_hash"]
 # What ``decide`` reads of a stored price.
-STORED_FIELDS = ["price", "was_price", "save_amount", "unit_price", "unit_of_measure", "per_unit_price_string",
-                 "is_on_special"]
+STORED_FIELDS = ["price", "was_price", "save_amount", "unit_price", "unit_of_measure",
+                 "per_unit_price_string", "is_on_special"]
 # Rows per keyset batch when looking for prices to delete, and per DELETE statement.
 DELETE_BATCH = 2_000
 # Prices gathered before they are read and written: a price costs the same three statements (read the
