@@ -150,6 +150,9 @@ UPDATE_INBOX = Path(os.environ.get("UPDATE_INBOX", VAR_DIR / "inbox"))
 UPDATE_ARCHIVE = Path(os.environ.get("UPDATE_ARCHIVE", VAR_DIR / "archive"))
 UPDATE_REJECTED = Path(os.environ.get("UPDATE_REJECTED", VAR_DIR / "rejected"))
 UPDATE_INDEX_PATH = Path(os.environ.get("UPDATE_INDEX_PATH", VAR_DIR / "index"))
+# A line identical to the one its store sent last time skips the database (update/unchanged.py).
+# UPDATE_SKIP_UNCHANGED=0 turns that off (the catalog comes out the same; only slower), to compare or debug.
+UPDATE_SKIP_UNCHANGED = os.environ.get("UPDATE_SKIP_UNCHANGED", "1").strip().lower() not in ("0", "false", "no", "off")
 
 LOGGING = {
     "version": 1,

@@ -169,6 +169,8 @@ def apply_changes(index, writer, rows: list[tuple], stats: CatchupStats) -> None
             variation_carrier.setdefault(key, pid)
 
     in_index = index.get_many("nnbs", by_key)
+    # What each store's file last applied to these products may no longer hold (diskcache_tier.seen).
+    writer.forget_seen(touched)
     for pid in touched:
         if pid in current:
             writer.put_product(pid, entries[pid].slim)

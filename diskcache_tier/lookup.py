@@ -30,17 +30,20 @@ import orjson
 from .pending import DELETED, PendingWrites
 from .keying import ProductRow, decode_slim, encode_slim, nnbs_key, product_entries
 from .keys import id_bytes, id_from_bytes, sku_key, text_key
+from .seen import SeenLine, decode_seen, encode_seen, seen_key
 
 log = logging.getLogger(__name__)
 
 KINDS = ("barcode", "nnbs", "sku")
 # 2: the meta names the database by token and holds the change-log watermark and schema state.
-FORMAT_VERSION = 2
+# 3: the ``seen`` database: what each store's file last applied to each product (``seen.py``).
+FORMAT_VERSION = 3
 
 # The map is address space, not memory or disk: the file grows only as pages are written. 64 GiB holds
 # an index for tens of millions of products; MapFullError still grows it if a catalog ever needs more.
 DEFAULT_MAP_SIZE = 64 << 30
-_DB_NAMES = {"products": b"products", "barcode": b"barcode", "nnbs": b"nnbs", "sku": b"sku", "meta": b"meta"}
+_DB_NAMES = {"products": b"products", "barcode": b"barcode", "nnbs": b"nnbs", "sku": b"sku", "seen": b"seen",
+             "meta": b"meta"}
 # A full map doubles, but by at least this much, so a small map does not grow a page at a time.
 MIN_MAP_GROWTH = 64 << 20
 
@@ -70,6 +73,14 @@ class ProductIndex:
 
     def slim_many(self, product_ids: Iterable[int]) -> dict[int, dict]:
         raise NotImplementedError
+
+    # Whether the index remembers what each store's file last applied (``seen.py``), so that a line
+    # identical to it skips the database. Designs that don't answer ``seen_many`` with nothing.
+    remembers_lines = False
+
+    def seen_many(self, store_id: int, product_ids: Iterable[int]) -> dict[int, SeenLine]:
+        """What the store's last file applied to each product, for the products the index remembers."""
+        return {}
 
     def writer(self) -> "IndexWriter":
         raise NotImplementedError
@@ -127,6 +138,15 @@ class IndexWriter:
 
     def delete_product(self, product_id: int) -> None:
         raise NotImplementedError
+
+    def put_seen(self, store_id: int, product_id: int, seen: SeenLine) -> None:
+        """Remember the line that priced the product in the store (only an index that remembers lines)."""
+
+    def delete_seen(self, store_id: int, product_id: int) -> None:
+        """Forget it: the store's price of the product was written by a line that can't be skipped."""
+
+    def forget_seen(self, product_ids: Iterable[int]) -> None:
+        """Forget every store's line of these products: another writer changed them."""
 
     def put(self, kind: str, key, product_id: int) -> None:
         raise NotImplementedError
@@ -197,11 +217,15 @@ class LmdbIndex(ProductIndex):
     # Current with the database when a file starts, so its hits and misses are taken as they are.
     is_current = True
 
+    remembers_lines = True
+
     def __init__(self, path: Path, *, readonly: bool = False, map_size: int = DEFAULT_MAP_SIZE):
         self.path = Path(path)
         self.env = open_environment(self.path, readonly=readonly, map_size=map_size)
         self.dbs = open_databases(self.env, create=not readonly)
         self._pending: PendingWrites | None = None
+        # Products whose remembered lines the open writer forgets at commit: not trusted meanwhile.
+        self._forgotten: set[int] = set()
         self.catchup = None  # what the catch-up at opening applied (diskcache_tier.catchup.CatchupStats)
 
     def _lookup(self, db_name: str, raw_keys: Iterable[tuple[object, bytes]], decode) -> dict:
@@ -212,6 +236,8 @@ class LmdbIndex(ProductIndex):
         until after the environment is closed.
         """
         pending, db = self._pending, self.dbs[db_name]
+        if pending is not None and not pending.count:
+            pending = None  # nothing written yet: one get per key, not two
         found = {}
         with self.env.begin(buffers=True) as txn:
             for key, raw_key in raw_keys:
@@ -229,6 +255,10 @@ class LmdbIndex(ProductIndex):
 
     def slim_many(self, product_ids: Iterable[int]) -> dict[int, dict]:
         return self._lookup("products", ((pid, id_bytes(pid)) for pid in product_ids), decode_slim)
+
+    def seen_many(self, store_id: int, product_ids: Iterable[int]) -> dict[int, SeenLine]:
+        wanted = ((pid, seen_key(pid, store_id)) for pid in product_ids if pid not in self._forgotten)
+        return self._lookup("seen", wanted, decode_seen)
 
     def meta(self) -> dict:
         with self.env.begin(buffers=True) as txn:
@@ -252,6 +282,7 @@ class LmdbIndex(ProductIndex):
         return LmdbWriter(self)
 
     def _finish_write(self) -> None:
+        self._forgotten = set()
         if self._pending is not None:
             self._pending.close()
             self._pending = None
@@ -289,6 +320,15 @@ class LmdbWriter(IndexWriter):
     def delete_product(self, product_id):
         self.pending.delete("products", id_bytes(product_id))
 
+    def put_seen(self, store_id, product_id, seen):
+        self.pending.put("seen", seen_key(product_id, store_id), encode_seen(seen))
+
+    def delete_seen(self, store_id, product_id):
+        self.pending.delete("seen", seen_key(product_id, store_id))
+
+    def forget_seen(self, product_ids):
+        self.index._forgotten.update(product_ids)
+
     def put(self, kind, key, product_id):
         self.pending.put(kind, encode_key(kind, key), id_bytes(product_id))
 
@@ -301,6 +341,9 @@ class LmdbWriter(IndexWriter):
     def commit(self):
         env, dbs = self.index.env, self.index.dbs
         try:
+            # Forgotten first: a line this file remembered after the change that forgot it stays.
+            for pids in _batches(sorted(self.index._forgotten), APPLY_BATCH):
+                write_with_growth(env, lambda txn: _forget_seen(txn, dbs["seen"], pids))
             for batch in self.pending.writes(APPLY_BATCH):
                 write_with_growth(env, lambda txn: _apply(txn, dbs, batch))
         except BaseException:
@@ -313,6 +356,23 @@ class LmdbWriter(IndexWriter):
     def abort(self):
         self._forget_after_commit()
         self.index._finish_write()
+
+
+def _batches(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _forget_seen(txn, db, product_ids) -> None:
+    """Delete every store's remembered line of each product (keys start with the product's id)."""
+    with txn.cursor(db=db) as cursor:
+        for pid in product_ids:
+            prefix = id_bytes(pid)
+            if not cursor.set_range(prefix):
+                continue
+            while bytes(cursor.key()).startswith(prefix):
+                if not cursor.delete():
+                    break
 
 
 def _apply(txn, dbs, batch) -> None:

@@ -145,6 +145,18 @@ def check_same_day(file_date: date, line_meta: FileMeta) -> None:
             "metadata scraped_date is neither the file's date nor the day after")
 
 
+# Every product field ``parse_line`` reads, and nothing else: a line's digest covers these, so a field
+# the update ignores (the product's own scraped_date, ratings, descriptions) never makes a line "changed".
+READ_FIELDS = ("normalized_name_brand_size", "name", "price_current", "price_was", "sku", "barcode", "brand",
+               "normalized_brand", "size", "sizes", "url", "image_url", "aldi_image_url", "category_path",
+               "unit_price", "unit_of_measure", "per_unit_price_string", "is_on_special")
+
+
+def read_part(product: dict) -> list:
+    """The values of the fields the update reads, in one order (what a line's digest is taken of)."""
+    return [product.get(name) for name in READ_FIELDS]
+
+
 def parse_line(line_no: int, record, warnings: list[LineWarning] | None = None) -> ScrapedLine:
     """Turn one decoded JSON record into a ScrapedLine, or raise LineRejected with the reason.
 

@@ -41,6 +41,7 @@ from .reader import ReadLine, Survey, finish, note_outcome, read_units, survey
 from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
+from .unchanged import UnchangedLines
 from .dry_run_index import open_dry_run_index
 from .ledger import Ledger, already_applied, file_digest
 from .moves import FolderNotWritable, check_writable
@@ -63,6 +64,13 @@ PARTIAL_SCRAPE_RATIO = 0.9
 FUTURE_DAYS_ALLOWED = 1
 
 
+def skip_unchanged_default() -> bool:
+    """The setting UPDATE_SKIP_UNCHANGED (environment, default on): off only to compare or to debug."""
+    from django.conf import settings
+
+    return bool(getattr(settings, "UPDATE_SKIP_UNCHANGED", True))
+
+
 class DryRunRollback(Exception):
     """Raised inside a file's transaction so a dry run writes nothing."""
 
@@ -76,6 +84,8 @@ class UpdateOptions:
     index_backend: str = "lmdb"
     chunk_size: int = CHUNK_SIZE
     dry_run: bool = False
+    # Lines their store sent before, unchanged, skip the managers and the database (update/unchanged.py).
+    skip_unchanged: bool = field(default_factory=lambda: skip_unchanged_default())
     lock_path: Path | None = None
     progress: object = field(default_factory=NullProgress)
     # Stop between files once the process's anonymous memory passes this (0: no limit); see memory.py.
@@ -286,7 +296,8 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
              failed_stores: set[str], result: FileResult, rejects: RejectsLog) -> None:
     options.progress.pass_started("checking")
     try:
-        surveyed = survey(entry.path, scratch, options.progress.bytes_read)
+        surveyed = survey(entry.path, scratch, options.progress.bytes_read,
+                          digests=getattr(index, "remembers_lines", False))
     except OSError as exc:  # UnreadableFile says why in the operator's words; any other read error as is
         finish(scratch, Survey(), rejects)
         return _refuse(entry, result, options, f"unreadable file: {exc}", rejects)
@@ -427,17 +438,22 @@ def _write_file(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch
             store = get_or_create_store(meta)
             ctx = FileContext(path=path, meta=meta, store=store, index=index, writer=writer, scratch=scratch,
                               result=result, now=timezone.now())
-            products = ProductManager(ctx, BrandManager(), verify=verify or not getattr(index, "is_current", False))
-            prices = PriceManager(ctx)
+            trusted = not verify and getattr(index, "is_current", False)
+            products = ProductManager(ctx, BrandManager(), verify=not trusted)
+            # The repair path checks every line against the database: none is taken as seen there.
+            unchanged = UnchangedLines(ctx, skip=options.skip_unchanged and trusted)
+            prices = PriceManager(ctx, unchanged.origin_of)
             categories = CategoryManager(ctx)
             options.progress.pass_started("updating")
             # closing(): an interrupted file ends the reader while the scratch it reads is still open.
             with closing(read_units(path, scratch, surveyed, options.progress.bytes_read)) as units:
                 for chunk in chunked(units, options.chunk_size):
-                    pairs = products.process([read.line for unit in chunk for read in unit])
-                    prices.apply(pairs)
+                    products.check_freshness()  # before any line is taken as seen
+                    changed, seen = unchanged.split(chunk)
+                    pairs = products.process([read.line for unit in changed for read in unit])
+                    prices.apply(unchanged.in_stream_order(pairs, seen))
                     categories.apply(pairs)
-                    note_outcome(scratch, chunk, pairs)
+                    note_outcome(scratch, changed, pairs)
             products.finish()
             prices.finish()
             categories.finish()

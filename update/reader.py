@@ -30,6 +30,7 @@ from typing import Callable, Iterator
 import orjson
 
 from diskcache_tier.keys import canonical_nnbs
+from diskcache_tier.seen import DIGEST_SIZE, line_digest
 
 from .lines import (
     FileMeta,
@@ -42,6 +43,7 @@ from .lines import (
     parse_line,
     parse_meta,
     read_keys,
+    read_part,
     store_of,
 )
 from .matching import shared_key_warnings
@@ -141,6 +143,33 @@ class ReadLine:
     shown: str  # the raw line as the rejects log shows it ("" when it can't be warned about)
     length: int
     warnings: list[LineWarning]
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A line that may be one its store sent before: its digest and keys, not yet parsed.
+
+    ``unchanged.UnchangedLines`` looks it up in the index; only if it changed is it parsed (``parsed``).
+    """
+    line_no: int
+    data: bytes
+    digest: bytes
+    nnbs: str
+    sku: str | None
+    barcode: str | None
+
+    def parsed(self) -> ReadLine:
+        return _parsed(self.line_no, self.data, grouped=False)
+
+
+def _seen_bytes(record: dict, keys: LineKeys) -> bytes:
+    """What pass two needs of a line to look it up as seen, kept with its role by pass one."""
+    return line_digest(orjson.dumps(read_part(record["product"]))) + orjson.dumps([keys.nnbs, keys.sku, keys.barcode])
+
+
+def _candidate(line_no: int, data: bytes, seen: bytes) -> Candidate:
+    nnbs, sku, barcode = orjson.loads(seen[DIGEST_SIZE:])
+    return Candidate(line_no, data, seen[:DIGEST_SIZE], nnbs, sku, barcode)
 
 
 @dataclass
@@ -301,8 +330,12 @@ class _Tallies:
         self.touched.clear()
 
 
-def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = None) -> Survey:
-    """Pass one: refuse what can be refused, count, de-duplicate and group; no line is built whole."""
+def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = None, *,
+           digests: bool = False) -> Survey:
+    """Pass one: refuse what can be refused, count, de-duplicate and group; no line is built whole.
+
+    With ``digests`` each store's first line of an NNBS keeps its digest and keys for pass two.
+    """
     result = Survey()
     tallies = _Tallies(scratch)
     txn = scratch.begin()
@@ -315,14 +348,15 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
                     txn = scratch.begin()
                 result.lines += 1
                 try:
-                    keys, tally = _keys_and_store(txn, tallies, raw)
+                    keys, tally, record = _keys_and_store(txn, tallies, raw)
                 except LineRejected as exc:
                     result.rejected[exc.kind] += 1
                     _log(scratch, txn, raw.line_no, "rejected", str(exc), shown_line(raw.data), raw.length)
                     continue
                 tally.kept += 1
                 first = scratch.claim_nnbs(txn, tally.ordinal, keys.nnbs, raw.line_no)
-                scratch.set_role(txn, raw.line_no, tally.ordinal, first)
+                seen = _seen_bytes(record, keys) if digests and first else b""
+                scratch.set_role(txn, raw.line_no, tally.ordinal, first, seen)
                 if first:
                     tally.unique += 1
                     result.joins += _group(scratch, txn, tally.ordinal, keys, raw.line_no)
@@ -333,12 +367,14 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
     except BaseException:
         txn.abort()
         raise
+    scratch.digests_kept = digests
     _decide_store(scratch, result)
     return result
 
 
-def _keys_and_store(txn, tallies: _Tallies, raw: RawLine) -> tuple[LineKeys, StoreTally]:
-    """The line's keys and its store's tally, or LineRejected; every line naming a store is its vote."""
+def _keys_and_store(txn, tallies: _Tallies, raw: RawLine) -> tuple[LineKeys, StoreTally, dict]:
+    """The line's keys, its store's tally and its record, or LineRejected; every line naming a store is
+    its vote."""
     record = decode(raw)
     if isinstance(record, LineRejected):
         raise record
@@ -356,7 +392,7 @@ def _keys_and_store(txn, tallies: _Tallies, raw: RawLine) -> tuple[LineKeys, Sto
     if problem is not None:
         raise problem
     check_same_day(tally.meta.scraped_date, meta)
-    return keys, tally
+    return keys, tally, record
 
 
 def _group(scratch: FileScratch, txn, store: int, keys: LineKeys, line_no: int) -> bool:
@@ -398,11 +434,12 @@ def _decide_store(scratch: FileScratch, result: Survey) -> None:
 
 
 def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: OnPosition | None = None,
-               *, emit: bool = True) -> Iterator[list[ReadLine]]:
+               *, emit: bool = True) -> Iterator[list[ReadLine | Candidate]]:
     """Pass two: the file's lines, each parsed once, a group of lines sharing a key as one unit.
 
     A unit comes out when its last line is read, so the order of units depends on the file alone.
     Lines of another store than the file's are refused here (their count is already in the survey).
+    A line alone in its unit for which pass one kept a digest comes out unparsed, as a ``Candidate``.
     With ``emit`` False nothing is parsed: only those refusals are written (for a refused file).
     """
     own = surveyed.store_ordinal
@@ -415,12 +452,12 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
         for raw in numbered_lines(source, on_position=on_position):
             if every_line_alone:
                 if emit:
-                    yield [_parsed(raw.line_no, raw.data, grouped=False)]
+                    yield [_alone(scratch, txn, raw)]
                 continue
             role = scratch.role(txn, raw.line_no)
             if role is None:
                 continue  # refused in pass one, with its reason
-            store, first = role
+            store, first, seen = role
             if store != own:
                 refusals.append((raw, str(another_store(scratch.store_name(txn, store), file_store))))
                 if len(refusals) >= SCRATCH_COMMIT_EVERY:
@@ -431,7 +468,8 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
             root = scratch.group_root(txn, raw.line_no)
             members, last = scratch.group(txn, root)
             if members == 1:
-                yield [_parsed(raw.line_no, raw.data, grouped=False)]
+                yield [_candidate(raw.line_no, raw.data, seen) if seen else _parsed(raw.line_no, raw.data,
+                                                                                      grouped=False)]
                 continue
             with scratch.begin() as write:
                 scratch.defer(write, root, raw.line_no, raw.data)
@@ -439,6 +477,14 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
             if waiting:
                 yield [_parsed(line_no, data, grouped=True) for line_no, data in waiting]
     _log_refusals(scratch, refusals)
+
+
+def _alone(scratch: FileScratch, txn, raw: RawLine) -> ReadLine | Candidate:
+    """A line of the common file (every line its own unit): a candidate if pass one kept its digest."""
+    role = scratch.role(txn, raw.line_no) if scratch.digests_kept else None
+    if role is not None and role[2]:
+        return _candidate(raw.line_no, raw.data, role[2])
+    return _parsed(raw.line_no, raw.data, grouped=False)
 
 
 def _parsed(line_no: int, data: bytes, *, grouped: bool) -> ReadLine:

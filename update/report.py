@@ -18,6 +18,8 @@ class FileResult:
     lines_rejected: int = 0
     duplicate_lines: int = 0
     unique_lines: int = 0
+    # Lines that were their store's last applied line again: no SQL, no manager (update/unchanged.py).
+    lines_unchanged: int = 0
     products_created: int = 0
     products_updated: int = 0
     skus_linked: int = 0
@@ -91,7 +93,7 @@ class RunReport:
     def totals(self) -> Counter:
         totals: Counter = Counter()
         for f in self.files:
-            for name in ("lines", "lines_rejected", "lines_with_warnings", "products_created",
+            for name in ("lines", "lines_rejected", "lines_with_warnings", "lines_unchanged", "products_created",
                          "products_updated", "prices_created", "prices_updated", "prices_deleted", "index_repairs",
                          "products_fetched"):
                 totals[name] += getattr(f, name)

@@ -36,8 +36,11 @@ class FileScratch:
         self.env = lmdb.open(str(self.path), map_size=_SCRATCH_MAP_SIZE, max_dbs=len(_DBS), writemap=True,
                              sync=False, metasync=False, readahead=False)
         self.dbs = {name.decode(): self.env.open_db(name) for name in _DBS}
+        # Pass one of the current file kept each line's digest and keys with its role (reader.survey).
+        self.digests_kept = False
 
     def reset(self) -> None:
+        self.digests_kept = False
         with self.env.begin(write=True) as txn:
             for db in self.dbs.values():
                 txn.drop(db, delete=False)
@@ -72,16 +75,18 @@ class FileScratch:
             for _, record in cursor:
                 yield bytes(record)
 
-    def set_role(self, txn, line_no: int, store: int, first: bool) -> None:
-        txn.put(line_bytes(line_no), _ROLE.pack(store, first), db=self.dbs["line_role"])
+    def set_role(self, txn, line_no: int, store: int, first: bool, seen: bytes = b"") -> None:
+        """``seen``: what the second pass needs to tell an unchanged line without decoding it again."""
+        txn.put(line_bytes(line_no), _ROLE.pack(store, first) + seen, db=self.dbs["line_role"])
 
-    def role(self, txn, line_no: int) -> tuple[int, bool] | None:
-        """(store ordinal, first line of its NNBS) of a line the first pass kept; None for a refused line."""
+    def role(self, txn, line_no: int) -> tuple[int, bool, bytes] | None:
+        """(store ordinal, first line of its NNBS, what ``set_role`` was given as ``seen``) of a line the
+        first pass kept; None for a refused line."""
         raw = txn.get(line_bytes(line_no), db=self.dbs["line_role"])
         if raw is None:
             return None
-        store, first = _ROLE.unpack(raw)
-        return store, bool(first)
+        store, first = _ROLE.unpack(raw[:_ROLE.size])
+        return store, bool(first), bytes(raw[_ROLE.size:])
 
     def claim_nnbs(self, txn, store: int, nnbs: str, line_no: int) -> bool:
         """Record the first line of an NNBS in a store's lines; False when an earlier line has it."""

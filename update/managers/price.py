@@ -6,15 +6,17 @@ and at the end of a complete file deletes the store's prices of products the fil
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from catalog.models import Price
+from diskcache_tier.seen import SeenLine
 
 from ..bulk import Gathered, insert_rows, max_query_params, update_rows
 from ..context import FileContext
 from ..lines import ScrapedLine, price_hash
+from ..unchanged import key_owners
 
 PRICE_FIELDS = ["scraped_date", "price", "was_price", "save_amount", "unit_price", "unit_of_measure",
                 "per_unit_price_string", "is_on_special", "price_hash"]
@@ -40,10 +42,13 @@ class Quote:
     per_unit_price_string: str | None
     is_on_special: bool
     price_hash: str
+    # (digest, barcode, sku, nnbs) of a line the index may remember as its store's (update/unchanged.py).
+    origin: tuple | None = None
 
     @classmethod
-    def of(cls, line: ScrapedLine) -> "Quote":
-        return cls(*(getattr(line, f.name) for f in fields(cls)))
+    def of(cls, line: ScrapedLine, origin: tuple | None = None) -> "Quote":
+        return cls(line.price, line.was_price, line.unit_price, line.unit_of_measure, line.per_unit_price_string,
+                   line.is_on_special, line.price_hash, origin)
 
 
 @dataclass
@@ -99,18 +104,36 @@ def _same_money(stored, decided) -> bool:
     return (None if stored is None else Decimal(stored)) == decided
 
 
+def _no_origin(line) -> None:
+    return None
+
+
 class PriceManager:
-    def __init__(self, ctx: FileContext):
+    def __init__(self, ctx: FileContext, origin_of=_no_origin):
         self.ctx = ctx
         self.store = ctx.store
+        # Which lines the index may remember as the store's (``UnchangedLines.origin_of``).
+        self.origin_of = origin_of
         # The batch's product ids go in one IN (...), beside the store's id.
         self.pending = Gathered(min(PRICE_BATCH, max_query_params() - 1), self._write)
 
-    def apply(self, pairs: list[tuple[ScrapedLine, int]]) -> None:
-        """Price each product once per file: the first line that resolved to it wins."""
+    def apply(self, pairs: list[tuple[ScrapedLine | None, int]]) -> None:
+        """Price each product once per file: the first line that resolved to it wins.
+
+        A line None is a seen line (update/unchanged.py): its store's price of the product is the one it
+        wrote last time, so it only claims the product, in stream order with the others.
+        """
         scratch = self.ctx.scratch
+        firsts, unchanged = [], 0
         with scratch.begin() as txn:
-            firsts = [(Quote.of(line), pid) for line, pid in pairs if scratch.claim_product(txn, pid)]
+            for line, pid in pairs:
+                if not scratch.claim_product(txn, pid):
+                    continue
+                if line is None:
+                    unchanged += 1
+                else:
+                    firsts.append((Quote.of(line, self.origin_of(line)), pid))
+        self.ctx.result.prices_unchanged += unchanged
         self.pending.add(firsts)
 
     def finish(self) -> None:
@@ -125,20 +148,38 @@ class PriceManager:
         existing = {row.product_id: row for row in Price.objects.filter(
             store=self.store, product_id__in=[pid for _, pid in firsts]).values_list(
             "id", "product_id", *STORED_FIELDS, named=True)}
-        to_create, to_update = [], []
+        to_create, to_update, remembered = [], [], []
         for line, pid in firsts:
-            change = decide(existing.get(pid), line, self.ctx.meta.scraped_date)
+            stored = existing.get(pid)
+            change = decide(stored, line, self.ctx.meta.scraped_date)
             if change.action == "create":
                 to_create.append((pid, self.store.id, *(change.fields[name] for name in PRICE_FIELDS)))
             elif change.action == "update":
                 to_update.append(Price(id=existing[pid].id, product_id=pid, store_id=self.store.id,
                                        **change.fields))
+            was_price = stored.was_price if change.action == "unchanged" else change.fields["was_price"]
+            remembered.append((pid, line.origin if _same_money(was_price, line.was_price) else None))
         insert_rows(Price, ["product", "store", *PRICE_FIELDS], to_create)
         update_rows(Price, to_update, PRICE_FIELDS)
+        self._remember(remembered)
         result = self.ctx.result
         result.prices_created += len(to_create)
         result.prices_updated += len(to_update)
         result.prices_unchanged += len(firsts) - len(to_create) - len(to_update)
+
+    def _remember(self, priced: list[tuple[int, tuple | None]]) -> None:
+        """What the index remembers of each price just decided: the line that wrote it, if applying that
+        line again would change nothing (a was-price from a price fall would be cleared: not that one)."""
+        index, writer = self.ctx.index, self.ctx.writer
+        if not index.remembers_lines:
+            return
+        origins = [(pid, origin) for pid, origin in priced if origin is not None]
+        owners = key_owners(index, self.store.company_id, [origin[1:] for _, origin in origins])
+        for (pid, origin), hits in zip(origins, owners):
+            writer.put_seen(self.store.id, pid, SeenLine(origin[0], hits))
+        for pid, origin in priced:
+            if origin is None:
+                writer.delete_seen(self.store.id, pid)
 
     def delete_absent(self) -> None:
         """Delete the store's prices of products this complete file does not list."""
@@ -156,3 +197,7 @@ class PriceManager:
             if absent:
                 Price.objects.filter(id__in=absent).delete()
                 self.ctx.result.prices_deleted += len(absent)
+                gone = set(absent)
+                for price_id, pid in rows:
+                    if price_id in gone:
+                        self.ctx.writer.delete_seen(self.store.id, pid)

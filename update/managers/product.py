@@ -82,12 +82,22 @@ class ProductManager:
         # The repair path: check every index hit and miss against the database, as if the index were stale.
         self.verify = verify
         self.freshness = FileFreshness(ctx.index, ctx.writer)
+        self._checked = False  # the coming chunk's freshness is checked (``check_freshness``)
 
     # ------------------------------------------------------------------------------------- chunk
 
+    def check_freshness(self) -> None:
+        """Before a chunk is looked at: the index catches up with any other writer first."""
+        self.freshness.before_chunk()
+        self._checked = True
+
     def process(self, lines: list[ScrapedLine]) -> list[tuple[ScrapedLine, int]]:
         """Bring the chunk's products up to date; return each line with its product, in the chunk's order."""
-        self.freshness.before_chunk()
+        if not self._checked:
+            self.freshness.before_chunk()
+        self._checked = False
+        if not lines:
+            return []  # every line of the chunk was seen: nothing to ask or write
         writes_before = self._logged_writes()
         keys = self._keys_by_kind(lines)
         hits = {kind: self.ctx.index.get_many(kind, wanted) for kind, wanted in keys.items()}
