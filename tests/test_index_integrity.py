@@ -15,7 +15,7 @@ from catalog.models import SKU, Price, Product, ProductCategory
 from diskcache_tier.models import DatabaseIdentity, IndexChange
 from diskcache_tier.build_index import build_lmdb_index, index_lock_path, open_index, why_rebuild
 from diskcache_tier.keying import ProductRow, slim_record
-from diskcache_tier.lookup import LmdbIndex
+from diskcache_tier.lookup import FORMAT_VERSION, LmdbIndex
 from diskcache_tier.verify import verify_index
 from diskcache_tier.run_lock import run_lock
 from update.orchestrator import run_update
@@ -116,7 +116,7 @@ def test_migrated_schema_and_other_format_are_rebuilt_saying_why(updated, caplog
             writer.commit()
         with caplog.at_level(logging.WARNING, logger="diskcache_tier"):
             open_index("lmdb", updated.index_path)[0].close()
-        assert rebuild_reasons(caplog) == [f"rebuilding index at {updated.index_path}: index format 1 is not 2"]
+        assert rebuild_reasons(caplog) == [f"rebuilding index at {updated.index_path}: index format 1 is not {FORMAT_VERSION}"]
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM django_migrations WHERE name = '9999_x'")
@@ -298,7 +298,7 @@ def test_migrate_leaves_a_current_index(deployment):
     stats = cli("index", "stats", "--json", env=env)
     assert stats.returncode == 0, stats.stderr
     figures = orjson.loads(stats.stdout)
-    assert figures["usable"] and figures["rebuild_reason"] is None and figures["format"] == 2
+    assert figures["usable"] and figures["rebuild_reason"] is None and figures["format"] == FORMAT_VERSION
     verify = cli("index", "verify", env=env)
     assert verify.returncode == 0 and "index matches the database" in verify.stdout
 

@@ -1,0 +1,188 @@
+"""Lines their store sent before skip the database, and the catalog is the one the full update makes.
+
+Each scenario runs twice on an empty catalog, with the skip on and off (``UpdateOptions.skip_unchanged``),
+and the two catalogs must have one digest; the skip must also have happened where it should, or the
+comparison would prove nothing. Then the cases where a line is the same but must not be skipped: another
+writer changed its product or moved its SKU, its was-price came from a price fall, its price was deleted,
+it carries warnings.
+"""
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from catalog.digest import database_digest
+from catalog.models import SKU, Category, Company, Price, Product, ProductBrand, ProductCategory, Store
+from diskcache_tier.models import IndexChange
+from update.models import RunFile, UpdateRun
+from update.orchestrator import run_update
+
+from .conftest import drop
+from .factories import product, write_file
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _empty_catalog(workspace) -> None:
+    for model in (RunFile, UpdateRun, Price, ProductCategory, SKU, Product, Category, ProductBrand, Store, Company,
+                  IndexChange):
+        model.objects.all().delete()
+    for folder in (workspace.inbox, workspace.archive, workspace.rejected):
+        shutil.rmtree(folder)
+        folder.mkdir()
+
+
+def both_ways(workspace, tmp_path, steps) -> dict:
+    """Run ``steps`` (callables of the workspace; each returns a report or None) with the skip on and off:
+    {skip: (digest, [reports])}."""
+    outcome = {}
+    for skip in (True, False):
+        _empty_catalog(workspace)
+        workspace.index_path = tmp_path / f"index-{skip}"
+        workspace.skip_unchanged = skip
+        reports = [report for step in steps if (report := step(workspace)) is not None]
+        assert all(not r.count("failed") for r in reports)
+        outcome[skip] = (database_digest(), reports)
+    assert outcome[True][0] == outcome[False][0], "the skip changed the catalog"
+    return outcome
+
+
+def day(products, date, company="iga"):
+    def step(workspace):
+        write_file(workspace.inbox, company, date, products)
+        return run_update(workspace)
+    return step
+
+
+def unchanged(report) -> list[int]:
+    return [f.lines_unchanged for f in report.files]
+
+
+FILL = [product(f"p{n}", sku=f"S{n}", barcode=None) for n in range(40)]
+
+
+def test_real_files_make_one_catalog_with_the_skip_on_and_off(workspace, tmp_path, real_files):
+    def everything(ws):
+        drop(real_files, ws.inbox)
+        return run_update(ws)
+
+    outcome = both_ways(workspace, tmp_path, [everything])
+    files = {f.file: f for f in outcome[True][1][0].files}
+    # 3 days after their first scrape, two Aldi stores' lines are nearly all the same.
+    for name in ("aldi-carindale-g102-2025-09-12.jsonl", "aldi-highfields-g110-2025-09-12.jsonl"):
+        assert files[name].lines_unchanged > 0.95 * files[name].unique_lines
+        assert files[name].prices_unchanged >= files[name].lines_unchanged
+    assert all(f.lines_unchanged == 0 for f in outcome[False][1][0].files)
+
+
+def test_an_unchanged_day_is_skipped_and_a_changed_line_is_not(workspace, tmp_path):
+    changed = [{**line, "price_current": 9.99} if n == 7 else line for n, line in enumerate(FILL)]
+    outcome = both_ways(workspace, tmp_path, [day(FILL, "2025-09-01"), day(FILL, "2025-09-02"),
+                                              day(changed, "2025-09-03")])
+    reports = outcome[True][1]
+    assert unchanged(reports[1]) == [40] and unchanged(reports[2]) == [39]
+    assert reports[2].files[0].prices_updated == 1
+    assert Price.objects.get(product__normalized_name_brand_size="p7").price == Decimal("9.99")
+
+
+class StatementCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def statements_of_a_day(workspace, lines: int) -> int:
+    _empty_catalog(workspace)
+    fill = [product(f"q{n}", sku=f"Q{n}") for n in range(lines)]
+    write_file(workspace.inbox, "aldi", "2025-09-01", fill)
+    run_update(workspace)
+    write_file(workspace.inbox, "aldi", "2025-09-02", fill)
+    counter = StatementCounter()
+    with connection.execute_wrapper(counter):
+        report = run_update(workspace)
+    assert unchanged(report) == [lines]
+    return counter.count
+
+
+def test_a_chunk_of_unchanged_lines_sends_no_statement(workspace, tmp_path):
+    workspace.chunk_size = 50
+    workspace.index_path = tmp_path / "index"
+    # 4 chunks or 24: the statements are the file's and the run's, none of them a chunk's.
+    assert statements_of_a_day(workspace, 200) == statements_of_a_day(workspace, 1200)
+
+
+def test_a_product_another_writer_changed_is_not_skipped(workspace, tmp_path):
+    def clear_url(ws):
+        Product.objects.filter(normalized_name_brand_size="p3").update(url=None)  # the admin, say
+
+    outcome = both_ways(workspace, tmp_path, [day(FILL, "2025-09-01"), clear_url, day(FILL, "2025-09-02")])
+    assert unchanged(outcome[True][1][1]) == [39]
+    assert Product.objects.get(normalized_name_brand_size="p3").url == "https://shop.example/p3"
+
+
+def test_an_sku_moved_by_another_writer_moves_the_price(workspace, tmp_path):
+    def move_sku(ws):
+        SKU.objects.filter(sku="S3").update(product=Product.objects.get(normalized_name_brand_size="p4"))
+
+    lines = [line for line in FILL if line["sku"] != "S4"]  # p4 is not scraped any more but keeps its SKU
+    outcome = both_ways(workspace, tmp_path, [day(FILL, "2025-09-01"), move_sku, day(lines, "2025-09-02")])
+    assert unchanged(outcome[True][1][1]) == [38]
+    assert Price.objects.filter(product__normalized_name_brand_size="p4").count() == 1
+
+
+def test_a_was_price_from_a_price_fall_is_cleared_by_the_next_identical_scrape(workspace, tmp_path):
+    fallen = [{**line, "price_current": 2.0} if n == 5 else line for n, line in enumerate(FILL)]
+    outcome = both_ways(workspace, tmp_path, [day(FILL, "2025-09-01"), day(fallen, "2025-09-02"),
+                                              day(fallen, "2025-09-03")])
+    assert unchanged(outcome[True][1][2]) == [39]  # p5's line is the same, its price is not
+    price = Price.objects.get(product__normalized_name_brand_size="p5")
+    assert price.price == Decimal("2.00") and price.was_price is None
+
+
+def test_a_price_deleted_as_absent_is_created_again(workspace, tmp_path):
+    without = [line for line in FILL if line["sku"] != "S9"]
+    outcome = both_ways(workspace, tmp_path, [day(FILL, "2025-09-01"), day(without, "2025-09-02"),
+                                              day(FILL, "2025-09-03")])
+    third = outcome[True][1][2].files[0]
+    assert third.lines_unchanged == 39 and third.prices_created == 1
+
+
+def test_a_line_with_warnings_is_warned_about_every_time(workspace, tmp_path):
+    warned = [{**line, "is_on_special": "maybe"} if n == 2 else line for n, line in enumerate(FILL)]
+    outcome = both_ways(workspace, tmp_path, [day(warned, "2025-09-01"), day(warned, "2025-09-02")])
+    second = outcome[True][1][1].files[0]
+    assert second.lines_with_warnings == 1 and second.lines_unchanged == 39
+
+
+def test_products_sharing_a_line_key_in_one_file_are_not_skipped(workspace, tmp_path):
+    # Two lines with one SKU are one unit (one product): such lines always take the full update.
+    shared = [*FILL, product("p0 again", sku="S0")]
+    outcome = both_ways(workspace, tmp_path, [day(shared, "2025-09-01"), day(shared, "2025-09-02")])
+    assert unchanged(outcome[True][1][1]) == [39]
+
+
+def test_a_key_another_writer_freed_is_taken_by_the_same_line(workspace, tmp_path):
+    # Aldi's line names P by its SKU, under an NNBS that IGA's product Q holds; once Q is deleted, the
+    # same line makes that NNBS a variation of P, as the full update would.
+    aldi_day = [product("oats", sku="A1"), *FILL]
+
+    def delete_q(ws):
+        Product.objects.filter(normalized_name_brand_size="oats").delete()
+
+    outcome = both_ways(workspace, tmp_path, [
+        day([product("oats", sku="I1")], "2025-09-01"),
+        day([product("rolled oats", sku="A1"), *FILL], "2025-09-01", company="aldi"),
+        day(aldi_day, "2025-09-02", company="aldi"),
+        delete_q,
+        day(aldi_day, "2025-09-03", company="aldi"),
+    ])
+    assert unchanged(outcome[True][1][2]) == [40]
+    assert unchanged(outcome[True][1][3]) == [40]
+    survivor = Product.objects.get(normalized_name_brand_size="rolled oats")
+    assert survivor.normalized_name_brand_size_variations == ["oats"]
