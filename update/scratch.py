@@ -26,6 +26,9 @@ _DBS = (b"stores", b"store_names", b"line_role", b"first_line", b"key_line", b"p
         b"priced")
 
 
+_SEEN = b"s"
+
+
 def line_bytes(line_no: int) -> bytes:
     return _LINE.pack(line_no)
 
@@ -175,12 +178,16 @@ class FileScratch:
 
     # ----------------------------------------------------------------------------------- prices
 
-    def claim_product(self, txn, product_id: int) -> bool:
-        """Record that a product got its price from this file; False when it already had."""
-        return txn.put(id_bytes(product_id), b"", db=self.dbs["priced"], overwrite=False)
+    def claim_product(self, txn, product_id: int, *, seen: bool = False) -> bool:
+        """Record that a product got its price from this file (``seen``: from a line that changed
+        nothing, trusting the index); False when it already had."""
+        return txn.put(id_bytes(product_id), _SEEN if seen else b"", db=self.dbs["priced"], overwrite=False)
 
     def was_priced(self, txn, product_id: int) -> bool:
         return txn.get(id_bytes(product_id), db=self.dbs["priced"]) is not None
+
+    def priced_by_seen_line(self, txn, product_id: int) -> bool:
+        return txn.get(id_bytes(product_id), db=self.dbs["priced"]) == _SEEN
 
     def close(self) -> None:
         self.env.close()

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db import IntegrityError
+
 from catalog.models import Price
 from diskcache_tier.seen import SeenLine
 
@@ -116,6 +118,7 @@ class PriceManager:
         self.origin_of = origin_of
         # The batch's product ids go in one IN (...), beside the store's id.
         self.pending = Gathered(min(PRICE_BATCH, max_query_params() - 1), self._write)
+        self.seen_claims = 0  # products priced by a seen line: each must still have its row here
 
     def apply(self, pairs: list[tuple[ScrapedLine | None, int]]) -> None:
         """Price each product once per file: the first line that resolved to it wins.
@@ -127,13 +130,14 @@ class PriceManager:
         firsts, unchanged = [], 0
         with scratch.begin() as txn:
             for line, pid in pairs:
-                if not scratch.claim_product(txn, pid):
+                if not scratch.claim_product(txn, pid, seen=line is None):
                     continue
                 if line is None:
                     unchanged += 1
                 else:
                     firsts.append((Quote.of(line, self.origin_of(line)), pid))
         self.ctx.result.prices_unchanged += unchanged
+        self.seen_claims += unchanged
         self.pending.add(firsts)
 
     def finish(self) -> None:
@@ -182,18 +186,25 @@ class PriceManager:
                 writer.delete_seen(self.store.id, pid)
 
     def delete_absent(self) -> None:
-        """Delete the store's prices of products this complete file does not list."""
+        """Delete the store's prices of products this complete file does not list.
+
+        The same walk over the store's rows checks the seen lines against the database: each product a
+        seen line priced must still have its row. One that has not (a product deleted behind a lost change
+        log) fails the file's first attempt, and the repair path writes it again trusting no line.
+        """
         scratch = self.ctx.scratch
-        last = 0
+        last, seen_found = 0, 0
         while True:
             # Keyset on product id walks the (store, product) index, touching this store's rows only.
             rows = list(Price.objects.filter(store=self.store, product_id__gt=last).order_by("product_id")
                         .values_list("id", "product_id")[:DELETE_BATCH])
             if not rows:
-                return
+                break
             last = rows[-1][1]
             with scratch.env.begin() as txn:
                 absent = [price_id for price_id, pid in rows if not scratch.was_priced(txn, pid)]
+                if self.seen_claims:
+                    seen_found += sum(1 for _, pid in rows if scratch.priced_by_seen_line(txn, pid))
             if absent:
                 Price.objects.filter(id__in=absent).delete()
                 self.ctx.result.prices_deleted += len(absent)
@@ -201,3 +212,6 @@ class PriceManager:
                 for price_id, pid in rows:
                     if price_id in gone:
                         self.ctx.writer.delete_seen(self.store.id, pid)
+        if seen_found != self.seen_claims:
+            raise IntegrityError(f"the index remembers {self.seen_claims - seen_found} prices of store "
+                                 f"{self.store.id} that the database does not have")
