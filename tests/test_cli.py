@@ -23,7 +23,7 @@ from update import cli
 from update.management.commands.update import Command as UpdateCommand
 from diskcache_tier.run_lock import run_lock
 from update.orchestrator import run_update
-from update.progress import BarProgress, NullProgress, PlainProgress, for_stream
+from update.progress import BarProgress, PlainProgress, for_stream
 
 from .conftest import PROJECT_ROOT
 from .factories import product, write_file
@@ -179,6 +179,24 @@ def test_a_crash_exits_4_not_1(workspace, monkeypatch):
     assert "failed: RuntimeError: database unreachable" in result.output
 
 
+def test_an_interrupted_file_is_said_once(workspace, monkeypatch):
+    from update.stop_signals import Interrupted
+
+    write_file(workspace.inbox, "aldi", "2025-09-01", [product("a")])
+
+    def stop(*args):
+        raise Interrupted(2)  # SIGINT, as the handler raises it inside a file
+
+    monkeypatch.setattr("update.orchestrator._archive_if_applied", stop)
+    result = CliRunner().invoke(cli.main, args(workspace))
+    assert result.exit_code == cli.EXIT_INTERRUPTED
+    lines = [line for line in untimed(result.output) if "rebuilding index" not in line]
+    assert lines[0] == ("aldi-testville-2025-09-01.jsonl: interrupted (interrupted by SIGINT: rolled back, left "
+                        "in the inbox for the next run) in 0.0s")
+    assert lines[1].startswith("1 files: 0 processed, 0 rejected, 1 interrupted;")
+    assert lines[1].endswith(" INTERRUPTED (interrupted by SIGINT)") and len(lines) == 2
+
+
 def dry_run_setup(workspace, *, caught_up: bool) -> Path:
     write_file(workspace.inbox, "aldi", "2025-09-01", [product(f"p{i}", price_current=2) for i in range(30)])
     assert invoke(*args(workspace)).exit_code == cli.EXIT_OK
@@ -222,7 +240,9 @@ def test_manage_py_update_as_call_command(workspace, tmp_path):
                  "--report", str(tmp_path / "r.json"), stdout=out)
     assert command.exit_status == cli.EXIT_OK  # a warning is not a rejection
     assert f"{path.name}: processed (2 products: 2 new" in out.getvalue()
-    assert "1 lines kept with warnings" in out.getvalue()
+    # Singular, and where the warnings are: the rejects file beside the archived file.
+    assert f"1 line kept with warnings (in {path.name}.rejects.jsonl)" in out.getvalue()
+    assert (workspace.archive / f"{path.name}.rejects.jsonl").exists()
     assert orjson.loads((tmp_path / "r.json").read_bytes())["line_warnings_by_reason"] == {
         "barcode dropped: not 8, 12, 13 or 14 digits": 1}
     assert Price.objects.count() == 2
@@ -258,7 +278,8 @@ class Terminal(io.StringIO):
 def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise():
     assert isinstance(for_stream(Terminal()), BarProgress)
     assert type(for_stream(io.StringIO())) is PlainProgress
-    assert type(for_stream(Terminal(), silent=True)) is NullProgress
+    silent = for_stream(Terminal(), silent=True)
+    assert type(silent) is PlainProgress and not silent.routine  # trouble still reaches stderr
 
 
 def test_the_bar_advances_over_the_bytes_read(workspace):

@@ -108,8 +108,10 @@ def test_a_full_archive_after_the_commit_is_archived_as_already_applied_by_the_n
         done = deployment.run("run", "--report", str(report))
         # The file's data is committed, the copy to the archive ran out of space: exit 4, said, reported.
         assert done.returncode == EXIT_FAILED, done.stderr
-        assert "could not move it to the archive" in done.stdout and "No space left on device" in done.stdout
-        assert re.match(ISO_LINE + r"1 files: 1 processed", done.stdout.splitlines()[-1])
+        # The trouble and the summary of a failed run on stderr (cron's mail), once; the file's line on stdout.
+        assert "could not move it to the archive" in done.stderr and "No space left on device" in done.stderr
+        assert "could not move" not in done.stdout and done.stderr.count("could not move it to the archive") == 1
+        assert re.match(ISO_LINE + r"1 files: 1 processed", done.stderr.splitlines()[-1])
         assert orjson.loads(report.read_bytes())["exit_status"] == EXIT_FAILED
         assert deployment.names(deployment.inbox) == [path.name] and deployment.names(deployment.archive) == []
         assert deployment.names(deployment.rejected) == []  # no orphan .reason.txt
@@ -199,7 +201,8 @@ def test_every_run_is_on_record_and_reports_go_to_a_folder_or_stdout(deployment)
     shown = deployment.run("runs", "show", str(runs[1]["id"]))
     assert f"{NAME}: processed (2 products: 2 new" in shown.stdout
     to_stdout = deployment.run("run", "--report", "-")
-    assert orjson.loads(to_stdout.stdout)["files"] == [] and "0 files" in to_stdout.stderr
+    # An empty inbox: the report, and not a word besides (cron's convention).
+    assert orjson.loads(to_stdout.stdout)["files"] == [] and to_stdout.stderr == ""
 
 
 # ------------------------------------------------------------------- 4. operator errors in one line
@@ -321,7 +324,8 @@ def test_the_deploy_units_pass_systemd_analyze_verify(tmp_path):
                            str(tmp_path / "grocery-update.timer")], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     crontab = (PROJECT_ROOT / "deploy" / "crontab").read_text()
-    [line] = [line for line in crontab.splitlines() if line and not line.startswith("#")]
+    [line] = [line for line in crontab.splitlines() if line and not line.startswith("#") and not
+              re.match(r"^[A-Z]+=", line)]
     assert re.match(r"^(\S+\s+){5}cd /srv/grocery-update && ", line) and "update-products run" in line
 
 
@@ -335,3 +339,64 @@ def test_pip_install_puts_an_update_products_script_in_the_environment():
         pytest.skip(f"the project is not installed into {sys.prefix} (run bin/setup)")
     done = subprocess.run([str(installed), "--version"], capture_output=True, text=True, cwd="/")
     assert done.stdout.strip() == f"update-products {__version__}", done.stderr
+
+
+# ------------------------------------------------------------------------ issue 23: cron's convention
+
+
+def test_cron_hears_nothing_of_an_empty_inbox_a_summary_of_files_and_each_trouble_once_on_stderr(deployment):
+    first = deployment.run("run")  # the first run builds the index, and says so once, on stderr
+    assert first.stdout == "" and "rebuilding index" in first.stderr
+    # An empty inbox, as on most of the 96 runs a day: not a byte on either stream, so no mail.
+    quiet = deployment.run("run")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (EXIT_OK, "", "")
+    # A good file, a file with a refused line and a stale one.
+    write_file(deployment.inbox, "aldi", "2025-09-02", [product("a"), product("b")])
+    bad_line = write_file(deployment.inbox, "iga", "2025-09-02", [product("c"), product("d", price_current=-1)])
+    done = deployment.run("run")
+    assert done.returncode == EXIT_REJECTED, done.stderr  # a refused line
+    stale = write_file(deployment.inbox, "aldi", "2025-09-01", [product("a"), product("b")])
+    (deployment.inbox / "notes.txt").write_text("hi")
+    again = deployment.run("run")
+    assert again.returncode == EXIT_REJECTED
+    out, err = done.stdout + again.stdout, done.stderr + again.stderr
+    # stdout is the log: the files kept, and a summary per run that had files.
+    assert [line.split(" ", 1)[1].split(":")[0] for line in out.splitlines()
+            if not line.split(" ", 1)[1].startswith(" ")] == [
+        "aldi-testville-2025-09-02.jsonl", bad_line.name, "2 files", "1 files"]
+    # stderr is the mail: the refused line, the rejected file and the ignored one, each once, not on stdout.
+    assert [line.split(" ", 1)[1] for line in err.splitlines()] == [
+        f"  {bad_line.name} line 2: price_current -1 is not a usable price",
+        "ignored notes.txt: not a .jsonl or .jsonl.gz file",
+        f"{stale.name}: rejected (stale: scraped 2025-09-01, but the store's prices are from 2025-09-02) in "
+        + err.split(f"{stale.name}: rejected (stale: scraped 2025-09-01, but the store's prices are from "
+                    "2025-09-02) in ")[1].splitlines()[0],
+    ]
+    assert stale.name not in out and "line 2:" not in out
+    # One time format, on both streams: ISO 8601 UTC to the second, with a Z.
+    assert all(re.match(ISO_LINE, line) for line in (out + err).splitlines())
+
+
+def test_the_log_lines_on_stderr_share_the_progress_lines_time_format(deployment):
+    write_file(deployment.inbox, "aldi", "2025-09-01", [product("a")])
+    done = deployment.run("run", "-v", "2")
+    assert done.returncode == EXIT_OK, done.stderr
+    assert " INFO update.orchestrator: run " in done.stderr
+    assert all(re.match(ISO_LINE, line) for line in done.stderr.splitlines() if " INFO " in line)
+
+
+def test_the_crontab_mails_stderr_and_logs_both(tmp_path):
+    crontab = (PROJECT_ROOT / "deploy" / "crontab").read_text()
+    [line] = [line for line in crontab.splitlines() if line and not line.startswith("#") and not
+              re.match(r"^[A-Z]+=", line)]
+    assert "MAILTO=" in crontab
+    command = line.split(None, 5)[5]
+    assert "2>&1" in command and "| tee -a" in command, command
+    # Run its redirections with sh, as cron does, over a stand-in command that says a bit on each stream.
+    log = tmp_path / "update.log"
+    stand_in = command.split("&&", 1)[1]
+    stand_in = re.sub(r"\S*update-products run.*?(?= 2>&1)", "sh -c 'echo out; echo err >&2; exit 4'", stand_in)
+    stand_in = stand_in.replace("/var/log/grocery-update/update.log", str(log))
+    done = subprocess.run(["sh", "-c", stand_in], capture_output=True, text=True)
+    assert done.stdout == "err\n"  # what cron mails
+    assert sorted(log.read_text().splitlines()) == ["err", "out"]
