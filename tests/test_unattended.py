@@ -208,14 +208,49 @@ def test_every_run_is_on_record_and_reports_go_to_a_folder_or_stdout(deployment)
 # ------------------------------------------------------------------- 4. operator errors in one line
 
 
-def test_an_unmigrated_database_says_run_migrate_in_one_line(tmp_path):
+def hinted_command(line: str) -> str:
+    """The command a hint names, between backquotes."""
+    [command] = re.findall(r"`([^`]+)`", line)
+    return command
+
+
+def test_an_unmigrated_database_says_run_migrate_in_one_line_and_the_hint_works_as_printed(tmp_path):
     for command in (["bin/update-products", "run"], ["manage.py", "update", "--products"]):
         var = tmp_path / command[0].replace("/", "_")
         (var / "inbox").mkdir(parents=True)
-        env = {"PATH": "/usr/bin:/bin", "UPDATE_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var}/db.sqlite3"}
+        (var / "db.sqlite3").touch()  # there, but never migrated
+        env = {"PATH": "/usr/bin:/bin", "UPDATE_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var}/db.sqlite3",
+               "UPDATE_INDEX_AFTER_MIGRATE": "0"}
         done = subprocess.run([sys.executable, *command], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
         assert done.returncode == EXIT_FAILED
-        assert "run `python manage.py migrate`" in message(done.stderr)  # and no "rebuilding index" first
+        line = message(done.stderr)  # and no "rebuilding index" first
+        assert "the database has no tables yet" in line and hinted_command(line).endswith("manage.py migrate")
+        # As printed, from another folder, with no venv on PATH: it migrates, and the update then runs.
+        hint = subprocess.run(hinted_command(line), shell=True, cwd="/", env=env, capture_output=True, text=True)
+        assert hint.returncode == 0, hint.stderr
+        again = subprocess.run([sys.executable, *command], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                               text=True)
+        assert again.returncode == EXIT_OK, again.stderr
+
+
+def test_a_sqlite_file_that_does_not_exist_is_refused_and_nothing_is_created(tmp_path):
+    """A mistyped DATABASE_URL must not start a new, empty catalog beside the real one."""
+    (tmp_path / "inbox").mkdir()
+    write_file(tmp_path / "inbox", "aldi", "2025-09-01", [product("a")])
+    missing = tmp_path / "data" / "db.sqlite3"
+    missing.parent.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "UPDATE_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{missing}"}
+    for command in (["bin/update-products", "run"], ["bin/update-products"], ["bin/update-products", "runs"],
+                    ["bin/update-products", "index", "build"], ["manage.py", "update", "--products"]):
+        done = subprocess.run([sys.executable, *command], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == EXIT_USAGE, (command, done.stderr)
+        line = message(done.stderr)
+        assert line.startswith(f"the SQLite database {missing} does not exist: check DATABASE_URL, or run `")
+        assert line.endswith("manage.py migrate` to start a new catalog there") and done.stdout == ""
+        assert list(missing.parent.iterdir()) == [], command  # no db, no -wal, no -journal
+        assert not (tmp_path / "index").exists() and not (tmp_path / "archive").exists()
+    assert [p.name for p in (tmp_path / "inbox").iterdir()] == [NAME]
 
 
 @pytest.mark.parametrize("url, status, says", [

@@ -30,6 +30,9 @@ def setup_django() -> None:
     import django
 
     django.setup()
+    from .operator_errors import refuse_missing_sqlite
+
+    refuse_missing_sqlite()  # ImproperlyConfigured: exit 2, one line, nothing created
 
 
 def fail(message: str, status: int, *, exc: BaseException | None = None, verbose: bool = False) -> None:

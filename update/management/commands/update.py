@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from update.cli import print_summary, set_verbosity
 from update.moves import FolderNotWritable
-from update.operator_errors import explain
+from update.operator_errors import MissingDatabase, explain, refuse_missing_sqlite
 from update.options import OptionError, update_options
 from update.orchestrator import UpdateLocked, run_update
 from update.progress import for_stream
@@ -59,6 +59,7 @@ class Command(BaseCommand):
         # The raw stream: Django's wrapper ends every write with a newline, which would break the bar.
         out = sys.stderr if report == "-" else getattr(self.stdout, "_out", self.stdout)
         try:
+            refuse_missing_sqlite()
             options = update_options(
                 inbox=opts["inbox"] or settings.UPDATE_INBOX, archive=opts["archive"] or settings.UPDATE_ARCHIVE,
                 rejected=opts["rejected"] or settings.UPDATE_REJECTED,
@@ -69,7 +70,7 @@ class Command(BaseCommand):
             options.report = report
             ignore_after_the_run()
             result = run_update(options)
-        except OptionError as exc:
+        except (OptionError, MissingDatabase) as exc:
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
         except FolderNotWritable as exc:
             raise CommandError(exc.strerror, returncode=EXIT_USAGE) from None
