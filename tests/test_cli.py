@@ -167,6 +167,32 @@ def test_bare_command_takes_paths_and_limit_from_the_environment(workspace, sett
     assert (workspace.archive / path.name).exists()
 
 
+def test_options_without_a_command_are_runs(workspace):
+    path = write_file(workspace.inbox, "aldi", "2025-09-01", [product("a")])
+    done = subprocess.run([sys.executable, "bin/update-products", *args(workspace)[1:]], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, env={**os.environ, "DATABASE_URL": "sqlite:///" + str(
+                              PROJECT_ROOT / "nonexistent-on-purpose.sqlite3")})
+    # Parsed as run's options: the run refuses the missing database, not "No such option".
+    assert done.returncode == cli.EXIT_USAGE and "No such option" not in done.stderr, done.stderr
+    assert "does not exist: check DATABASE_URL" in done.stderr
+    result = invoke(*args(workspace)[1:])
+    assert result.exit_code == cli.EXIT_OK, result.output
+    assert f"{path.name}: processed" in result.output and (workspace.archive / path.name).exists()
+    assert "Usage:" in invoke("--help").output and "Commands:" in invoke("--help").output
+
+
+def test_a_sqlite_error_names_the_file_in_single_parentheses():
+    from django.db import OperationalError
+
+    from update.operator_errors import explain
+
+    text = explain(OperationalError("unable to open database file"))
+    if connection.vendor == "sqlite":
+        assert text.startswith(f"can't open the SQLite database {connection.settings_dict['NAME']} "
+                               "(unable to open database file): check")
+    assert ") (" not in text and "((" not in text and "))" not in text
+
+
 def test_a_crash_exits_4_not_1(workspace, monkeypatch):
     write_file(workspace.inbox, "aldi", "2025-09-01", [product("a")])
 

@@ -86,7 +86,17 @@ verbosity_option = click.option("-v", "--verbosity", type=click.IntRange(0, 3), 
 traceback_option = click.option("--traceback", is_flag=True, help="print the traceback of an error")
 
 
-@click.group(invoke_without_command=True, epilog=EXIT_STATUSES)
+class RunByDefault(click.Group):
+    """Options without a command are ``run``'s: ``update-products --inbox DIR`` is ``update-products run
+    --inbox DIR``, as the bare command is ``run``."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0].startswith("-") and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=RunByDefault, invoke_without_command=True, epilog=EXIT_STATUSES)
 @click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx):

@@ -88,5 +88,6 @@ def _where() -> str:
 
     settings = connection.settings_dict
     if connection.vendor == "sqlite":
-        return f"{settings['NAME']} (SQLite)"
+        # Its messages say "SQLite database" already: a "(SQLite)" here doubled the parentheses.
+        return str(settings["NAME"])
     return f"{settings.get('HOST') or 'localhost'}:{settings.get('PORT') or '5432'} ({connection.vendor})"
