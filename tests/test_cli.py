@@ -186,10 +186,11 @@ def test_a_sqlite_error_names_the_file_in_single_parentheses():
 
     from update.operator_errors import explain
 
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's own error: a PostgreSQL connection never says it")
     text = explain(OperationalError("unable to open database file"))
-    if connection.vendor == "sqlite":
-        assert text.startswith(f"can't open the SQLite database {connection.settings_dict['NAME']} "
-                               "(unable to open database file): check")
+    assert text.startswith(f"can't open the SQLite database {connection.settings_dict['NAME']} "
+                           "(unable to open database file): check")
     assert ") (" not in text and "((" not in text and "))" not in text
 
 
