@@ -157,8 +157,9 @@ UPDATE_SKIP_UNCHANGED = os.environ.get("UPDATE_SKIP_UNCHANGED", "1").strip().low
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
-                              "datefmt": "%Y-%m-%dT%H:%M:%S%z"}},
+    # UTC with a Z, as the progress lines: one time format in the log.
+    "formatters": {"plain": {"()": "update.progress.UtcFormatter",
+                              "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "update": {"handlers": ["stderr"], "level": os.environ.get("UPDATE_LOG_LEVEL", "WARNING")},

@@ -190,7 +190,7 @@ CASES = {
         [(2, "rejected", "longer than 255")]),
     "name over the column's length": Case(
         good("a") + line(product("b", name="N" * 600)), "processed",
-        r"NAME: processed .*1 lines kept with warnings", {"a", "b"},
+        r"NAME: processed .*1 line kept with warnings \(in NAME\.rejects\.jsonl\)", {"a", "b"},
         [(2, "kept", "name of 600 characters cut to 500")]),
     "SKU over the column's length": Case(
         good("a") + line(product("b", sku="s" * 150)), "processed", r"NAME: processed", {"a", "b"},
@@ -221,7 +221,7 @@ CASES = {
         rf"NAME line 2: {PRICE}", {"a"}, [(2, "rejected", PRICE)]),
     "sizes not a list": Case(
         good("a") + line(product("b", sizes="500g")), "processed",
-        r"NAME: processed .*1 lines kept with warnings", {"a", "b"},
+        r"NAME: processed .*1 line kept with warnings \(in NAME\.rejects\.jsonl\)", {"a", "b"},
         [(2, "kept", "sizes '500g' is not a list")]),
     "category_path not a list": Case(
         good("a") + line(product("b", category_path="Pantry > Oats")), "processed", r"NAME: processed",

@@ -23,7 +23,7 @@ from update import cli
 from update.management.commands.update import Command as UpdateCommand
 from diskcache_tier.run_lock import run_lock
 from update.orchestrator import run_update
-from update.progress import BarProgress, NullProgress, PlainProgress, for_stream
+from update.progress import BarProgress, PlainProgress, for_stream
 
 from .conftest import PROJECT_ROOT
 from .factories import product, write_file
@@ -167,6 +167,33 @@ def test_bare_command_takes_paths_and_limit_from_the_environment(workspace, sett
     assert (workspace.archive / path.name).exists()
 
 
+def test_options_without_a_command_are_runs(workspace):
+    path = write_file(workspace.inbox, "aldi", "2025-09-01", [product("a")])
+    done = subprocess.run([sys.executable, "bin/update-products", *args(workspace)[1:]], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, env={**os.environ, "DATABASE_URL": "sqlite:///" + str(
+                              PROJECT_ROOT / "nonexistent-on-purpose.sqlite3")})
+    # Parsed as run's options: the run refuses the missing database, not "No such option".
+    assert done.returncode == cli.EXIT_USAGE and "No such option" not in done.stderr, done.stderr
+    assert "does not exist: check DATABASE_URL" in done.stderr
+    result = invoke(*args(workspace)[1:])
+    assert result.exit_code == cli.EXIT_OK, result.output
+    assert f"{path.name}: processed" in result.output and (workspace.archive / path.name).exists()
+    assert "Usage:" in invoke("--help").output and "Commands:" in invoke("--help").output
+
+
+def test_a_sqlite_error_names_the_file_in_single_parentheses():
+    from django.db import OperationalError
+
+    from update.operator_errors import explain
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's own error: a PostgreSQL connection never says it")
+    text = explain(OperationalError("unable to open database file"))
+    assert text.startswith(f"can't open the SQLite database {connection.settings_dict['NAME']} "
+                           "(unable to open database file): check")
+    assert ") (" not in text and "((" not in text and "))" not in text
+
+
 def test_a_crash_exits_4_not_1(workspace, monkeypatch):
     write_file(workspace.inbox, "aldi", "2025-09-01", [product("a")])
 
@@ -177,6 +204,24 @@ def test_a_crash_exits_4_not_1(workspace, monkeypatch):
     result = CliRunner().invoke(cli.main, args(workspace))
     assert result.exit_code == cli.EXIT_FAILED
     assert "failed: RuntimeError: database unreachable" in result.output
+
+
+def test_an_interrupted_file_is_said_once(workspace, monkeypatch):
+    from update.stop_signals import Interrupted
+
+    write_file(workspace.inbox, "aldi", "2025-09-01", [product("a")])
+
+    def stop(*args):
+        raise Interrupted(2)  # SIGINT, as the handler raises it inside a file
+
+    monkeypatch.setattr("update.orchestrator._archive_if_applied", stop)
+    result = CliRunner().invoke(cli.main, args(workspace))
+    assert result.exit_code == cli.EXIT_INTERRUPTED
+    lines = [line for line in untimed(result.output) if "rebuilding index" not in line]
+    assert lines[0] == ("aldi-testville-2025-09-01.jsonl: interrupted (interrupted by SIGINT: rolled back, left "
+                        "in the inbox for the next run) in 0.0s")
+    assert lines[1].startswith("1 files: 0 processed, 0 rejected, 1 interrupted;")
+    assert lines[1].endswith(" INTERRUPTED (interrupted by SIGINT)") and len(lines) == 2
 
 
 def dry_run_setup(workspace, *, caught_up: bool) -> Path:
@@ -222,7 +267,9 @@ def test_manage_py_update_as_call_command(workspace, tmp_path):
                  "--report", str(tmp_path / "r.json"), stdout=out)
     assert command.exit_status == cli.EXIT_OK  # a warning is not a rejection
     assert f"{path.name}: processed (2 products: 2 new" in out.getvalue()
-    assert "1 lines kept with warnings" in out.getvalue()
+    # Singular, and where the warnings are: the rejects file beside the archived file.
+    assert f"1 line kept with warnings (in {path.name}.rejects.jsonl)" in out.getvalue()
+    assert (workspace.archive / f"{path.name}.rejects.jsonl").exists()
     assert orjson.loads((tmp_path / "r.json").read_bytes())["line_warnings_by_reason"] == {
         "barcode dropped: not 8, 12, 13 or 14 digits": 1}
     assert Price.objects.count() == 2
@@ -258,7 +305,8 @@ class Terminal(io.StringIO):
 def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise():
     assert isinstance(for_stream(Terminal()), BarProgress)
     assert type(for_stream(io.StringIO())) is PlainProgress
-    assert type(for_stream(Terminal(), silent=True)) is NullProgress
+    silent = for_stream(Terminal(), silent=True)
+    assert type(silent) is PlainProgress and not silent.routine  # trouble still reaches stderr
 
 
 def test_the_bar_advances_over_the_bytes_read(workspace):

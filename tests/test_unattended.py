@@ -108,8 +108,10 @@ def test_a_full_archive_after_the_commit_is_archived_as_already_applied_by_the_n
         done = deployment.run("run", "--report", str(report))
         # The file's data is committed, the copy to the archive ran out of space: exit 4, said, reported.
         assert done.returncode == EXIT_FAILED, done.stderr
-        assert "could not move it to the archive" in done.stdout and "No space left on device" in done.stdout
-        assert re.match(ISO_LINE + r"1 files: 1 processed", done.stdout.splitlines()[-1])
+        # The trouble and the summary of a failed run on stderr (cron's mail), once; the file's line on stdout.
+        assert "could not move it to the archive" in done.stderr and "No space left on device" in done.stderr
+        assert "could not move" not in done.stdout and done.stderr.count("could not move it to the archive") == 1
+        assert re.match(ISO_LINE + r"1 files: 1 processed", done.stderr.splitlines()[-1])
         assert orjson.loads(report.read_bytes())["exit_status"] == EXIT_FAILED
         assert deployment.names(deployment.inbox) == [path.name] and deployment.names(deployment.archive) == []
         assert deployment.names(deployment.rejected) == []  # no orphan .reason.txt
@@ -199,20 +201,56 @@ def test_every_run_is_on_record_and_reports_go_to_a_folder_or_stdout(deployment)
     shown = deployment.run("runs", "show", str(runs[1]["id"]))
     assert f"{NAME}: processed (2 products: 2 new" in shown.stdout
     to_stdout = deployment.run("run", "--report", "-")
-    assert orjson.loads(to_stdout.stdout)["files"] == [] and "0 files" in to_stdout.stderr
+    # An empty inbox: the report, and not a word besides (cron's convention).
+    assert orjson.loads(to_stdout.stdout)["files"] == [] and to_stdout.stderr == ""
 
 
 # ------------------------------------------------------------------- 4. operator errors in one line
 
 
-def test_an_unmigrated_database_says_run_migrate_in_one_line(tmp_path):
+def hinted_command(line: str) -> str:
+    """The command a hint names, between backquotes."""
+    [command] = re.findall(r"`([^`]+)`", line)
+    return command
+
+
+def test_an_unmigrated_database_says_run_migrate_in_one_line_and_the_hint_works_as_printed(tmp_path):
     for command in (["bin/update-products", "run"], ["manage.py", "update", "--products"]):
         var = tmp_path / command[0].replace("/", "_")
         (var / "inbox").mkdir(parents=True)
-        env = {"PATH": "/usr/bin:/bin", "UPDATE_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var}/db.sqlite3"}
+        (var / "db.sqlite3").touch()  # there, but never migrated
+        env = {"PATH": "/usr/bin:/bin", "UPDATE_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var}/db.sqlite3",
+               "UPDATE_INDEX_AFTER_MIGRATE": "0"}
         done = subprocess.run([sys.executable, *command], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
         assert done.returncode == EXIT_FAILED
-        assert "run `python manage.py migrate`" in message(done.stderr)  # and no "rebuilding index" first
+        line = message(done.stderr)  # and no "rebuilding index" first
+        assert "the database has no tables yet" in line and hinted_command(line).endswith("manage.py migrate")
+        # As printed, from another folder, with no venv on PATH: it migrates, and the update then runs.
+        hint = subprocess.run(hinted_command(line), shell=True, cwd="/", env=env, capture_output=True, text=True)
+        assert hint.returncode == 0, hint.stderr
+        again = subprocess.run([sys.executable, *command], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                               text=True)
+        assert again.returncode == EXIT_OK, again.stderr
+
+
+def test_a_sqlite_file_that_does_not_exist_is_refused_and_nothing_is_created(tmp_path):
+    """A mistyped DATABASE_URL must not start a new, empty catalog beside the real one."""
+    (tmp_path / "inbox").mkdir()
+    write_file(tmp_path / "inbox", "aldi", "2025-09-01", [product("a")])
+    missing = tmp_path / "data" / "db.sqlite3"
+    missing.parent.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "UPDATE_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{missing}"}
+    for command in (["bin/update-products", "run"], ["bin/update-products"], ["bin/update-products", "runs"],
+                    ["bin/update-products", "index", "build"], ["manage.py", "update", "--products"]):
+        done = subprocess.run([sys.executable, *command], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == EXIT_USAGE, (command, done.stderr)
+        line = message(done.stderr)
+        assert line.startswith(f"the SQLite database {missing} does not exist: check DATABASE_URL, or run `")
+        assert line.endswith("manage.py migrate` to start a new catalog there") and done.stdout == ""
+        assert list(missing.parent.iterdir()) == [], command  # no db, no -wal, no -journal
+        assert not (tmp_path / "index").exists() and not (tmp_path / "archive").exists()
+    assert [p.name for p in (tmp_path / "inbox").iterdir()] == [NAME]
 
 
 @pytest.mark.parametrize("url, status, says", [
@@ -321,7 +359,8 @@ def test_the_deploy_units_pass_systemd_analyze_verify(tmp_path):
                            str(tmp_path / "grocery-update.timer")], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     crontab = (PROJECT_ROOT / "deploy" / "crontab").read_text()
-    [line] = [line for line in crontab.splitlines() if line and not line.startswith("#")]
+    [line] = [line for line in crontab.splitlines() if line and not line.startswith("#") and not
+              re.match(r"^[A-Z]+=", line)]
     assert re.match(r"^(\S+\s+){5}cd /srv/grocery-update && ", line) and "update-products run" in line
 
 
@@ -335,3 +374,64 @@ def test_pip_install_puts_an_update_products_script_in_the_environment():
         pytest.skip(f"the project is not installed into {sys.prefix} (run bin/setup)")
     done = subprocess.run([str(installed), "--version"], capture_output=True, text=True, cwd="/")
     assert done.stdout.strip() == f"update-products {__version__}", done.stderr
+
+
+# ------------------------------------------------------------------------ issue 23: cron's convention
+
+
+def test_cron_hears_nothing_of_an_empty_inbox_a_summary_of_files_and_each_trouble_once_on_stderr(deployment):
+    first = deployment.run("run")  # the first run builds the index, and says so once, on stderr
+    assert first.stdout == "" and "rebuilding index" in first.stderr
+    # An empty inbox, as on most of the 96 runs a day: not a byte on either stream, so no mail.
+    quiet = deployment.run("run")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (EXIT_OK, "", "")
+    # A good file, a file with a refused line and a stale one.
+    write_file(deployment.inbox, "aldi", "2025-09-02", [product("a"), product("b")])
+    bad_line = write_file(deployment.inbox, "iga", "2025-09-02", [product("c"), product("d", price_current=-1)])
+    done = deployment.run("run")
+    assert done.returncode == EXIT_REJECTED, done.stderr  # a refused line
+    stale = write_file(deployment.inbox, "aldi", "2025-09-01", [product("a"), product("b")])
+    (deployment.inbox / "notes.txt").write_text("hi")
+    again = deployment.run("run")
+    assert again.returncode == EXIT_REJECTED
+    out, err = done.stdout + again.stdout, done.stderr + again.stderr
+    # stdout is the log: the files kept, and a summary per run that had files.
+    assert [line.split(" ", 1)[1].split(":")[0] for line in out.splitlines()
+            if not line.split(" ", 1)[1].startswith(" ")] == [
+        "aldi-testville-2025-09-02.jsonl", bad_line.name, "2 files", "1 files"]
+    # stderr is the mail: the refused line, the rejected file and the ignored one, each once, not on stdout.
+    assert [line.split(" ", 1)[1] for line in err.splitlines()] == [
+        f"  {bad_line.name} line 2: price_current -1 is not a usable price",
+        "ignored notes.txt: not a .jsonl or .jsonl.gz file",
+        f"{stale.name}: rejected (stale: scraped 2025-09-01, but the store's prices are from 2025-09-02) in "
+        + err.split(f"{stale.name}: rejected (stale: scraped 2025-09-01, but the store's prices are from "
+                    "2025-09-02) in ")[1].splitlines()[0],
+    ]
+    assert stale.name not in out and "line 2:" not in out
+    # One time format, on both streams: ISO 8601 UTC to the second, with a Z.
+    assert all(re.match(ISO_LINE, line) for line in (out + err).splitlines())
+
+
+def test_the_log_lines_on_stderr_share_the_progress_lines_time_format(deployment):
+    write_file(deployment.inbox, "aldi", "2025-09-01", [product("a")])
+    done = deployment.run("run", "-v", "2")
+    assert done.returncode == EXIT_OK, done.stderr
+    assert " INFO update.orchestrator: run " in done.stderr
+    assert all(re.match(ISO_LINE, line) for line in done.stderr.splitlines() if " INFO " in line)
+
+
+def test_the_crontab_mails_stderr_and_logs_both(tmp_path):
+    crontab = (PROJECT_ROOT / "deploy" / "crontab").read_text()
+    [line] = [line for line in crontab.splitlines() if line and not line.startswith("#") and not
+              re.match(r"^[A-Z]+=", line)]
+    assert "MAILTO=" in crontab
+    command = line.split(None, 5)[5]
+    assert "2>&1" in command and "| tee -a" in command, command
+    # Run its redirections with sh, as cron does, over a stand-in command that says a bit on each stream.
+    log = tmp_path / "update.log"
+    stand_in = command.split("&&", 1)[1]
+    stand_in = re.sub(r"\S*update-products run.*?(?= 2>&1)", "sh -c 'echo out; echo err >&2; exit 4'", stand_in)
+    stand_in = stand_in.replace("/var/log/grocery-update/update.log", str(log))
+    done = subprocess.run(["sh", "-c", stand_in], capture_output=True, text=True)
+    assert done.stdout == "err\n"  # what cron mails
+    assert sorted(log.read_text().splitlines()) == ["err", "out"]

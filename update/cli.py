@@ -30,6 +30,9 @@ def setup_django() -> None:
     import django
 
     django.setup()
+    from .operator_errors import refuse_missing_sqlite
+
+    refuse_missing_sqlite()  # ImproperlyConfigured: exit 2, one line, nothing created
 
 
 def fail(message: str, status: int, *, exc: BaseException | None = None, verbose: bool = False) -> None:
@@ -78,12 +81,22 @@ def set_verbosity(verbosity: int) -> None:
 
 
 verbosity_option = click.option("-v", "--verbosity", type=click.IntRange(0, 3), default=1, show_default=True,
-                                help="0: summary line only; 1: a line per file; 2: and the log, tracebacks; "
+                                help="0: summary line only (warnings still on stderr); 1: a line per file; 2: and the log, tracebacks; "
                                      "3: and every logged detail")
 traceback_option = click.option("--traceback", is_flag=True, help="print the traceback of an error")
 
 
-@click.group(invoke_without_command=True, epilog=EXIT_STATUSES)
+class RunByDefault(click.Group):
+    """Options without a command are ``run``'s: ``update-products --inbox DIR`` is ``update-products run
+    --inbox DIR``, as the bare command is ``run``."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0].startswith("-") and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=RunByDefault, invoke_without_command=True, epilog=EXIT_STATUSES)
 @click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx):
@@ -103,7 +116,7 @@ def main(ctx):
 @click.option("--report", metavar="FILE|DIR|-",
               help="write the run report as JSON to FILE, to a new timestamped file in DIR, or to stdout (-)")
 @click.option("--dry-run", is_flag=True, help="compute and report everything, write nothing")
-@click.option("--silent", is_flag=True, help="print only the summary line (as -v 0)")
+@click.option("--silent", is_flag=True, help="print only the summary line and warnings (as -v 0)")
 @click.option("--max-memory", type=int, envvar="UPDATE_MAX_MEMORY_MB", metavar="MB",
               help="stop between files once anonymous memory passes MB [$UPDATE_MAX_MEMORY_MB]")
 @click.option("--settle-seconds", type=float, default=0, metavar="S",
@@ -127,7 +140,7 @@ def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend=
 
         from .options import update_options
         from .orchestrator import run_update
-        from .progress import for_stream, log_line
+        from .progress import for_stream
 
         set_verbosity(verbosity)
         # With the report on stdout, everything else goes to stderr so the JSON stays parseable.
@@ -136,12 +149,25 @@ def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend=
             inbox=inbox or settings.UPDATE_INBOX, archive=archive or settings.UPDATE_ARCHIVE,
             rejected=rejected or settings.UPDATE_REJECTED, index_path=index_path or settings.UPDATE_INDEX_PATH,
             index_backend=index_backend, chunk_size=chunk_size, dry_run=dry_run, max_memory_mb=max_memory,
-            settle_seconds=settle_seconds, progress=for_stream(out, silent=silent, verbosity=verbosity))
+            settle_seconds=settle_seconds,
+            progress=for_stream(out, silent=silent, verbosity=verbosity, errors=sys.stderr))
         options.report = report
         ignore_after_the_run()
         result = run_update(options)
-    click.echo(log_line(result.summary_line(), out), file=out)
+    print_summary(result, out)
     sys.exit(result.exit_status)
+
+
+def print_summary(result, out) -> None:
+    """Cron's convention: nothing when nothing happened; the summary on ``out`` (the log), or on stderr
+    (the operator's mail) when the run failed or was stopped."""
+    from .progress import log_line
+
+    if not result.anything_to_say:
+        return
+    stream = sys.stderr if result.exit_status in (EXIT_FAILED, EXIT_INTERRUPTED) else out
+    stream.write(log_line(result.summary_line(), stream) + "\n")
+    stream.flush()
 
 
 # ------------------------------------------------------------------------------------ the run ledger

@@ -5,10 +5,43 @@ The commands print ``one_line(explain(exc))``; a traceback only with ``--traceba
 from __future__ import annotations
 
 import errno
+import shlex
+import sys
+from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, OperationalError, ProgrammingError
 
-MIGRATE = "run `python manage.py migrate`"
+# A hint names a command that works as printed, from any folder: this very interpreter (the venv's, which
+# has Django) and the project's manage.py, both absolute. A bare ``python manage.py`` fails outside the venv.
+MANAGE_PY = Path(__file__).resolve().parent.parent / "manage.py"
+
+
+def migrate_command() -> str:
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(MANAGE_PY))} migrate"
+
+
+MIGRATE = f"run `{migrate_command()}`"
+
+
+class MissingDatabase(ImproperlyConfigured):
+    """The SQLite file DATABASE_URL names does not exist: connecting would create an empty catalog."""
+
+
+def refuse_missing_sqlite() -> None:
+    """Raise MissingDatabase before anything connects, when the default database is a SQLite file that is
+    not there. SQLite creates a missing file on connect: a mistyped DATABASE_URL would start a new, empty
+    catalog beside the real one, and the update's "run migrate" would complete the mistake."""
+    from django.db import connections
+
+    settings = connections["default"].settings_dict
+    name = str(settings.get("NAME") or "")
+    if settings.get("ENGINE") != "django.db.backends.sqlite3" or not name or name == ":memory:" or (
+            name.startswith("file:") or "mode=memory" in name):
+        return
+    if not Path(name).exists():
+        raise MissingDatabase(f"the SQLite database {name} does not exist: check DATABASE_URL, or run "
+                              f"`{migrate_command()}` to start a new catalog there")
 
 
 def one_line(exc: BaseException) -> str:
@@ -55,5 +88,6 @@ def _where() -> str:
 
     settings = connection.settings_dict
     if connection.vendor == "sqlite":
-        return f"{settings['NAME']} (SQLite)"
+        # Its messages say "SQLite database" already: a "(SQLite)" here doubled the parentheses.
+        return str(settings["NAME"])
     return f"{settings.get('HOST') or 'localhost'}:{settings.get('PORT') or '5432'} ({connection.vendor})"

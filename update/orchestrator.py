@@ -131,7 +131,7 @@ def run_update(options: UpdateOptions) -> RunReport:
             report.startup_s = time.perf_counter() - started
             files, report.ignored = inbox_files.list_inbox(options.inbox, options.settle_s)
             for ignored in report.ignored:
-                options.progress.note(f"ignored {ignored}")
+                options.progress.warn(f"ignored {ignored}")
             report.max_memory_bytes = options.max_memory_bytes
             with FileScratch() as scratch:
                 failed_stores: set[str] = set()
@@ -139,13 +139,14 @@ def run_update(options: UpdateOptions) -> RunReport:
                     stop.raise_if_received()
                     report.stopped_early = memory_guard(options.max_memory_bytes, files[n:])
                     if report.stopped_early:
-                        options.progress.note(f"stopped early: {report.stopped_early}")
+                        options.progress.warn(f"stopped early: {report.stopped_early}")
                         break
                     process_file(entry, index, scratch, options, failed_stores, report)
                     watch.sample()
         except Interrupted as exc:
             report.interrupted = str(exc)
-            options.progress.note(f"interrupted: {exc}; the current file rolled back and stays in the inbox")
+            if not report.count("interrupted"):  # else the file's own line said it
+                options.progress.warn(f"{exc} between files; the rest stay in the inbox")
         except BaseException as exc:
             stop.shield()  # a signal now would cut off the run's own record of how it ended
             _finish(report, ledger, watch, started, options, status=UpdateRun.FAILED, reason=one_line(exc),
@@ -196,7 +197,7 @@ def _finish(report: RunReport, ledger: Ledger, watch, started: float, options: U
         except OSError as exc:
             report.report_error = f"could not write the report to {options.report}: {one_line(exc)}"
             report.exit_status = EXIT_FAILED
-            options.progress.note(report.report_error)
+            options.progress.warn(report.report_error)
     ledger.finish(report, status, report.exit_status, reason=reason, report_path=written)
     log.info("run %s %s with exit status %s in %.1fs", report.run_id, status, report.exit_status, report.elapsed_s)
 
@@ -286,7 +287,8 @@ def _move(result: FileResult, move: Callable[[], Path], where: str) -> Path | No
         target = move()
     except OSError as exc:
         result.move_error = f"could not move it to the {where}: {one_line(exc)}; it stays in the inbox"
-        log.error("%s: %s", result.file, result.move_error)
+        # Said once, by the file's line (progress); the log has it at INFO.
+        log.info("%s: %s", result.file, result.move_error)
         return None
     result.moved_to = str(target)
     return target
@@ -325,10 +327,13 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
         pass
     except Exception as exc:
         # One line; the traceback with -v 2 or more (the logger at INFO), as for every operator error.
-        log.error("update of %s failed; it stays in the inbox: %s", entry.name, explain(exc),
-                  exc_info=log.isEnabledFor(logging.INFO))
+        log.info("update of %s failed; it stays in the inbox: %s", entry.name, explain(exc),
+                 exc_info=log.isEnabledFor(logging.INFO))
         failed_stores.add(result.store)
         result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
+        # The file's line (stderr) says it once; what to do goes under it.
+        if explain(exc) != f"{type(exc).__name__}: {one_line(exc)}":
+            result.notes.append(f"{explain(exc)}; it stays in the inbox")
         return _fill(result, surveyed, scratch, None)
     _fill(result, surveyed, scratch, rejects)
     result.status = "processed"
@@ -478,7 +483,7 @@ def _write_file(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch
 
 def _refuse(entry, result: FileResult, options: UpdateOptions, reason: str, rejects: RejectsLog) -> None:
     result.status, result.reason = "rejected", reason
-    log.warning("rejected %s: %s", entry.name, reason)
+    log.info("rejected %s: %s", entry.name, reason)  # the file's line says it, once
     if not options.dry_run:
         target = _move(result, lambda: inbox_files.reject(entry.path, options.rejected, reason), "rejected folder")
         if target is not None:

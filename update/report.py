@@ -144,6 +144,11 @@ class RunReport:
             "files": [f.as_dict() for f in self.files],
         }
 
+    @property
+    def anything_to_say(self) -> bool:
+        """Cron's convention: a run over an empty inbox that stopped for nothing prints nothing."""
+        return bool(self.files or self.stopped_early or self.interrupted or self.report_error)
+
     def summary_line(self) -> str:
         t = self.totals()
         by_status = ", ".join(f"{n} {status}" for status, n in self.files_by_status().items()
@@ -160,7 +165,7 @@ class RunReport:
             + (" [dry run: nothing written; each file judged on its own, as if alone]" if self.dry_run else "")
             + (f" ({self.index_note})" if self.index_note else "")
             + (f" STOPPED EARLY: {self.stopped_early}" if self.stopped_early else "")
-            + (f" INTERRUPTED: {self.interrupted}; the current file rolled back and stays in the inbox"
-               if self.interrupted else "")
+            # Its file's line (or the run's) said what was rolled back; the summary only that it stopped.
+            + (f" INTERRUPTED ({self.interrupted})" if self.interrupted else "")
             + (f"; {self.move_failures} files could not be moved out of the inbox" if self.move_failures else "")
         )

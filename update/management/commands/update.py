@@ -13,12 +13,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from update.cli import set_verbosity
+from update.cli import print_summary, set_verbosity
 from update.moves import FolderNotWritable
-from update.operator_errors import explain
+from update.operator_errors import MissingDatabase, explain, refuse_missing_sqlite
 from update.options import OptionError, update_options
 from update.orchestrator import UpdateLocked, run_update
-from update.progress import for_stream, log_line
+from update.progress import for_stream
 from update.statuses import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_STATUSES, EXIT_USAGE
 from update.stop_signals import Interrupted, ignore_after_the_run
 from update.version import __version__
@@ -59,24 +59,24 @@ class Command(BaseCommand):
         # The raw stream: Django's wrapper ends every write with a newline, which would break the bar.
         out = sys.stderr if report == "-" else getattr(self.stdout, "_out", self.stdout)
         try:
+            refuse_missing_sqlite()
             options = update_options(
                 inbox=opts["inbox"] or settings.UPDATE_INBOX, archive=opts["archive"] or settings.UPDATE_ARCHIVE,
                 rejected=opts["rejected"] or settings.UPDATE_REJECTED,
                 index_path=opts["index_path"] or settings.UPDATE_INDEX_PATH,
                 index_backend=opts["index_backend"], chunk_size=opts["chunk_size"], dry_run=opts["dry_run"],
                 max_memory_mb=opts["max_memory"], settle_seconds=opts["settle_seconds"],
-                progress=for_stream(out, silent=opts["silent"], verbosity=opts["verbosity"]))
+                progress=for_stream(out, silent=opts["silent"], verbosity=opts["verbosity"], errors=sys.stderr))
             options.report = report
             ignore_after_the_run()
             result = run_update(options)
-        except OptionError as exc:
+        except (OptionError, MissingDatabase) as exc:
             raise CommandError(str(exc), returncode=EXIT_USAGE) from None
         except FolderNotWritable as exc:
             raise CommandError(exc.strerror, returncode=EXIT_USAGE) from None
         except UpdateLocked as exc:
             raise CommandError(str(exc), returncode=EXIT_LOCKED) from None
-        out.write(log_line(result.summary_line(), out) + "\n")
-        out.flush()
+        print_summary(result, out)
         self.exit_status = result.exit_status
 
     def run_from_argv(self, argv):
