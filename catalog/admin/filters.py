@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import admin
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from catalog.models import SKU, Company, ProductBrand
@@ -83,6 +83,30 @@ class StoreFilter(InputFilter):
         if value.startswith("#") and value[1:].isdigit():
             return queryset.filter(store_id=int(value[1:]))
         return queryset.filter(store__store_id=value)
+
+
+# What the price list calls a special: a saving against the was-price, or the retailer's flag without one.
+# The update derives was-prices from a price that fell, which the retailer's flag does not mark.
+SPECIAL = Q(save_amount__gt=0) | Q(is_on_special=True)
+
+
+class SpecialFilter(admin.SimpleListFilter):
+    """Specials as the list shows them (catalog.admin.formatting.special), not the retailer's flag alone."""
+
+    title = "special"
+    parameter_name = "special"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "a saving or on special"), ("saving", "a saving (was-price)"), ("no", "neither"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(SPECIAL)
+        if self.value() == "saving":
+            return queryset.filter(save_amount__gt=0)
+        if self.value() == "no":
+            return queryset.exclude(SPECIAL)
+        return queryset
 
 
 class StoppedSendingFilter(admin.SimpleListFilter):
