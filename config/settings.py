@@ -165,6 +165,9 @@ TIME_ZONE = time_zone_from_environment()
 # Dates and times as "2 Jan 2025, 10:31 AEDT": the zone's abbreviation on every time the admin shows.
 FORMAT_MODULE_PATH = ["config.formats"]
 
+# The admin's front page lists the stores from which no file (of any status) came for this many days.
+ADMIN_STOPPED_SENDING_DAYS = int(os.environ.get("ADMIN_STOPPED_SENDING_DAYS", "2"))
+
 UPDATE_INBOX = Path(os.environ.get("UPDATE_INBOX", VAR_DIR / "inbox"))
 UPDATE_ARCHIVE = Path(os.environ.get("UPDATE_ARCHIVE", VAR_DIR / "archive"))
 UPDATE_REJECTED = Path(os.environ.get("UPDATE_REJECTED", VAR_DIR / "rejected"))

@@ -116,11 +116,18 @@ class StoppedSendingFilter(admin.SimpleListFilter):
     parameter_name = "silent_for"
     DAYS = (2, 7, 30)
 
+    def days(self) -> list[int]:
+        # The front page's threshold (settings.ADMIN_STOPPED_SENDING_DAYS) is one of the choices, so its
+        # "all of them" link lands on a filter that lists the same stores.
+        from django.conf import settings
+
+        return sorted({*self.DAYS, int(getattr(settings, "ADMIN_STOPPED_SENDING_DAYS", 2))})
+
     def lookups(self, request, model_admin):
-        return [(str(days), f"stopped sending: none in {days} days") for days in self.DAYS]
+        return [(str(days), f"stopped sending: none in {days} days") for days in self.days()]
 
     def queryset(self, request, queryset):
-        if self.value() not in {str(days) for days in self.DAYS}:
+        if self.value() not in {str(days) for days in self.days()}:
             return queryset
         from update.models import RunFile
 
