@@ -50,13 +50,15 @@ class Store(models.Model):
         constraints = [models.UniqueConstraint(fields=["company", "store_id"], name="store_company_store_id")]
 
     def __str__(self):
-        # "Aldi Carindale (G102)"; the company is left out when the store's name already says it
-        # ("iga testville"). Lists select_related("company"), or this is a query per row.
-        name = self.store_name.strip()
+        # "Aldi Carindale (G102)", "IGA Local Grocer North Sydney (21981)": the company as the owner spells
+        # it (a name the files gave in lower case is capitalized; rename the company to write "IGA"), then
+        # the store's name without the company it may start with. Lists select_related("company").
         company = self.company.name
-        label = name.title() if name else ""
-        if not name.casefold().startswith(company.casefold()):
-            label = f"{company} {label}".strip()
+        name = self.store_name.strip()
+        if name.casefold().startswith(company.casefold()):
+            name = name[len(company):].strip()
+        shown = company.capitalize() if company.islower() else company
+        label = f"{shown} {name.title()}".strip()
         return f"{label} ({self.store_id})"
 
 
@@ -137,7 +139,9 @@ class Category(models.Model):
         constraints = [models.UniqueConstraint(fields=["company", "slug"], name="category_company_slug")]
 
     def __str__(self):
-        return self.name if self.name.casefold() == self.slug.casefold() else f"{self.name} ({self.slug})"
+        # Two companies often have a category of one name: "Snacks (Aldi)", "Snacks (Iga)".
+        company = self.company.name
+        return f"{self.name} ({company.capitalize() if company.islower() else company})"
 
 
 class ProductCategory(models.Model):

@@ -53,13 +53,17 @@ def test_titles_and_lists_name_the_product_with_its_brand_and_size_not_its_nnbs(
 
 def test_stores_and_inline_rows_have_readable_labels(staff, catalog):
     aldi = Store.objects.select_related("company").get(company__name__iexact="aldi")
-    assert str(aldi) == f"{aldi.company.name} Testville (G1)"
+    assert str(aldi) == "Aldi Testville (G1)"  # the files say "aldi" and "testville"
     iga = Store.objects.select_related("company").get(company__name__iexact="iga")
-    assert str(iga) == "Iga Testville (501)"  # the store's name already says the company
+    assert str(iga) == "Iga Testville (501)"  # the store's name "iga testville" already says the company
+    iga.company.name = "IGA"  # as the owner may rename it
+    assert str(iga) == "IGA Testville (501)"
     milk = Product.objects.get(barcode=BARCODE)
     page = _page(staff, "catalog_product_change", milk.pk)
     assert " object (" not in page  # no "Price object (193)", "ProductCategory object (193)"
     assert "$2.50 at Iga Testville (501)" in page
+    # The milk is filed under each company's "Snacks": the labels tell the two apart.
+    assert "filed under Snacks (Aldi)" in page and "filed under Snacks (Iga)" in page
     assert "Iga Testville (501)" in _page(staff, "catalog_price_changelist")
     assert "Iga Testville (501)" in _page(staff, "update_runfile_changelist")
 

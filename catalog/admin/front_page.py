@@ -15,7 +15,7 @@ from django.db.models import Exists, F, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from catalog.admin.formatting import words
-from catalog.models import Store
+from catalog.models import Store, fold_company_name
 
 RUNS_SHOWN = 5
 REJECTED_SHOWN = 10
@@ -26,12 +26,40 @@ def stopped_sending_days() -> int:
     return int(getattr(settings, "ADMIN_STOPPED_SENDING_DAYS", 2))
 
 
+def run_status(run) -> tuple[str, str]:
+    """(the words, "ok", "warning" or "problem") for a run's status and exit status (update/statuses.py)."""
+    from update.models import UpdateRun
+    from update.statuses import EXIT_OK, EXIT_REJECTED
+
+    if run.status == UpdateRun.FINISHED and run.exit_status in (EXIT_OK, None):
+        return "finished", "ok"
+    if run.status == UpdateRun.FINISHED and run.exit_status == EXIT_REJECTED:
+        return f"finished, some files or lines refused (exit {run.exit_status})", "warning"
+    if run.status == UpdateRun.RUNNING:
+        return "running", "ok"
+    exit_status = f" (exit {run.exit_status})" if run.exit_status is not None else ""
+    return f"{run.status}{exit_status}", "problem"
+
+
 def last_runs() -> list[dict]:
     from update.models import UpdateRun
 
-    runs = UpdateRun.objects.order_by("-started_at", "-id")[:RUNS_SHOWN]
-    return [{"run": run, "files": words((run.totals or {}).get("files")),
-             "problem": run.status != UpdateRun.FINISHED or (run.exit_status or 0) != 0} for run in runs]
+    rows = []
+    for run in UpdateRun.objects.order_by("-started_at", "-id")[:RUNS_SHOWN]:
+        status, level = run_status(run)
+        rows.append({"run": run, "files": words((run.totals or {}).get("files")), "status": status,
+                     "level": level})
+    return rows
+
+
+def _stores_of(rows) -> dict:
+    """Each row's store: its link, or else (for files refused before the ledger linked them) the store
+    its company and store id name, in one query."""
+    linked = Store.objects.select_related("company").in_bulk([r.store_id for r in rows if r.store_id])
+    codes = {r.store_code for r in rows if not r.store_id and r.store_code}
+    named = {(fold_company_name(s.company.name), s.store_id): s
+             for s in Store.objects.select_related("company").filter(store_id__in=codes)} if codes else {}
+    return {r.pk: linked.get(r.store_id) or named.get((fold_company_name(r.company), r.store_code)) for r in rows}
 
 
 def rejected_waiting() -> tuple[int, list]:
@@ -40,10 +68,11 @@ def rejected_waiting() -> tuple[int, list]:
 
     waiting = list(waiting_rejected())
     newest = sorted(waiting, key=lambda row: row.pk, reverse=True)[:REJECTED_SHOWN]
-    stores = Store.objects.select_related("company").in_bulk([r.store_id for r in newest if r.store_id])
+    stores = _stores_of(newest)
     for row in newest:
         row.file_name = Path(row.moved_to).name
-        row.store_shown = stores.get(row.store_id) or f"{row.company} {row.store_code}".strip() or "-"
+        row.store_found = stores[row.pk]
+        row.store_shown = row.store_found or f"{row.company} {row.store_code}".strip() or "-"
     return len(waiting), newest
 
 
