@@ -50,7 +50,16 @@ class Store(models.Model):
         constraints = [models.UniqueConstraint(fields=["company", "store_id"], name="store_company_store_id")]
 
     def __str__(self):
-        return f"{self.company_id}:{self.store_id}"
+        # "Aldi Carindale (G102)", "IGA Local Grocer North Sydney (21981)": the company as the owner spells
+        # it (a name the files gave in lower case is capitalized; rename the company to write "IGA"), then
+        # the store's name without the company it may start with. Lists select_related("company").
+        company = self.company.name
+        name = self.store_name.strip()
+        if name.casefold().startswith(company.casefold()):
+            name = name[len(company):].strip()
+        shown = company.capitalize() if company.islower() else company
+        label = f"{shown} {name.title()}".strip()
+        return f"{label} ({self.store_id})"
 
 
 class ProductBrand(models.Model):
@@ -77,7 +86,12 @@ class Product(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     def __str__(self):
-        return self.normalized_name_brand_size
+        # What the owner reads: the name, with the brand and size when the name does not already say them
+        # (select_related("brand") in lists). The NNBS is the matching key, shown in its own column.
+        folded = self.name.casefold()
+        extra = [part for part in ((self.brand.name if self.brand_id else ""), self.size)
+                 if part and part.casefold() not in folded]
+        return f"{self.name} ({', '.join(extra)})" if extra else self.name
 
 
 class SKU(models.Model):
@@ -87,9 +101,11 @@ class SKU(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "sku"], name="sku_company_sku")]
+        # The admin's company filter: a company's product ids from the index alone (catalog migration 0009).
+        indexes = [models.Index(fields=["company", "product"], name="sku_company_product")]
 
     def __str__(self):
-        return f"{self.company_id}:{self.sku}"
+        return f"SKU {self.sku}"
 
 
 class Price(models.Model):
@@ -109,6 +125,10 @@ class Price(models.Model):
         constraints = [models.UniqueConstraint(fields=["product", "store"], name="price_product_store")]
         indexes = [models.Index(fields=["store", "product"], name="price_store_product")]
 
+    def __str__(self):
+        # "$4.50 at Aldi Carindale (G102)": the product is the page's subject where prices are inlined.
+        return f"${self.price:,.2f} at {self.store}"
+
 
 class Category(models.Model):
     company = models.ForeignKey(Company, on_delete=models.PROTECT)
@@ -121,7 +141,9 @@ class Category(models.Model):
         constraints = [models.UniqueConstraint(fields=["company", "slug"], name="category_company_slug")]
 
     def __str__(self):
-        return self.slug
+        # Two companies often have a category of one name: "Snacks (Aldi)", "Snacks (Iga)".
+        company = self.company.name
+        return f"{self.name} ({company.capitalize() if company.islower() else company})"
 
 
 class ProductCategory(models.Model):
@@ -132,6 +154,9 @@ class ProductCategory(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["product", "category"], name="productcategory_product_category")
         ]
+
+    def __str__(self):
+        return f"filed under {self.category}"
 
 # The change log and the database identity that keep tier 1 true to these tables live in diskcache_tier
 # (diskcache_tier.models), with the triggers that fill the log.

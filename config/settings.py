@@ -144,7 +144,29 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
-TIME_ZONE = "UTC"
+
+
+def time_zone_from_environment() -> str:
+    """DJANGO_TIME_ZONE (an IANA name such as Australia/Brisbane), or UTC. The database keeps UTC; this is
+    the zone the admin shows times in, each labelled with it (config/formats). A misspelt zone is refused
+    here rather than shown as UTC without a word."""
+    import zoneinfo
+
+    name = os.environ.get("DJANGO_TIME_ZONE", "").strip() or "UTC"
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"DJANGO_TIME_ZONE={name!r} is not a time zone: give an IANA name such as "
+                                   "Australia/Sydney, or unset it for UTC") from None
+    return name
+
+
+TIME_ZONE = time_zone_from_environment()
+# Dates and times as "2 Jan 2025, 10:31 AEDT": the zone's abbreviation on every time the admin shows.
+FORMAT_MODULE_PATH = ["config.formats"]
+
+# The admin's front page lists the stores from which no file (of any status) came for this many days.
+ADMIN_STOPPED_SENDING_DAYS = int(os.environ.get("ADMIN_STOPPED_SENDING_DAYS", "2"))
 
 UPDATE_INBOX = Path(os.environ.get("UPDATE_INBOX", VAR_DIR / "inbox"))
 UPDATE_ARCHIVE = Path(os.environ.get("UPDATE_ARCHIVE", VAR_DIR / "archive"))

@@ -197,9 +197,10 @@ def test_counts_past_the_limit_are_bounded_or_estimated(staff, catalog, monkeypa
 
 def test_a_result_that_fits_one_page_is_read_once(staff, catalog):
     with CaptureQueriesContext(connection) as queries:
-        response = staff.get(reverse("admin:catalog_product_changelist"), {"q": "white"})  # icontains
+        response = staff.get(reverse("admin:catalog_product_changelist"), {"q": "white"})  # text search
     assert len(response.context["cl"].result_list) == 1
-    assert len([q for q in queries if " LIKE " in q["sql"].upper()]) == 1
+    # icontains on PostgreSQL (its trigram indexes), the FTS5 table's MATCH on SQLite: one query either way.
+    assert len([q for q in queries if " LIKE " in q["sql"].upper() or " MATCH " in q["sql"].upper()]) == 1
 
 
 def test_renaming_a_company_to_another_spelling_of_a_known_one_is_refused_in_the_form(staff, catalog):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from catalog.admin.base import BoundedInlineFormSet, CatalogAdmin, ReadOnlyMixin
+from catalog.admin.formatting import words
 from update.models import RunFile, UpdateRun
 
 # The rejects file of a file with a million bad lines is large; the page shows its head.
@@ -41,19 +42,19 @@ class RunFileInline(ReadOnlyMixin, admin.TabularInline):
     def store_label(self, run_file):
         if run_file.store is None:
             return f"{run_file.company} {run_file.store_code}".strip() or "-"
-        store = run_file.store
-        return format_html('<a href="{}">{} {}</a>', reverse("admin:catalog_store_change", args=[store.pk]),
-                           store.company.name, store.store_id)
+        return format_html('<a href="{}">{}</a>', reverse("admin:catalog_store_change", args=[run_file.store_id]),
+                           run_file.store)
 
     @admin.display(description="lines rejected")
     def lines_rejected(self, run_file):
-        return (run_file.counts or {}).get("lines_rejected", "-")
+        rejected = (run_file.counts or {}).get("lines_rejected")
+        return "-" if rejected is None else f"{rejected:,}"
 
 
 @admin.register(UpdateRun)
 class UpdateRunAdmin(ReadOnlyMixin, CatalogAdmin):
-    list_display = ("id", "started_at", "finished_at", "status", "exit_status", "file_count", "dry_run",
-                    "reason", "hostname")
+    list_display = ("id", "started_at", "finished_at", "status", "exit_status", "file_count", "files_in_words",
+                    "dry_run", "reason", "hostname")
     list_filter = ("status", "dry_run")
     sortable_by = ("id", "started_at")
     date_hierarchy = None
@@ -76,6 +77,10 @@ class UpdateRunAdmin(ReadOnlyMixin, CatalogAdmin):
     def file_count(self, run):
         url = reverse("admin:update_runfile_changelist") + f"?run__id__exact={run.pk}"
         return format_html('<a href="{}">{}</a>', url, run._files)
+
+    @admin.display(description="files by status")
+    def files_in_words(self, run):
+        return words((run.totals or {}).get("files"))
 
     @admin.display(description="totals")
     def totals_table(self, run):
@@ -115,9 +120,8 @@ class RunFileAdmin(ReadOnlyMixin, CatalogAdmin):
     def store_link(self, run_file):
         if not run_file.store_id:
             return f"{run_file.company} {run_file.store_code}".strip() or "-"
-        store = run_file.store
-        return format_html('<a href="{}">{} {} {}</a>', reverse("admin:catalog_store_change", args=[store.pk]),
-                           store.company.name, store.store_id, store.store_name)
+        return format_html('<a href="{}">{}</a>', reverse("admin:catalog_store_change", args=[run_file.store_id]),
+                           run_file.store)
 
     @admin.display(description="counts")
     def counts_table(self, run_file):
@@ -168,7 +172,12 @@ def read_rejects(path: Path, limit: int) -> tuple[list[dict], bool, str | None]:
 
 
 def _key_values(mapping):
-    """``{"lines": 8, "lines_rejected": 1}`` as "lines 8 · lines_rejected 1": a run's figures on one line."""
+    """A run's or a file's figures as words, one group a line: "8 lines, 1 line rejected" then
+    "files: 1 processed, 2 rejected"; zeros left out (the report file keeps every figure)."""
     if not mapping:
         return "-"
-    return format_html_join(" · ", "{}&nbsp;<b>{}</b>", ((key, value) for key, value in mapping.items()))
+    flat = {key: value for key, value in mapping.items() if not isinstance(value, dict)}
+    groups = [words(flat)] if flat else []
+    groups += [f"{str(key).replace('_', ' ')}: {words(value)}" for key, value in mapping.items()
+               if isinstance(value, dict)]
+    return format_html_join("", "<div>{}</div>", ((group,) for group in groups))

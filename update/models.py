@@ -40,7 +40,11 @@ class UpdateRun(models.Model):
         ordering = ["-started_at", "-id"]
 
     def __str__(self):
-        return f"run {self.pk} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+        # In the site's time zone (settings.TIME_ZONE), labelled, as every time the admin shows.
+        from django.utils import timezone
+
+        started = timezone.localtime(self.started_at) if self.started_at else None
+        return f"run {self.pk}, {started:%Y-%m-%d %H:%M %Z}, {self.status}" if started else f"run {self.pk}"
 
 
 class RunFile(models.Model):

@@ -7,17 +7,22 @@ from django.contrib.admin.views.main import ChangeList
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 
+from catalog.admin.formatting import count_phrase
 from catalog.admin.paging import EstimatingPaginator
 
 
 class OnePassChangeList(ChangeList):
-    """Uses the rows the paginator already read when the result fits one page (Django reads them again)."""
+    """Uses the rows the paginator already read when the result fits one page (Django reads them again),
+    and words its count as it is known (``count_phrase``: exact, "about" or "more than")."""
 
     def get_results(self, request):
         super().get_results(request)
         rows = getattr(self.paginator, "_first_page_rows", None)
         if rows is not None and not self.multi_page:
             self.result_list = rows
+        self.count_kind = getattr(self.paginator, "count_kind", "exact")
+        self.count_phrase = count_phrase(self.result_count, self.count_kind, str(self.opts.verbose_name),
+                                         str(self.opts.verbose_name_plural))
 
 
 class CatalogAdmin(admin.ModelAdmin):

@@ -27,7 +27,8 @@ class CategoryAdmin(CatalogAdmin):
     change_list_template = "admin/catalog/category/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("parents")
+        # The company is in every category's label (the product page's autocomplete lists them).
+        return super().get_queryset(request).select_related("company").prefetch_related("parents")
 
     @admin.display(description="parents")
     def parent_names(self, category):

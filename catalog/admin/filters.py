@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import admin
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from catalog.models import SKU, Company, ProductBrand
@@ -85,6 +85,30 @@ class StoreFilter(InputFilter):
         return queryset.filter(store__store_id=value)
 
 
+# What the price list calls a special: a saving against the was-price, or the retailer's flag without one.
+# The update derives was-prices from a price that fell, which the retailer's flag does not mark.
+SPECIAL = Q(save_amount__gt=0) | Q(is_on_special=True)
+
+
+class SpecialFilter(admin.SimpleListFilter):
+    """Specials as the list shows them (catalog.admin.formatting.special), not the retailer's flag alone."""
+
+    title = "special"
+    parameter_name = "special"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "a saving or on special"), ("saving", "a saving (was-price)"), ("no", "neither"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(SPECIAL)
+        if self.value() == "saving":
+            return queryset.filter(save_amount__gt=0)
+        if self.value() == "no":
+            return queryset.exclude(SPECIAL)
+        return queryset
+
+
 class StoppedSendingFilter(admin.SimpleListFilter):
     """Stores from which no file arrived lately, according to the run ledger."""
 
@@ -92,11 +116,18 @@ class StoppedSendingFilter(admin.SimpleListFilter):
     parameter_name = "silent_for"
     DAYS = (2, 7, 30)
 
+    def days(self) -> list[int]:
+        # The front page's threshold (settings.ADMIN_STOPPED_SENDING_DAYS) is one of the choices, so its
+        # "all of them" link lands on a filter that lists the same stores.
+        from django.conf import settings
+
+        return sorted({*self.DAYS, int(getattr(settings, "ADMIN_STOPPED_SENDING_DAYS", 2))})
+
     def lookups(self, request, model_admin):
-        return [(str(days), f"stopped sending: none in {days} days") for days in self.DAYS]
+        return [(str(days), f"stopped sending: none in {days} days") for days in self.days()]
 
     def queryset(self, request, queryset):
-        if self.value() not in {str(days) for days in self.DAYS}:
+        if self.value() not in {str(days) for days in self.days()}:
             return queryset
         from update.models import RunFile
 

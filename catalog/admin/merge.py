@@ -23,6 +23,35 @@ def _count(model, **filters):
     return Coalesce(Subquery(counted.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), 0)
 
 
+def differences(products) -> list[str]:
+    """What the products disagree on, as the confirmation page says it, with what the merge keeps.
+
+    The survivor keeps its own brand, size and barcode and takes another's only where it has none
+    (catalog.merge); a second barcode goes with its deleted product.
+    """
+    def distinct(values):
+        seen = []
+        for value in values:
+            if value not in seen:
+                seen.append(value)
+        return seen
+
+    notes = []
+    brands = distinct(p.brand.name if p.brand_id else "(no brand)" for p in products)
+    if len(brands) > 1:
+        notes.append(f"Brands differ: {', '.join(brands)}. The survivor keeps its own brand (or takes "
+                     "another's if it has none).")
+    sizes = distinct(p.size or "(no size)" for p in products)
+    if len(sizes) > 1:
+        notes.append(f"Sizes differ: {', '.join(sizes)}. Are these one product? The survivor keeps its own "
+                     "size; the others' size tokens are added to its sizes.")
+    barcodes = distinct(p.barcode for p in products if p.barcode)
+    if len(barcodes) > 1:
+        notes.append(f"Barcodes differ: {', '.join(barcodes)}. A barcode names one product: only the "
+                     "survivor's is kept, the others are deleted with their products.")
+    return notes
+
+
 @admin.action(description="Merge selected products into one", permissions=["change"])
 def merge_selected_products(modeladmin, request, queryset):
     if request.POST.get("select_across") == "1":
@@ -60,7 +89,11 @@ def merge_selected_products(modeladmin, request, queryset):
         "title": "Merge products",
         "opts": modeladmin.model._meta,
         "products": products,
-        "survivor_id": products[0].pk,  # the oldest, as reconcile chooses
+        # The first created (the lowest id: ids are given in creation order), as reconcile chooses.
+        "survivor": products[0],
+        "survivor_id": products[0].pk,
+        "same_minute": len({p.created_at.replace(second=0, microsecond=0) for p in products}) == 1,
+        "differences": differences(products),
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "action": "merge_selected_products",
     }

@@ -29,12 +29,14 @@ class EstimatingPaginator(Paginator):
 
     count_kind = "exact"
     _first_page_rows: list | None = None
+    _first_rows: list | None = None
 
     @cached_property
     def count(self) -> int:
         # The first page, read first: when it is not full it is the whole result, and a search that reads
         # the whole table (icontains) then does so once instead of twice (count, then page).
         first = list(self.object_list[: self.per_page + 1])
+        self._first_rows = first[: self.per_page]
         if len(first) <= self.per_page:
             self._first_page_rows = first
             return len(first)
@@ -52,8 +54,10 @@ class EstimatingPaginator(Paginator):
 
     def page(self, number):
         number = self.validate_number(number)
-        if number == 1 and self._first_page_rows is not None:
-            return self._get_page(self._first_page_rows, number, self)
+        # Page 1 is the rows the count read first: a filter that reads an index per query (a company's
+        # products) then does so twice, not three times.
+        if number == 1 and self._first_rows is not None:
+            return self._get_page(self._first_rows, number, self)
         return super().page(number)
 
 

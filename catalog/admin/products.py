@@ -15,6 +15,7 @@ from catalog.admin.base import CatalogAdmin, ReadOnlyMixin, bounded_formset
 from catalog.admin.filters import BrandFilter, CompanyOfProductFilter
 from catalog.admin.merge import merge_selected_products
 from catalog.admin.search import search_products
+from catalog.admin.stores import PriceColumns
 from catalog.models import SKU, Price, Product, ProductBrand, ProductCategory
 from update.lines import parse_barcode
 
@@ -31,11 +32,10 @@ class SKUInline(ReadOnlyMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("company").order_by("company__name", "sku")
 
 
-class PriceInline(ReadOnlyMixin, admin.TabularInline):
+class PriceInline(PriceColumns, ReadOnlyMixin, admin.TabularInline):
     model = Price
-    fields = ("store_link", "scraped_date", "price", "was_price", "save_amount", "is_on_special",
-              "unit_price", "unit_of_measure")
-    readonly_fields = ("store_link",)
+    fields = ("store_link", "scraped_date", "price_shown", "was_shown", "special_shown", "unit_price_shown")
+    readonly_fields = fields
     formset = bounded_formset(PRICES_ON_PRODUCT_PAGE)
     extra = 0
     verbose_name_plural = f"prices (newest {PRICES_ON_PRODUCT_PAGE}; all of them under 'All prices' above)"
@@ -47,8 +47,7 @@ class PriceInline(ReadOnlyMixin, admin.TabularInline):
     @admin.display(description="store")
     def store_link(self, price):
         url = reverse("admin:catalog_store_change", args=[price.store_id])
-        store = price.store
-        return format_html('<a href="{}">{} {} {}</a>', url, store.company.name, store.store_id, store.store_name)
+        return format_html('<a href="{}">{}</a>', url, price.store)
 
 
 class ProductCategoryInline(admin.TabularInline):
@@ -79,8 +78,9 @@ class ProductForm(forms.ModelForm):
 @admin.register(Product)
 class ProductAdmin(CatalogAdmin):
     form = ProductForm
-    list_display = ("id", "name", "normalized_name_brand_size", "barcode", "brand", "updated_at")
-    list_display_links = ("id", "name")
+    # The name as the owner reads it (with brand and size: Product.__str__); the NNBS is the matching key.
+    list_display = ("id", "__str__", "barcode", "normalized_name_brand_size", "updated_at")
+    list_display_links = ("id", "__str__")
     list_select_related = ("brand",)
     list_filter = (CompanyOfProductFilter, BrandFilter)
     # Only indexed columns: sorting 1M rows by name is a full sort per page view.
@@ -146,7 +146,7 @@ class ProductBrandAdmin(CatalogAdmin):
 @admin.register(SKU)
 class SKUAdmin(ReadOnlyMixin, CatalogAdmin):
     list_display = ("sku", "company", "product")
-    list_select_related = ("company", "product")
+    list_select_related = ("company", "product__brand")
     list_filter = ("company",)
     ordering = ("company", "sku")
     sortable_by = ()

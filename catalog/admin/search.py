@@ -1,11 +1,15 @@
 """Search by the catalog's exact keys first, then by text.
 
 A barcode, an SKU or an NNBS is one unique-index lookup each; only when none of them names a product
-does the search fall back to ``icontains``, which reads the whole table (see docs/admin.md for its cost).
+does the search fall back to text: a substring of the name, the NNBS or a variation, found through the
+trigram index catalog migration 0009 keeps (FTS5 on SQLite, pg_trgm on PostgreSQL). Terms shorter than
+a trigram are matched by ``icontains``, which reads the whole table (docs/admin.md has the costs).
 """
 from __future__ import annotations
 
+from django.db import connections
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from catalog.models import SKU, Company, Product
 
@@ -46,5 +50,20 @@ def search_products(queryset, term: str):
     exact = products_by_exact_key(term)
     if exact:
         return queryset.filter(pk__in=exact)
-    return queryset.filter(Q(name__icontains=term) | Q(normalized_name_brand_size__icontains=term)
-                           | Q(normalized_name_brand_size_variations__icontains=term))
+    return text_search(queryset, term)
+
+
+TRIGRAM = 3  # the shortest term a trigram index can answer
+
+
+def text_search(queryset, term: str):
+    """Products whose name, NNBS or a variation contains ``term``, case-insensitively."""
+    contains = (Q(name__icontains=term) | Q(normalized_name_brand_size__icontains=term)
+                | Q(normalized_name_brand_size_variations__icontains=term))
+    if len(term) < TRIGRAM or connections[queryset.db].vendor != "sqlite":
+        # PostgreSQL: these three icontains are what its pg_trgm indexes are built on (UPPER(column::text)).
+        return queryset.filter(contains)
+    # SQLite: the FTS5 trigram table; a phrase of the whole term matches it as a substring of any column.
+    phrase = '"' + term.replace('"', '""') + '"'
+    matched = RawSQL("SELECT rowid FROM catalog_product_text WHERE catalog_product_text MATCH %s", [phrase])
+    return queryset.filter(pk__in=matched)

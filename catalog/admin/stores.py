@@ -5,14 +5,15 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from catalog.admin.base import CatalogAdmin, ReadOnlyMixin
-from catalog.admin.filters import StoppedSendingFilter, StoreFilter
+from catalog.admin.filters import SPECIAL, SpecialFilter, StoppedSendingFilter, StoreFilter
+from catalog.admin.formatting import money, special, unit_price
 from catalog.models import Company, Price, Store, fold_company_name
 
 RECENT_DAYS = 7
@@ -66,8 +67,7 @@ class CompanyAdmin(CatalogAdmin):
 
 @admin.register(Store)
 class StoreAdmin(CatalogAdmin):
-    list_display = ("store_id", "store_name", "company", "state", "last_scraped", "files_last_7_days",
-                    "prices_link")
+    list_display = ("__str__", "state", "last_scraped", "files_last_7_days", "prices_link")
     list_select_related = ("company",)
     list_filter = ("company", StoppedSendingFilter, "state")
     search_fields = ("store_id", "store_name")
@@ -103,12 +103,11 @@ class StoreAdmin(CatalogAdmin):
     @admin.display(description="price count")
     def price_count(self, store):
         # One pass over the store's prices for both figures.
-        counts = Price.objects.filter(store=store).aggregate(total=Count("pk"),
-                                                             specials=Count("pk", filter=Q(is_on_special=True)))
+        counts = Price.objects.filter(store=store).aggregate(total=Count("pk"), specials=Count("pk", filter=SPECIAL))
         url = reverse("admin:catalog_price_changelist") + f"?store__id__exact={store.pk}"
-        specials = url + "&is_on_special__exact=1"
-        return format_html('<a href="{}">{} prices</a>, <a href="{}">{} on special</a>', url, counts["total"],
-                           specials, counts["specials"])
+        specials = url + "&special=yes"
+        return format_html('<a href="{}">{} prices</a>, <a href="{}">{} specials</a> (a saving or on special)',
+                           url, f"{counts['total']:,}", specials, f"{counts['specials']:,}")
 
     @admin.display(description=f"files received in the last {RECENT_DAYS} days")
     def recent_files(self, store):
@@ -121,12 +120,32 @@ class StoreAdmin(CatalogAdmin):
         return format_html("<ul>{}</ul>", rows)
 
 
+class PriceColumns:
+    """Price figures as a shelf label reads them, shared by the price list and the product page's inline."""
+
+    @admin.display(description="price", ordering=None)
+    def price_shown(self, price):
+        return money(price.price)
+
+    @admin.display(description="was")
+    def was_shown(self, price):
+        return money(price.was_price) if price.was_price is not None else ""
+
+    @admin.display(description="special")
+    def special_shown(self, price):
+        return special(price)
+
+    @admin.display(description="unit price")
+    def unit_price_shown(self, price):
+        return unit_price(price)
+
+
 @admin.register(Price)
-class PriceAdmin(ReadOnlyMixin, CatalogAdmin):
-    list_display = ("product", "store", "scraped_date", "price", "was_price", "save_amount", "is_on_special",
-                    "unit_price", "unit_of_measure")
-    list_select_related = ("product", "store")
-    list_filter = (StoreFilter, "store__company", "is_on_special")
+class PriceAdmin(PriceColumns, ReadOnlyMixin, CatalogAdmin):
+    list_display = ("product", "store", "scraped_date", "price_shown", "was_shown", "special_shown",
+                    "unit_price_shown")
+    list_select_related = ("product__brand", "store__company")
+    list_filter = (StoreFilter, "store__company", SpecialFilter)
     # (store, product) is the index the update keeps for its per-store work; a store's prices come out
     # in its order, and the pair is unique so Django adds no "-pk" tie-breaker.
     ordering = ("store", "product")
@@ -134,6 +153,9 @@ class PriceAdmin(ReadOnlyMixin, CatalogAdmin):
     search_fields = ("product__normalized_name_brand_size",)
     search_help_text = "Barcode, SKU or NNBS of the product (exact)."
     raw_id_fields = ("product", "store")
+    fields = ("product", "store", "scraped_date", "price_shown", "was_shown", "special_shown", "unit_price_shown",
+              "is_on_special", "per_unit_price_string", "unit_price", "unit_of_measure", "price_hash")
+    readonly_fields = ("price_shown", "was_shown", "special_shown", "unit_price_shown")
 
     def get_search_results(self, request, queryset, search_term):
         from catalog.admin.search import products_by_exact_key

@@ -1,9 +1,11 @@
-"""The admin in a real browser: log in, find a product by barcode, merge two, read a run's rejected lines.
+"""The admin in a real browser: log in, find a product by barcode, merge two, read a run's rejected lines;
+the front page and the formatted lists as the owner reads them.
 
-ADMIN_SCREENSHOTS=DIR saves the product page and the run pages there (docs/ holds the committed ones).
+ADMIN_SCREENSHOTS=DIR saves the pages there (docs/ holds the committed ones).
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -17,21 +19,23 @@ from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
-from catalog.models import Product  # noqa: E402
+from catalog.models import Product, Store  # noqa: E402
 from update.models import RunFile  # noqa: E402
+from update.orchestrator import run_update  # noqa: E402
 
 from ..admin_catalog import BARCODE, IGA_SKU, build_catalog  # noqa: E402
+from ..factories import product, write_file  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _screenshot(browser, name: str) -> None:
+def _screenshot(browser, name: str, height: int = 1400) -> None:
     folder = os.environ.get("ADMIN_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         size = browser.get_window_size()
         # Tall enough for the product's inlines down to its prices.
-        browser.set_window_size(1280, 1400)
+        browser.set_window_size(1280, height)
         browser.save_screenshot(str(Path(folder) / name))
         browser.set_window_size(size["width"], size["height"])
 
@@ -47,18 +51,21 @@ def _texts(browser, selector: str) -> list[str]:
     return [element.text for element in browser.find_elements(By.CSS_SELECTOR, selector)]
 
 
-def test_staff_finds_merges_and_reads_rejected_lines(browser, live_server, workspace, django_user_model):
-    build_catalog(workspace)
+def _log_in(browser, live_server, django_user_model) -> None:
     password = secrets.token_urlsafe(16)
     django_user_model.objects.create_superuser("boss", "boss@example.com", password)
-
-    # Log in.
     browser.get(live_server.url + "/admin/")
     assert "/admin/login/" in browser.current_url
     browser.find_element(By.ID, "id_username").send_keys("boss")
     browser.find_element(By.ID, "id_password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
     _heading_becomes(browser, "Catalog and update runs")
+
+
+def test_staff_finds_merges_and_reads_rejected_lines(browser, live_server, workspace, django_user_model, settings):
+    settings.TIME_ZONE = "Australia/Brisbane"  # the screenshots show an Australian owner's times
+    build_catalog(workspace)
+    _log_in(browser, live_server, django_user_model)
 
     # Search a barcode and open the product.
     browser.get(live_server.url + "/admin/catalog/product/")
@@ -84,6 +91,9 @@ def test_staff_finds_merges_and_reads_rejected_lines(browser, live_server, works
     Select(browser.find_element(By.NAME, "action")).select_by_value("merge_selected_products")
     browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
     _heading_becomes(browser, "Merge products")
+    content = browser.find_element(By.ID, "content").text
+    assert "A merge is final." in content and "Preselected: #" in content
+    _screenshot(browser, "admin-merge.png", height=800)
     browser.find_element(By.ID, "confirm-merge").click()
     _heading_becomes(browser, "Select product to change")
     assert any("Merged 1 products" in text for text in _texts(browser, "ul.messagelist li"))
@@ -102,3 +112,38 @@ def test_staff_finds_merges_and_reads_rejected_lines(browser, live_server, works
     content = browser.find_element(By.ID, "content").text
     assert "is not a usable price" in content and "call us" in content
     _screenshot(browser, "admin-run-file.png")
+
+
+def test_owner_reads_the_front_page_and_the_formatted_lists(browser, live_server, workspace, django_user_model,
+                                                            settings):
+    settings.TIME_ZONE = "Australia/Brisbane"
+    build_catalog(workspace)
+    # A morning with something to see: a later aldi file refused as a partial scrape, an iga store silent.
+    write_file(workspace.inbox, "aldi", "2025-01-03", [product("milk full 2l", sku="a-1")])
+    run_update(workspace)
+    silent = Store.objects.select_related("company").get(company__name__iexact="iga")
+    RunFile.objects.filter(store=silent).update(started_at=RunFile.objects.earliest("started_at").started_at
+                                                - dt.timedelta(days=10))
+    _log_in(browser, live_server, django_user_model)
+
+    runs = browser.find_element(By.ID, "last-runs").text
+    assert "finished, some files or lines refused (exit 1)" in runs and "1 rejected" in runs and "AEST" in runs
+    assert "Aldi Testville (G1)" in browser.find_element(By.ID, "rejected-waiting").text
+    waiting = browser.find_element(By.ID, "rejected-waiting").text
+    assert "Rejected files waiting: 1" in waiting and "aldi-testville-2025-01-03.jsonl" in waiting
+    stopped = browser.find_element(By.ID, "stopped-sending").text
+    assert "Stores that stopped sending: 1" in stopped and str(silent) in stopped
+    _screenshot(browser, "admin-front-page.png", height=1000)
+
+    browser.get(live_server.url + "/admin/catalog/product/")
+    names = _texts(browser, "#result_list tbody tr th a") + _texts(browser, "#result_list tbody td.field-__str__ a")
+    milk = Product.objects.select_related("brand").get(barcode=BARCODE)
+    assert str(milk) in names
+    assert f"{Product.objects.count()} products" in browser.find_element(By.CSS_SELECTOR, "p.paginator").text
+    _screenshot(browser, "admin-products.png", height=800)
+
+    browser.get(live_server.url + "/admin/catalog/price/")
+    listed = browser.find_element(By.ID, "result_list").text
+    assert "$2.50" in listed and "$0.25 per 100 g" in listed and "save $1.50 (was $7.50)" in listed
+    assert "0.0000" not in listed and "Price object" not in listed
+    _screenshot(browser, "admin-prices.png", height=800)
