@@ -150,6 +150,10 @@ UPDATE_INBOX = Path(os.environ.get("UPDATE_INBOX", VAR_DIR / "inbox"))
 UPDATE_ARCHIVE = Path(os.environ.get("UPDATE_ARCHIVE", VAR_DIR / "archive"))
 UPDATE_REJECTED = Path(os.environ.get("UPDATE_REJECTED", VAR_DIR / "rejected"))
 UPDATE_INDEX_PATH = Path(os.environ.get("UPDATE_INDEX_PATH", VAR_DIR / "index"))
+# An index (a consumer of the change log) not seen for this long stops holding the log back: it is
+# dropped from the database's list and rebuilds when it returns. Longer than the longest planned pause
+# of an updater, short enough that a host taken away does not grow the log for ever.
+INDEX_CONSUMER_STALE_HOURS = float(os.environ.get("INDEX_CONSUMER_STALE_HOURS", 7 * 24))
 
 LOGGING = {
     "version": 1,

@@ -20,7 +20,7 @@ from typing import Iterator
 import orjson
 from django.db import connection, transaction
 
-from . import changelog
+from . import changelog, continuity
 from .catchup import RebuildNeeded, catch_up
 from .keying import ProductRow, encode_slim, product_entries, row_from_select
 from .keys import id_bytes
@@ -171,8 +171,8 @@ def _sorted_batches(select: str, column: str, batch_size: int, where: str) -> It
     yield from _keyset_batches(select, column, "", batch_size, where)
 
 
-def build_meta(counts: dict, started: float, watermark: int = 0) -> dict:
-    return {
+def build_meta(counts: dict, started: float, watermark: int = 0, consumer: str | None = None) -> dict:
+    meta = {
         "format": FORMAT_VERSION,
         "lmdb_version": lmdb_version(),
         "built_at": datetime.now(timezone.utc).isoformat(),
@@ -184,6 +184,10 @@ def build_meta(counts: dict, started: float, watermark: int = 0) -> dict:
         "changes_applied_through": watermark,
         "counts": counts,
     }
+    if consumer is not None:
+        # Which registered consumer of the change log this index is, and its first generation.
+        meta.update(consumer=consumer, generation=1)
+    return meta
 
 
 # --------------------------------------------------------------------------------------------- LMDB
@@ -197,8 +201,11 @@ def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = 
     staging = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
     started = time.perf_counter()
     stats = BuildStats(backend="lmdb", reason=reason)
-    # Read before the tables: a change logged after this is applied by the next catch-up.
+    # Read before the tables: a change logged after this is applied by the next catch-up. Registered
+    # before the tables are read, so no other index prunes a row this build does not see.
     watermark = changelog.high_water()
+    consumer, location = uuid.uuid4().hex, continuity.location_of(path)
+    changelog.register_consumer(consumer, watermark=watermark, generation=0, location=location)
     env = open_environment(staging)
     try:
         dbs = open_databases(env, create=True)
@@ -215,22 +222,33 @@ def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = 
             write_with_growth(env, lambda txn: _write_variations(txn, dbs, rows))
         with env.begin() as txn:
             stats.counts = {name: txn.stat(dbs[name])["entries"] for name in ("products", "barcode", "nnbs", "sku")}
-        meta = build_meta(stats.counts, started, watermark)
+        meta = build_meta(stats.counts, started, watermark, consumer)
         write_with_growth(env, lambda txn: [txn.put(name.encode(), orjson.dumps(value), db=dbs["meta"])
                                             for name, value in meta.items()])
         env.sync(True)
     except BaseException:
         env.close()
         shutil.rmtree(staging, ignore_errors=True)
+        changelog.LogConsumer.objects.filter(consumer=consumer).delete()
         raise
     env.close()
+    replaces = _consumer_of(path)
     _swap_in(staging, path)
+    changelog.register_consumer(consumer, watermark=watermark, generation=1, location=location, replaces=replaces)
     changelog.prune(watermark)
     stats.elapsed_s = time.perf_counter() - started
     stats.size_bytes = index_size_bytes(path)
     log.info("built index at %s: %d products, %d SKUs in %.2fs (%s)",
              path, stats.products, stats.skus, stats.elapsed_s, reason)
     return stats
+
+
+def _consumer_of(path: Path) -> str | None:
+    """The consumer id of the index a build replaces, when its meta can still be read."""
+    try:
+        return _read_meta_checked(path, path / "data.mdb").get("consumer") if (path / "data.mdb").exists() else None
+    except Exception:
+        return None
 
 
 def _write_product_batch(txn, dbs, rows) -> None:
@@ -337,7 +355,7 @@ def why_rebuild(path: Path) -> str | None:
     if meta.get("schema") != schema:
         return (f"database schema migrated since the index was built "
                 f"(migrations {meta.get('schema')} -> {schema})")
-    return None
+    return continuity.why_not_continuous(meta)
 
 
 def _read_meta_checked(path: Path, data: Path) -> dict:
@@ -367,6 +385,9 @@ def open_index(backend: str, path: Path | None = None) -> tuple[ProductIndex, Bu
     if backend != "lmdb":
         raise ValueError(f"unknown index backend {backend!r}: choose lmdb or memory")
     stats = None
+    for location in changelog.drop_stale_consumers():
+        log.warning("dropped the index at %s from the change log's consumers: not seen for longer than "
+                    "INDEX_CONSUMER_STALE_HOURS; it rebuilds when it returns", location)
     reason = why_rebuild(path)
     if reason is not None:
         log.warning("rebuilding index at %s: %s", path, reason)
@@ -380,6 +401,11 @@ def open_index(backend: str, path: Path | None = None) -> tuple[ProductIndex, Bu
         stats = build_lmdb_index(path, reason=str(exc))
         index = LmdbIndex(path)
         index.catchup = catch_up(index)
+    except BaseException:
+        index.close()
+        raise
+    try:
+        continuity.advance(index)
     except BaseException:
         index.close()
         raise

@@ -91,6 +91,7 @@ def catch_up(index: LmdbIndex, *, batch_size: int = CHANGE_BATCH) -> CatchupStat
         # Everything up to ``through`` is now applied, including ids the batches skipped.
         _set_watermark(index, through)
         stats.watermark = through
+        changelog.record_consumer(index.meta().get("consumer"), watermark=through)
         changelog.prune(through)
     stats.elapsed_s = time.perf_counter() - started
     if stats.changes:
