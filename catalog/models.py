@@ -5,6 +5,8 @@ if the tier-1 index were wrong: the index is a cache, these constraints are the 
 """
 from django.db import models
 
+from diskcache_tier.keys import canonical_nnbs
+
 NNBS_MAX_LENGTH = 255
 NAME_MAX_LENGTH = 500
 URL_MAX_LENGTH = 1000
@@ -62,11 +64,24 @@ class ProductBrand(models.Model):
         return self.name
 
 
+class ProductQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # A queryset update of the NNBS (the shell, a script) keeps its canonical key with it.
+        nnbs = kwargs.get("normalized_name_brand_size")
+        if isinstance(nnbs, str):
+            kwargs.setdefault("canonical_nnbs", canonical_nnbs(nnbs))
+        return super().update(**kwargs)
+
+
 class Product(models.Model):
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     brand = models.ForeignKey(ProductBrand, null=True, blank=True, on_delete=models.SET_NULL)
     barcode = models.CharField(max_length=13, null=True, blank=True, unique=True)
     normalized_name_brand_size = models.CharField(max_length=NNBS_MAX_LENGTH, unique=True)
+    # The NNBS as matching compares it (diskcache_tier.keys.canonical_nnbs: NFC, whitespace removed).
+    # Unique, so no writer (the admin, a script, the update) can give two products one canonical key,
+    # and who owns a key is the database's answer, not an order some writer happened to use.
+    canonical_nnbs = models.CharField(max_length=NNBS_MAX_LENGTH, unique=True, editable=False)
     normalized_name_brand_size_variations = models.JSONField(default=list, blank=True)
     size = models.CharField(max_length=255, blank=True)
     sizes = models.JSONField(default=list, blank=True)
@@ -75,6 +90,15 @@ class Product(models.Model):
     brand_name_company_pairs = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    def save(self, *args, **kwargs):
+        self.canonical_nnbs = canonical_nnbs(self.normalized_name_brand_size or "")
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "normalized_name_brand_size" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "canonical_nnbs"}
+        super().save(*args, **kwargs)
 
     def __str__(self):
         return self.normalized_name_brand_size

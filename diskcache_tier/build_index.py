@@ -139,9 +139,8 @@ def stream_key_rows(kind: str, batch_size: int = BATCH_SIZE) -> Iterator[list[tu
     unique index on that key, so the build can append every key instead of searching for its place.
 
     SQLite compares text with memcmp on UTF-8 (BINARY), which is LMDB's order; PostgreSQL is asked for
-    COLLATE "C", its byte order. The few keys hashed for length (keys.text_key), and NNBS whose canonical
-    form (spaces removed, NFC) sorts elsewhere than the scraped spelling, land out of order: the writer
-    checks and puts those the ordinary way, never over a key already written.
+    COLLATE "C", its byte order. The few keys hashed for length (keys.text_key) land out of order: the
+    writer checks and puts those the ordinary way, never over a key already written.
     """
     product, sku_table = product_model()._meta.db_table, sku_model()._meta.db_table
     if kind == "sku":
@@ -153,7 +152,9 @@ def stream_key_rows(kind: str, batch_size: int = BATCH_SIZE) -> Iterator[list[tu
             for rows in _sorted_batches(select, "sku", batch_size, f"company_id = {int(company_id)}"):
                 yield [(encode_key("sku", (company_id, sku)), pid) for sku, pid in rows]
         return
-    column = {"barcode": "barcode", "nnbs": "normalized_name_brand_size"}[kind]
+    # NNBS by the canonical column (unique): keys arrive in order and one product per key, the same owner
+    # catch-up and the memory backend find (keying.nnbs_owner).
+    column = {"barcode": "barcode", "nnbs": "canonical_nnbs"}[kind]
     select = f"SELECT {column}, id FROM {product}"
     for rows in _sorted_batches(select, column, batch_size, f"{column} IS NOT NULL"):
         yield [(encode_key(kind, key), pid) for key, pid in rows if key]
@@ -269,7 +270,7 @@ def _append_sorted(txn, db, rows: list[tuple[bytes, int]]) -> None:
         else:
             stragglers.append((key, id_bytes(pid)))
     cursor.putmulti(in_order, append=True)
-    # Only NNBS can collide (two spellings, one canonical key): the first one written keeps it.
+    # Keys are unique columns, so none collides; overwrite=False keeps a key already written regardless.
     cursor.putmulti(stragglers, overwrite=False)
 
 

@@ -91,6 +91,16 @@ def sku_entry(company_id: int, sku: str) -> tuple[int, str]:
     return (company_id, sku)
 
 
+def nnbs_owner(own: int | None, carriers=()) -> int | None:
+    """Who owns a canonical NNBS key, for every writer of the index (build, catch-up, memory, verify):
+    the product whose own canonical NNBS it is (one at most: ``Product.canonical_nnbs`` is unique);
+    failing that, the lowest id among the products carrying it as a variation. The build writes
+    variations in id order without overwriting, the memory load likewise, to the same effect."""
+    if own is not None:
+        return own
+    return min(carriers, default=None)
+
+
 def nnbs_key(text: str) -> str:
     """The index key of an NNBS or a variation: one canonical form, whatever the scraper's spacing."""
     return canonical_nnbs(text)
