@@ -22,7 +22,7 @@ from django.db import connection, transaction
 
 from . import changelog, continuity
 from .catchup import RebuildNeeded, catch_up
-from .keying import ProductRow, encode_slim, product_entries, row_from_select
+from .keying import ProductRow, encode_slim, forget_warnings, product_entries, row_from_select, usable_variations
 from .keys import id_bytes
 from .source import product_model, product_select, sku_model
 from .lookup import (
@@ -87,7 +87,8 @@ def stream_variation_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[Product
     column = "normalized_name_brand_size_variations"
     sql = f"SELECT id, normalized_name_brand_size, {column} FROM {product_model()._meta.db_table}"
     for rows in _keyset_batches(sql, "id", 0, batch_size, f"{column} <> '[]'"):
-        yield [ProductRow(id=pid, nnbs=nnbs, variations=_loads_json(variations)) for pid, nnbs, variations in rows]
+        yield [ProductRow(id=pid, nnbs=nnbs, variations=usable_variations(_loads_json(variations), pid))
+               for pid, nnbs, variations in rows]
 
 
 def stream_sku_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
@@ -381,6 +382,7 @@ def open_index(backend: str, path: Path | None = None) -> tuple[ProductIndex, Bu
 
     Callers hold the run lock. The catch-up's figures are left on ``index.catchup``.
     """
+    forget_warnings()
     if backend == "memory":
         return load_memory_index()
     if backend != "lmdb":

@@ -25,7 +25,7 @@ import orjson
 from django.db import connection
 
 from . import changelog
-from .keying import ProductRow, nnbs_key, nnbs_owner, product_entries, row_from_select
+from .keying import ProductRow, nnbs_key, nnbs_owner, product_entries, row_from_select, usable_variations
 from .lookup import LmdbIndex
 from .source import product_model, product_select, sku_model
 
@@ -142,7 +142,7 @@ def apply_changes(index, writer, rows: list[tuple], stats: CatchupStats) -> None
                 spellings.add(old_nnbs)
             if old_barcode:
                 barcodes.add(old_barcode)
-            spellings.update(v for v in _json_list(old_variations) if v)
+            spellings.update(usable_variations(_json_list(old_variations), product_id))
         elif kind == "s":
             skus.add((company_id, sku))
         elif kind == "b":

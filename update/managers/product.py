@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from catalog.models import SKU, Product
 from diskcache_tier.freshness import FileFreshness
-from diskcache_tier.keying import ProductRow, companies_of, nnbs_key, product_entries
+from diskcache_tier.keying import ProductRow, companies_of, nnbs_key, product_entries, usable_variations
 
 from ..bulk import insert_rows, update_rows
 from ..context import FileContext
@@ -143,7 +143,8 @@ class ProductManager:
         rows = Product.objects.filter(id__in=wanted).values_list(*_STATE_FIELDS)
         for pid, nnbs, barcode, variations, sizes, url, image_url, brand_id, pairs, brand_nn in rows:
             fetched.states[pid] = ProductState(
-                id=pid, nnbs=nnbs, barcode=barcode, variations=list(variations or []), sizes=list(sizes or []),
+                id=pid, nnbs=nnbs, barcode=barcode, variations=list(usable_variations(variations, pid)),
+                sizes=list(sizes or []),
                 url=url, image_url=image_url, brand_id=brand_id, brand_name_company_pairs=list(pairs or []))
             fetched.brand_names[pid] = brand_nn
         self.ctx.result.products_fetched += len(wanted)
