@@ -140,7 +140,10 @@ class ProductManager:
         wanted = [pid for pid in product_ids if pid not in fetched.states]
         if not wanted:
             return fetched
-        rows = Product.objects.filter(id__in=wanted).values_list(*_STATE_FIELDS)
+        # FOR UPDATE (PostgreSQL; SQLite's file transaction already excludes every other writer): a site
+        # edit committed before this read is in it, and one after waits for the file's commit, so the
+        # enriched fields written back from this read never overwrite a committed edit.
+        rows = Product.objects.select_for_update(of=("self",)).filter(id__in=wanted).values_list(*_STATE_FIELDS)
         for pid, nnbs, barcode, variations, sizes, url, image_url, brand_id, pairs, brand_nn in rows:
             fetched.states[pid] = ProductState(
                 id=pid, nnbs=nnbs, barcode=barcode, variations=list(usable_variations(variations, pid)),
