@@ -3,7 +3,12 @@
 Unique constraints mirror the matching keys, so the database itself refuses a duplicate product even
 if the tier-1 index were wrong: the index is a cache, these constraints are the truth.
 """
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from diskcache_tier.keys import canonical_nnbs
+
+from .gtin import NotAGtin, canonical_gtin
 
 NNBS_MAX_LENGTH = 255
 NAME_MAX_LENGTH = 500
@@ -27,6 +32,10 @@ class Company(models.Model):
 
     class Meta:
         verbose_name_plural = "companies"
+
+    def clean(self):
+        if not fold_company_name(self.name or ""):
+            raise ValidationError({"name": "Type the retailer's name."})
 
     def save(self, *args, **kwargs):
         self.folded_name = fold_company_name(self.name)
@@ -71,11 +80,33 @@ class ProductBrand(models.Model):
         return self.name
 
 
+def variations_problem(value) -> str | None:
+    """Why a value can't be a product's NNBS variations (a list of non-empty strings), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and canonical_nnbs(v) for v in value):
+        return 'A list of NNBS spellings, each a non-empty string, like ["rolled oats 500g"] (or [] for none).'
+    return None
+
+
+class ProductQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # A queryset update of the NNBS (the shell, a script) keeps its canonical key with it.
+        nnbs = kwargs.get("normalized_name_brand_size")
+        if isinstance(nnbs, str):
+            kwargs.setdefault("canonical_nnbs", canonical_nnbs(nnbs))
+        return super().update(**kwargs)
+
+
 class Product(models.Model):
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     brand = models.ForeignKey(ProductBrand, null=True, blank=True, on_delete=models.SET_NULL)
     barcode = models.CharField(max_length=13, null=True, blank=True, unique=True)
     normalized_name_brand_size = models.CharField(max_length=NNBS_MAX_LENGTH, unique=True)
+    # The NNBS as matching compares it (diskcache_tier.keys.canonical_nnbs: NFC, whitespace removed).
+    # Unique, so no writer (the admin, a script, the update) can give two products one canonical key,
+    # and who owns a key is the database's answer, not an order some writer happened to use.
+    canonical_nnbs = models.CharField(max_length=NNBS_MAX_LENGTH, unique=True, editable=False)
     normalized_name_brand_size_variations = models.JSONField(default=list, blank=True)
     size = models.CharField(max_length=255, blank=True)
     sizes = models.JSONField(default=list, blank=True)
@@ -84,6 +115,42 @@ class Product(models.Model):
     brand_name_company_pairs = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    def clean(self):
+        errors = {}
+        if not canonical_nnbs(self.normalized_name_brand_size or ""):
+            errors["normalized_name_brand_size"] = "Type the normalized name, brand and size."
+        if self.barcode is not None and self.barcode.strip():
+            try:
+                self.barcode = canonical_gtin(self.barcode.strip())
+            except NotAGtin as exc:
+                errors["barcode"] = f"Not a barcode ({exc}): type its 8, 12 or 13 digits, or leave it empty."
+        problem = variations_problem(self.normalized_name_brand_size_variations)
+        if problem:
+            errors["normalized_name_brand_size_variations"] = problem
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        # Keys are written in the form matching compares them in, whoever writes: the admin, the shell, a
+        # script (the update writes rows in bulk, already canonical). A value the index could not key is
+        # refused here rather than stopping every later run.
+        problem = variations_problem(self.normalized_name_brand_size_variations)
+        if problem:
+            raise ValidationError({"normalized_name_brand_size_variations": problem})
+        if self.barcode is not None:
+            code = self.barcode.strip()
+            try:
+                self.barcode = canonical_gtin(code) if code else None
+            except NotAGtin:
+                self.barcode = code  # a stored code that is no GTIN stays as it was (the update ignores it)
+        self.canonical_nnbs = canonical_nnbs(self.normalized_name_brand_size or "")
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "normalized_name_brand_size" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "canonical_nnbs"}
+        super().save(*args, **kwargs)
 
     def __str__(self):
         # What the owner reads: the name, with the brand and size when the name does not already say them

@@ -20,9 +20,9 @@ from typing import Iterator
 import orjson
 from django.db import connection, transaction
 
-from . import changelog
+from . import changelog, continuity
 from .catchup import RebuildNeeded, catch_up
-from .keying import ProductRow, encode_slim, product_entries, row_from_select
+from .keying import ProductRow, encode_slim, forget_warnings, product_entries, row_from_select, usable_variations
 from .keys import id_bytes
 from .source import product_model, product_select, sku_model
 from .lookup import (
@@ -87,7 +87,8 @@ def stream_variation_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[Product
     column = "normalized_name_brand_size_variations"
     sql = f"SELECT id, normalized_name_brand_size, {column} FROM {product_model()._meta.db_table}"
     for rows in _keyset_batches(sql, "id", 0, batch_size, f"{column} <> '[]'"):
-        yield [ProductRow(id=pid, nnbs=nnbs, variations=_loads_json(variations)) for pid, nnbs, variations in rows]
+        yield [ProductRow(id=pid, nnbs=nnbs, variations=usable_variations(_loads_json(variations), pid))
+               for pid, nnbs, variations in rows]
 
 
 def stream_sku_rows(batch_size: int = BATCH_SIZE) -> Iterator[list[tuple]]:
@@ -139,9 +140,8 @@ def stream_key_rows(kind: str, batch_size: int = BATCH_SIZE) -> Iterator[list[tu
     unique index on that key, so the build can append every key instead of searching for its place.
 
     SQLite compares text with memcmp on UTF-8 (BINARY), which is LMDB's order; PostgreSQL is asked for
-    COLLATE "C", its byte order. The few keys hashed for length (keys.text_key), and NNBS whose canonical
-    form (spaces removed, NFC) sorts elsewhere than the scraped spelling, land out of order: the writer
-    checks and puts those the ordinary way, never over a key already written.
+    COLLATE "C", its byte order. The few keys hashed for length (keys.text_key) land out of order: the
+    writer checks and puts those the ordinary way, never over a key already written.
     """
     product, sku_table = product_model()._meta.db_table, sku_model()._meta.db_table
     if kind == "sku":
@@ -153,7 +153,9 @@ def stream_key_rows(kind: str, batch_size: int = BATCH_SIZE) -> Iterator[list[tu
             for rows in _sorted_batches(select, "sku", batch_size, f"company_id = {int(company_id)}"):
                 yield [(encode_key("sku", (company_id, sku)), pid) for sku, pid in rows]
         return
-    column = {"barcode": "barcode", "nnbs": "normalized_name_brand_size"}[kind]
+    # NNBS by the canonical column (unique): keys arrive in order and one product per key, the same owner
+    # catch-up and the memory backend find (keying.nnbs_owner).
+    column = {"barcode": "barcode", "nnbs": "canonical_nnbs"}[kind]
     select = f"SELECT {column}, id FROM {product}"
     for rows in _sorted_batches(select, column, batch_size, f"{column} IS NOT NULL"):
         yield [(encode_key(kind, key), pid) for key, pid in rows if key]
@@ -171,8 +173,8 @@ def _sorted_batches(select: str, column: str, batch_size: int, where: str) -> It
     yield from _keyset_batches(select, column, "", batch_size, where)
 
 
-def build_meta(counts: dict, started: float, watermark: int = 0) -> dict:
-    return {
+def build_meta(counts: dict, started: float, watermark: int = 0, consumer: str | None = None) -> dict:
+    meta = {
         "format": FORMAT_VERSION,
         "lmdb_version": lmdb_version(),
         "built_at": datetime.now(timezone.utc).isoformat(),
@@ -184,6 +186,10 @@ def build_meta(counts: dict, started: float, watermark: int = 0) -> dict:
         "changes_applied_through": watermark,
         "counts": counts,
     }
+    if consumer is not None:
+        # Which registered consumer of the change log this index is, and its first generation.
+        meta.update(consumer=consumer, generation=1)
+    return meta
 
 
 # --------------------------------------------------------------------------------------------- LMDB
@@ -197,8 +203,11 @@ def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = 
     staging = path.with_name(f".{path.name}.building-{uuid.uuid4().hex[:8]}")
     started = time.perf_counter()
     stats = BuildStats(backend="lmdb", reason=reason)
-    # Read before the tables: a change logged after this is applied by the next catch-up.
+    # Read before the tables: a change logged after this is applied by the next catch-up. Registered
+    # before the tables are read, so no other index prunes a row this build does not see.
     watermark = changelog.high_water()
+    consumer, location = uuid.uuid4().hex, continuity.location_of(path)
+    changelog.register_consumer(consumer, watermark=watermark, generation=0, location=location)
     env = open_environment(staging)
     try:
         dbs = open_databases(env, create=True)
@@ -215,22 +224,33 @@ def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = 
             write_with_growth(env, lambda txn: _write_variations(txn, dbs, rows))
         with env.begin() as txn:
             stats.counts = {name: txn.stat(dbs[name])["entries"] for name in ("products", "barcode", "nnbs", "sku")}
-        meta = build_meta(stats.counts, started, watermark)
+        meta = build_meta(stats.counts, started, watermark, consumer)
         write_with_growth(env, lambda txn: [txn.put(name.encode(), orjson.dumps(value), db=dbs["meta"])
                                             for name, value in meta.items()])
         env.sync(True)
     except BaseException:
         env.close()
         shutil.rmtree(staging, ignore_errors=True)
+        changelog.LogConsumer.objects.filter(consumer=consumer).delete()
         raise
     env.close()
+    replaces = _consumer_of(path)
     _swap_in(staging, path)
+    changelog.register_consumer(consumer, watermark=watermark, generation=1, location=location, replaces=replaces)
     changelog.prune(watermark)
     stats.elapsed_s = time.perf_counter() - started
     stats.size_bytes = index_size_bytes(path)
     log.info("built index at %s: %d products, %d SKUs in %.2fs (%s)",
              path, stats.products, stats.skus, stats.elapsed_s, reason)
     return stats
+
+
+def _consumer_of(path: Path) -> str | None:
+    """The consumer id of the index a build replaces, when its meta can still be read."""
+    try:
+        return _read_meta_checked(path, path / "data.mdb").get("consumer") if (path / "data.mdb").exists() else None
+    except Exception:
+        return None
 
 
 def _write_product_batch(txn, dbs, rows) -> None:
@@ -251,7 +271,7 @@ def _append_sorted(txn, db, rows: list[tuple[bytes, int]]) -> None:
         else:
             stragglers.append((key, id_bytes(pid)))
     cursor.putmulti(in_order, append=True)
-    # Only NNBS can collide (two spellings, one canonical key): the first one written keeps it.
+    # Keys are unique columns, so none collides; overwrite=False keeps a key already written regardless.
     cursor.putmulti(stragglers, overwrite=False)
 
 
@@ -337,7 +357,7 @@ def why_rebuild(path: Path) -> str | None:
     if meta.get("schema") != schema:
         return (f"database schema migrated since the index was built "
                 f"(migrations {meta.get('schema')} -> {schema})")
-    return None
+    return continuity.why_not_continuous(meta)
 
 
 def _read_meta_checked(path: Path, data: Path) -> dict:
@@ -362,11 +382,15 @@ def open_index(backend: str, path: Path | None = None) -> tuple[ProductIndex, Bu
 
     Callers hold the run lock. The catch-up's figures are left on ``index.catchup``.
     """
+    forget_warnings()
     if backend == "memory":
         return load_memory_index()
     if backend != "lmdb":
         raise ValueError(f"unknown index backend {backend!r}: choose lmdb or memory")
     stats = None
+    for location in changelog.drop_stale_consumers():
+        log.warning("dropped the index at %s from the change log's consumers: not seen for longer than "
+                    "INDEX_CONSUMER_STALE_HOURS; it rebuilds when it returns", location)
     reason = why_rebuild(path)
     if reason is not None:
         log.warning("rebuilding index at %s: %s", path, reason)
@@ -380,6 +404,11 @@ def open_index(backend: str, path: Path | None = None) -> tuple[ProductIndex, Bu
         stats = build_lmdb_index(path, reason=str(exc))
         index = LmdbIndex(path)
         index.catchup = catch_up(index)
+    except BaseException:
+        index.close()
+        raise
+    try:
+        continuity.advance(index)
     except BaseException:
         index.close()
         raise

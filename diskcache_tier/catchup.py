@@ -9,8 +9,8 @@ after that commit, so a crash anywhere leaves either the old watermark (the batc
 changes nothing) or the new one.
 
 A key's truth, per kind: a barcode or an SKU belongs to the product the database's unique column names.
-An NNBS belongs to the product whose own NNBS it is; failing that, to a product carrying it as a
-variation. Variations are not an indexed column, so for them only the touched products are asked, and an
+An NNBS belongs to the product whose canonical NNBS it is (a unique column); failing that, to a product
+carrying it as a variation (``keying.nnbs_owner``). Variations are not an indexed column, so for them only the touched products are asked, and an
 index entry pointing at an untouched product is kept: that product did not change, so it still carries
 the key.
 """
@@ -25,7 +25,7 @@ import orjson
 from django.db import connection
 
 from . import changelog
-from .keying import ProductRow, nnbs_key, product_entries, row_from_select
+from .keying import ProductRow, nnbs_key, nnbs_owner, product_entries, row_from_select, usable_variations
 from .lookup import LmdbIndex
 from .source import product_model, product_select, sku_model
 
@@ -91,6 +91,7 @@ def catch_up(index: LmdbIndex, *, batch_size: int = CHANGE_BATCH) -> CatchupStat
         # Everything up to ``through`` is now applied, including ids the batches skipped.
         _set_watermark(index, through)
         stats.watermark = through
+        changelog.record_consumer(index.meta().get("consumer"), watermark=through)
         changelog.prune(through)
     stats.elapsed_s = time.perf_counter() - started
     if stats.changes:
@@ -141,7 +142,7 @@ def apply_changes(index, writer, rows: list[tuple], stats: CatchupStats) -> None
                 spellings.add(old_nnbs)
             if old_barcode:
                 barcodes.add(old_barcode)
-            spellings.update(v for v in _json_list(old_variations) if v)
+            spellings.update(usable_variations(_json_list(old_variations), product_id))
         elif kind == "s":
             skus.add((company_id, sku))
         elif kind == "b":
@@ -161,7 +162,8 @@ def apply_changes(index, writer, rows: list[tuple], stats: CatchupStats) -> None
     for spelling in spellings:
         by_key.setdefault(nnbs_key(spelling), set()).add(spelling)
     barcode_owner = _owners(product_model(), "barcode", barcodes)
-    nnbs_owner = _lowest_by_key(_owners(product_model(), "normalized_name_brand_size", spellings))
+    # By the canonical column, unique: a key's own-NNBS owner is one product, however it spells the key.
+    nnbs_owners = _owners(product_model(), "canonical_nnbs", by_key)
     sku_owner = _sku_owners(skus)
     variation_carrier: dict[str, int] = {}
     for pid in sorted(entries):
@@ -183,13 +185,12 @@ def apply_changes(index, writer, rows: list[tuple], stats: CatchupStats) -> None
     orphans = []
     owners: dict[str, int | None] = {}
     for key in by_key:
-        owner = nnbs_owner.get(key)
-        if owner is None:
-            indexed = in_index.get(key)
-            if indexed is not None and indexed not in touched:
-                owner = indexed  # that product did not change, so it still carries the key
-            else:
-                owner = variation_carrier.get(key)
+        indexed = in_index.get(key)
+        # An untouched product the index gives the key to did not change, so it still carries it (and was
+        # the lowest untouched carrier); a touched one carries it if its current row says so.
+        carriers = [pid for pid in (indexed if indexed not in touched else None, variation_carrier.get(key))
+                    if pid is not None]
+        owner = nnbs_owner(nnbs_owners.get(key), carriers)
         if owner is None:
             orphans.append(key)
         owners[key] = owner
@@ -244,15 +245,6 @@ def _products_of_brands(brand_ids) -> set[int]:
     for chunk in chunks(brand_ids):
         ids.update(product_model().objects.filter(brand_id__in=chunk).values_list("id", flat=True))
     return ids
-
-
-def _lowest_by_key(owners: dict[str, int]) -> dict[str, int]:
-    """Owners by raw spelling -> by canonical key; of two spellings of one key the lowest id wins."""
-    by_key: dict[str, int] = {}
-    for spelling, pid in owners.items():
-        key = nnbs_key(spelling)
-        by_key[key] = min(pid, by_key.get(key, pid))
-    return by_key
 
 
 def _variation_carriers(spellings: set[str], exclude: set[int]) -> dict[str, int]:

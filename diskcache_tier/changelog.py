@@ -8,13 +8,18 @@ a lower id can still commit: ``high_water()`` waits for such writers before read
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Iterator
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
-from .models import DatabaseIdentity, IndexChange
+from .models import DatabaseIdentity, IndexChange, LogConsumer
 
 LOG_TABLE = IndexChange._meta.db_table
+CONSUMER_TABLE = LogConsumer._meta.db_table
+IDENTITY_TABLE = DatabaseIdentity._meta.db_table
 
 
 def database_token() -> str:
@@ -82,13 +87,17 @@ def head_and_first_other(after: int, txid: int | None) -> tuple[int, int | None]
     return max(last or 0, after), first_other
 
 
-def forget_own(after: int, through: int, txid: int | None) -> int:
-    """Delete the rows one file's transaction logged (ids in (after, through], of ``txid`` if given)."""
+def forget_own(after: int, through: int, txid: int | None, consumer: str | None = None) -> int:
+    """Delete the rows one file's transaction logged (ids in (after, through], of ``txid`` if given),
+    keeping those another registered index has not applied yet (it needs them to see this file)."""
     sql = f"DELETE FROM {LOG_TABLE} WHERE id > %s AND id <= %s"
     params = [after, through]
     if txid is not None:
         sql += " AND writer_txid = %s"
         params.append(txid)
+    if consumer is not None:
+        sql += f" AND id <= COALESCE((SELECT MIN(watermark) FROM {CONSUMER_TABLE} WHERE consumer <> %s), id)"
+        params.append(consumer)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -114,7 +123,74 @@ def read_changes(after: int, through: int, batch_size: int,
 
 
 def prune(through: int) -> int:
-    """Forget the changes an index has applied (every id up to ``through``)."""
+    """Forget the changes an index has applied (every id up to ``through``), but none that a registered
+    index has not applied yet; the database remembers how far it pruned.
+
+    Callers record their own consumer's watermark first (``record_consumer``).
+    """
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT MIN(watermark) FROM {CONSUMER_TABLE}")
+        lowest = cursor.fetchone()[0]
+        through = through if lowest is None else min(through, lowest)
         cursor.execute(f"DELETE FROM {LOG_TABLE} WHERE id <= %s", [through])
-        return cursor.rowcount
+        deleted = cursor.rowcount
+        if deleted:
+            database_token()  # the identity row carries the position; a flushed database gets it back
+            cursor.execute(f"UPDATE {IDENTITY_TABLE} SET pruned_through = %s WHERE pruned_through < %s",
+                           [through, through])
+        return deleted
+
+
+# ------------------------------------------------------------------------------ registered consumers
+
+
+def pruned_through() -> int:
+    database_token()
+    return DatabaseIdentity.objects.order_by("id").values_list("pruned_through", flat=True).first() or 0
+
+
+def consumer_row(consumer: str | None) -> LogConsumer | None:
+    if not consumer:
+        return None
+    return LogConsumer.objects.filter(consumer=consumer).first()
+
+
+def register_consumer(consumer: str, *, watermark: int, generation: int, location: str,
+                      replaces: str | None = None) -> None:
+    """Register (or re-register) an index; ``replaces``: the consumer id the same folder had before a
+    rebuild, dropped when it was registered from the same location (a copy on another host is not)."""
+    with transaction.atomic():
+        if replaces and replaces != consumer:
+            LogConsumer.objects.filter(consumer=replaces, location=location).delete()
+        LogConsumer.objects.update_or_create(consumer=consumer, defaults=dict(
+            watermark=watermark, generation=generation, confirmed=generation, last_seen=timezone.now(), location=location))
+
+
+def record_consumer(consumer: str | None, *, watermark: int | None = None, generation: int | None = None,
+                    confirmed: int | None = None) -> int:
+    """Move a registered index's watermark and/or generation on, and mark it seen; rows updated (0: the
+    index is not registered, or was dropped)."""
+    if not consumer:
+        return 0
+    fields = {"last_seen": timezone.now()}
+    if watermark is not None:
+        fields["watermark"] = watermark
+    if generation is not None:
+        fields["generation"] = generation
+    if confirmed is not None:
+        fields["confirmed"] = confirmed
+    return LogConsumer.objects.filter(consumer=consumer).update(**fields)
+
+
+def drop_stale_consumers(keep: str | None = None) -> list[str]:
+    """Forget the indexes not seen for ``INDEX_CONSUMER_STALE_HOURS``: they no longer hold the log back,
+    and each rebuilds when it returns. The locations dropped, for the log."""
+    hours = getattr(settings, "INDEX_CONSUMER_STALE_HOURS", 7 * 24)
+    stale = LogConsumer.objects.filter(last_seen__lt=timezone.now() - timedelta(hours=hours))
+    if keep:
+        stale = stale.exclude(consumer=keep)
+    with transaction.atomic():
+        dropped = list(stale.values_list("location", flat=True))
+        if dropped:
+            stale.delete()
+    return dropped

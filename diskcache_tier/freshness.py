@@ -42,6 +42,8 @@ class FileFreshness:
         self.own_after = 0         # the file's own rows have ids above this ...
         self.own_through = 0       # ... and up to this
         self.caught_up = CatchupStats()
+        self.consumer: str | None = None  # this index's id among the log's registered consumers
+        self.generation = 0
 
     def before_chunk(self) -> None:
         if not self.active:
@@ -66,14 +68,23 @@ class FileFreshness:
         if not self.active or not self.wrote:
             return
         self.own_through = max(self.own_through, changelog.head())
+        # The file moves the generation on in the database (in its transaction) and in the index (in its
+        # writer): a backup of either taken before this file then reads as older (diskcache_tier.continuity).
+        self.generation += 1
         if not self.postgresql:
             # Every row up to here is applied (before the file) or the file's own (in this writer): the
             # watermark moves past them with the file's index writes, the meta being applied last.
+            changelog.record_consumer(self.consumer, watermark=self.own_through, generation=self.generation)
             self.writer.set_meta("changes_applied_through", self.own_through)
+        else:
+            changelog.record_consumer(self.consumer, generation=self.generation)
+        self.writer.set_meta("generation", self.generation)
 
     def _start(self) -> None:
         self.started = True
-        watermark = self.index.meta().get("changes_applied_through") or 0
+        meta = self.index.meta()
+        watermark = meta.get("changes_applied_through") or 0
+        self.consumer, self.generation = meta.get("consumer"), meta.get("generation") or 0
         self.checked_through = watermark
         if self.postgresql:
             self.txid = changelog.current_txid()
@@ -94,9 +105,11 @@ class FileFreshness:
 
     def forget_own_changes(self) -> None:
         """After the file's index writes committed: its own log rows need no catch-up."""
+        if self.wrote:
+            changelog.record_consumer(self.consumer, confirmed=self.generation)
         if self.postgresql:
             if self.own_through > self.own_after:
-                changelog.forget_own(self.own_after, self.own_through, self.txid)
+                changelog.forget_own(self.own_after, self.own_through, self.txid, self.consumer)
         elif self.own_through:
             # The watermark moved to own_through with the file's index writes: every row up to it is applied.
             changelog.prune(self.own_through)

@@ -10,11 +10,41 @@ nothing is priced and filed from the slim record alone.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import orjson
 
 from .keys import canonical_nnbs
+
+
+log = logging.getLogger(__name__)
+
+# Products already warned about in this process: one warning each, however many batches read them.
+_WARNED: set[int] = set()
+_WARNED_MAX = 10_000
+
+
+def forget_warnings() -> None:
+    """At the start of a run: each bad product is named once per run, not once per process."""
+    _WARNED.clear()
+
+
+def usable_variations(value, product_id=None) -> list[str]:
+    """The variations the index can key: a stored value that is not a list of non-empty strings (raw SQL
+    could write `[" "]`, `[5]` or a bare string) loses its bad entries, with one warning naming the
+    product, so it never stops a run or a build."""
+    if value is None:
+        return []
+    if isinstance(value, list) and all(isinstance(v, str) and canonical_nnbs(v) for v in value):
+        return value
+    kept = [v for v in value if isinstance(v, str) and canonical_nnbs(v)] if isinstance(value, list) else []
+    if product_id not in _WARNED and len(_WARNED) < _WARNED_MAX:
+        _WARNED.add(product_id)
+        log.warning("product %s: its stored NNBS variations %.200r are not a list of non-empty strings; the "
+                    "index leaves out %s (fix them in the admin)", product_id, value,
+                    "the bad ones" if kept else "all of them")
+    return kept
 
 
 @dataclass
@@ -91,6 +121,16 @@ def sku_entry(company_id: int, sku: str) -> tuple[int, str]:
     return (company_id, sku)
 
 
+def nnbs_owner(own: int | None, carriers=()) -> int | None:
+    """Who owns a canonical NNBS key, for every writer of the index (build, catch-up, memory, verify):
+    the product whose own canonical NNBS it is (one at most: ``Product.canonical_nnbs`` is unique);
+    failing that, the lowest id among the products carrying it as a variation. The build writes
+    variations in id order without overwriting, the memory load likewise, to the same effect."""
+    if own is not None:
+        return own
+    return min(carriers, default=None)
+
+
 def nnbs_key(text: str) -> str:
     """The index key of an NNBS or a variation: one canonical form, whatever the scraper's spacing."""
     return canonical_nnbs(text)
@@ -112,6 +152,7 @@ PRODUCT_SELECT = (
 def row_from_select(values, loads) -> ProductRow:
     """A ``ProductRow`` from one row of ``PRODUCT_SELECT``; ``loads`` parses a JSON column."""
     pid, nnbs, variations, barcode, brand_id, brand_name, url, image_url, sizes, pairs = values
-    return ProductRow(id=pid, nnbs=nnbs, variations=loads(variations), barcode=barcode, brand_id=brand_id,
+    return ProductRow(id=pid, nnbs=nnbs, variations=usable_variations(loads(variations), pid), barcode=barcode,
+                      brand_id=brand_id,
                       brand_name=brand_name, has_url=bool(url), has_image_url=bool(image_url),
                       sizes=loads(sizes), brand_companies=companies_of(loads(pairs)))

@@ -44,6 +44,36 @@ class DatabaseIdentity(models.Model):
     """
 
     token = models.CharField(max_length=32)
+    # Every log id up to here has been deleted (consumed by every registered index): an index whose
+    # watermark is below it has lost the rows it needed.
+    pruned_through = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "catalog_databaseidentity"
+
+
+class LogConsumer(models.Model):
+    """An index that follows the change log (one per index folder and host), registered in the database.
+
+    Log rows are pruned only past every registered consumer's watermark, so a second index (another
+    path, another host) still sees the first one's writes. ``generation`` advances with every file the
+    consumer's update commits and at every start, in the database and in the index's meta together: a
+    database restored from an older backup shows an older generation than the index, an index folder
+    restored from an older backup an older confirmed one than the database, and either way the index is
+    rebuilt.
+    A consumer not seen for ``INDEX_CONSUMER_STALE_HOURS`` is dropped (its rows no longer hold the log
+    back) and rebuilds when it returns.
+    """
+
+    consumer = models.CharField(max_length=32, unique=True)
+    watermark = models.BigIntegerField(default=0)
+    generation = models.BigIntegerField(default=0)
+    # The last generation whose index commit is known to have landed (recorded just after it): a database
+    # ahead of the index by generations past this one saw a crash between its commit and the index's,
+    # whose rows are still in the log for a catch-up; ahead by a confirmed one, the index is older.
+    confirmed = models.BigIntegerField(default=0)
+    last_seen = models.DateTimeField()
+    location = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        db_table = "diskcache_tier_logconsumer"

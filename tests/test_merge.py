@@ -12,7 +12,7 @@ from diskcache_tier.lookup import LmdbIndex
 from diskcache_tier.verify import verify_index
 from update.orchestrator import run_update
 
-from .factories import product, write_file
+from .factories import legacy_product, product, write_file
 
 
 def _price(product_, store, day, amount):
@@ -26,7 +26,7 @@ def test_merge_moves_skus_newest_prices_links_variations_and_barcode():
     north, south = (Store.objects.create(company=company, store_id=s) for s in ("1", "2"))
     survivor = Product.objects.create(name="Oats", normalized_name_brand_size="oats500g", sizes=["500g"],
                                       brand_name_company_pairs=[["Acme", "iga"]])
-    dup = Product.objects.create(name="Oats", normalized_name_brand_size="oats 500g", barcode="9300000000019",
+    dup = legacy_product(name="Oats", normalized_name_brand_size="oats 500g", barcode="9300000000019",
                                  normalized_name_brand_size_variations=["oats 500 g"], sizes=["500g", "0.5kg"],
                                  brand_name_company_pairs=[["ACME", "iga"], ["Acme", "aldi"]])
     SKU.objects.create(company=company, sku="S1", product=survivor)
@@ -60,7 +60,7 @@ def test_merge_keeps_the_survivors_barcode_and_its_price_on_a_tie():
     company = Company.objects.create(name="iga")
     store = Store.objects.create(company=company, store_id="1")
     survivor = Product.objects.create(name="A", normalized_name_brand_size="a", barcode="9300000000026")
-    dup = Product.objects.create(name="A", normalized_name_brand_size="a ", barcode="9300000000019")
+    dup = legacy_product(name="A", normalized_name_brand_size="a ", barcode="9300000000019")
     kept = _price(survivor, store, date(2025, 9, 1), "1.00")
     _price(dup, store, date(2025, 9, 1), "2.00")
     result = merge_products(survivor.id, [dup.id])
@@ -85,7 +85,7 @@ def test_after_a_merge_the_next_update_matches_the_merged_nnbs_to_the_survivor(w
     survivor = Product.objects.get(normalized_name_brand_size="oats500g")
     store = Store.objects.get()
     # A duplicate made behind the pipeline's back, as an earlier release left them.
-    dup = Product.objects.create(name="Oats", normalized_name_brand_size="oats 500g")
+    dup = legacy_product(name="Oats", normalized_name_brand_size="oats 500g")
     SKU.objects.create(company=store.company, sku="S9", product=dup)
     _price(dup, store, date(2025, 9, 1), "9.99")
 

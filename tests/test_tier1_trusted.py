@@ -129,8 +129,8 @@ def test_another_connection_editing_a_product_mid_file_is_caught_up_before_the_n
                 other = connections.create_connection(DEFAULT_DB_ALIAS)
                 try:
                     with other.cursor() as cursor:
-                        cursor.execute("UPDATE catalog_product SET normalized_name_brand_size = 'p5 renamed' "
-                                       "WHERE id = %s", [p5])
+                        cursor.execute("UPDATE catalog_product SET normalized_name_brand_size = 'p5 renamed', "
+                                       "canonical_nnbs = 'p5renamed' WHERE id = %s", [p5])
                 finally:
                     other.close()
             thread = threading.Thread(target=edit)
@@ -197,10 +197,13 @@ def test_catch_up_keeps_a_variation_an_untouched_product_still_carries(workspace
     p = Product.objects.get(normalized_name_brand_size="pmain")
     assert q.normalized_name_brand_size_variations == ["qvar"]
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE catalog_product SET normalized_name_brand_size = 'qvar' WHERE id = %s", [p.id])
+        # Raw SQL that renames a product keeps its canonical key with it (the column is the key's owner).
+        cursor.execute("UPDATE catalog_product SET normalized_name_brand_size = 'qvar', canonical_nnbs = 'qvar' "
+                       "WHERE id = %s", [p.id])
     open_index("lmdb", workspace.index_path)[0].close()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE catalog_product SET normalized_name_brand_size = 'pmain2' WHERE id = %s", [p.id])
+        cursor.execute("UPDATE catalog_product SET normalized_name_brand_size = 'pmain2', canonical_nnbs = 'pmain2' "
+                       "WHERE id = %s", [p.id])
     index, _ = open_index("lmdb", workspace.index_path)
     try:
         assert index.get_many("nnbs", ["qvar", "pmain2"]) == {"qvar": q.id, "pmain2": p.id}

@@ -82,7 +82,10 @@ class Ledger:
                report_path: str = "") -> None:
         fields = dict(finished_at=timezone.now(), status=status, exit_status=exit_status,
                       peak_anon_bytes=report.peak_anon_bytes, peak_rss_bytes=report.peak_rss_bytes,
-                      totals={**report.totals(), "files": report.files_by_status()}, reason=reason[:2000],
+                      totals={**report.totals(), "files": report.files_by_status(),
+                              # Why the index was rebuilt at the start (a restored backup, say), if it was.
+                              **({"index_rebuild": report.index_build["reason"]} if report.index_build else {})},
+                      reason=reason[:2000],
                       report_path=report_path)
         try:
             UpdateRun.objects.filter(pk=self.run.pk).update(**fields)

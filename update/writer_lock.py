@@ -9,6 +9,8 @@ does; PostgreSQL releases it at commit or rollback, and when the connection dies
 """
 from __future__ import annotations
 
+import time
+
 from django.db import connection
 
 # Names "the catalog's writer" among the database's advisory locks: the bytes of "grocupd".
@@ -20,3 +22,21 @@ def hold_writer_lock() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK_KEY])
+
+
+def try_writer_lock(wait_s: float = 5.0, poll_s: float = 0.2) -> bool:
+    """Inside a transaction: take the writer lock if it comes within ``wait_s``; False if an update still
+    holds it then. For the site's actions (the admin merge), which should say "an update is running"
+    rather than hang a web request for the length of a file. SQLite: always True (its IMMEDIATE
+    transaction already waited for the writer at BEGIN)."""
+    if connection.vendor != "postgresql":
+        return True
+    deadline = time.monotonic() + wait_s
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [WRITER_LOCK_KEY])
+            if cursor.fetchone()[0]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll_s)

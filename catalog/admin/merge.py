@@ -1,18 +1,36 @@
 """The admin action that merges duplicate products, after a confirmation page.
 
 The work is ``catalog.merge.merge_products`` (the same function ``manage.py reconcile`` calls): one
-transaction, and the tier-1 index follows through the change log its writes leave, at the next run.
+transaction, under the same writer lock as ``reconcile`` (waiting a few seconds for an update's file,
+else saying an update is running), and the tier-1 index follows through the change log its writes leave.
 """
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 
 from catalog.merge import MergeError, merge_products
 from catalog.models import SKU, Price
+from update.writer_lock import try_writer_lock
+
+# How long the merge waits for a running update's file to commit before saying so.
+WRITER_LOCK_WAIT_S = 5.0
+UPDATE_RUNNING = ("An update is writing the catalog right now: nothing was merged. Try again in a few minutes "
+                  "(the run ledger shows when it ends).")
+
+
+def merge_under_writer_lock(survivor_id: int, merged_ids: list[int], wait_s: float = WRITER_LOCK_WAIT_S):
+    """``merge_products`` holding the writer lock, as ``reconcile`` does, so an update's file never
+    writes back what it read of a product the merge has since folded; None if an update held the lock
+    for longer than ``wait_s``."""
+    with transaction.atomic():
+        if not try_writer_lock(wait_s):
+            return None
+        return merge_products(survivor_id, merged_ids)
 
 # Merging is for a few duplicates seen side by side; more is a job for reconcile.
 MAX_MERGED = 20
@@ -73,9 +91,12 @@ def merge_selected_products(modeladmin, request, queryset):
         survivor = next(p for p in products if p.pk == int(survivor_id))
         merged_ids = sorted(ids - {survivor.pk})
         try:
-            result = merge_products(survivor.pk, merged_ids)
+            result = merge_under_writer_lock(survivor.pk, merged_ids)
         except MergeError as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
+            return None
+        if result is None:
+            modeladmin.message_user(request, UPDATE_RUNNING, messages.ERROR)
             return None
         summary = (f"Merged {result.products_deleted} products ({', '.join(f'#{pk}' for pk in merged_ids)}) into "
                    f"#{survivor.pk}: {result.skus_moved} SKUs and {result.prices_moved} prices moved "

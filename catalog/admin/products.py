@@ -17,6 +17,7 @@ from catalog.admin.merge import merge_selected_products
 from catalog.admin.search import search_products
 from catalog.admin.stores import PriceColumns
 from catalog.models import SKU, Price, Product, ProductBrand, ProductCategory
+from diskcache_tier.keys import canonical_nnbs
 from update.lines import parse_barcode
 
 PRICES_ON_PRODUCT_PAGE = 50
@@ -70,9 +71,27 @@ class ProductForm(forms.ModelForm):
         barcode = (self.cleaned_data.get("barcode") or "").strip()
         if not barcode:
             return None
-        if parse_barcode(barcode) is None:
+        canonical = parse_barcode(barcode)
+        if canonical is None:
             raise forms.ValidationError("Not a barcode: type its 8, 12 or 13 digits, or leave it empty.")
-        return barcode
+        # Stored as the canonical GTIN, as the update stores it: a UPC-A typed here and the EAN-13 a scraper
+        # writes are one product, not two.
+        clash = Product.objects.filter(barcode=canonical).exclude(pk=self.instance.pk).first()
+        if clash is not None:
+            raise forms.ValidationError(f"Product {clash.pk} ({clash.normalized_name_brand_size}) already has "
+                                        f"this barcode ({canonical}): merge the two instead.")
+        return canonical
+
+    def clean_normalized_name_brand_size(self):
+        nnbs = (self.cleaned_data.get("normalized_name_brand_size") or "").strip()
+        key = canonical_nnbs(nnbs)
+        if not key:
+            raise forms.ValidationError("Type the normalized name, brand and size.")
+        clash = Product.objects.filter(canonical_nnbs=key).exclude(pk=self.instance.pk).first()
+        if clash is not None:
+            raise forms.ValidationError(f"Product {clash.pk} ({clash.normalized_name_brand_size}) has this NNBS but "
+                                        f"for spaces: matching takes them for one product, so merge the two instead.")
+        return nnbs
 
 
 @admin.register(Product)

@@ -60,7 +60,7 @@ def _run(statements_by_vendor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0006_company_folded_name_unique'),
+        ('catalog', '0008_product_canonical_nnbs_unique'),
     ]
 
     operations = [

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from catalog.models import SKU, Product
 from diskcache_tier.freshness import FileFreshness
-from diskcache_tier.keying import ProductRow, companies_of, nnbs_key, product_entries
+from diskcache_tier.keying import ProductRow, companies_of, nnbs_key, product_entries, usable_variations
 
 from ..bulk import insert_rows, update_rows
 from ..context import FileContext
@@ -32,7 +32,8 @@ from .brand import BrandManager, lines_taking_a_brand
 ENRICHED_FIELDS = ["barcode", "normalized_name_brand_size_variations", "sizes", "url", "image_url", "brand",
                    "brand_name_company_pairs", "updated_at"]
 NEW_PRODUCT_FIELDS = ["name", "brand", "barcode", "normalized_name_brand_size", "normalized_name_brand_size_variations",
-                      "size", "sizes", "url", "image_url", "brand_name_company_pairs", "created_at", "updated_at"]
+                      "size", "sizes", "url", "image_url", "brand_name_company_pairs", "created_at", "updated_at",
+                      "canonical_nnbs"]
 _STATE_FIELDS = ["id", "normalized_name_brand_size", "barcode", "normalized_name_brand_size_variations", "sizes",
                  "url", "image_url", "brand_id", "brand_name_company_pairs", "brand__normalized_name"]
 
@@ -149,10 +150,14 @@ class ProductManager:
         wanted = [pid for pid in product_ids if pid not in fetched.states]
         if not wanted:
             return fetched
-        rows = Product.objects.filter(id__in=wanted).values_list(*_STATE_FIELDS)
+        # FOR UPDATE (PostgreSQL; SQLite's file transaction already excludes every other writer): a site
+        # edit committed before this read is in it, and one after waits for the file's commit, so the
+        # enriched fields written back from this read never overwrite a committed edit.
+        rows = Product.objects.select_for_update(of=("self",)).filter(id__in=wanted).values_list(*_STATE_FIELDS)
         for pid, nnbs, barcode, variations, sizes, url, image_url, brand_id, pairs, brand_nn in rows:
             fetched.states[pid] = ProductState(
-                id=pid, nnbs=nnbs, barcode=barcode, variations=list(variations or []), sizes=list(sizes or []),
+                id=pid, nnbs=nnbs, barcode=barcode, variations=list(usable_variations(variations, pid)),
+                sizes=list(sizes or []),
                 url=url, image_url=image_url, brand_id=brand_id, brand_name_company_pairs=list(pairs or []))
             fetched.brand_names[pid] = brand_nn
         self.ctx.result.products_fetched += len(wanted)
@@ -194,8 +199,12 @@ class ProductManager:
             found["barcode"] = dict(Product.objects.filter(barcode__in=missing["barcode"])
                                     .values_list("barcode", "id"))
         if missing["nnbs"]:
-            found["nnbs"] = dict(Product.objects.filter(normalized_name_brand_size__in=missing["nnbs"])
-                                 .values_list("normalized_name_brand_size", "id"))
+            # By the canonical column: a line spelling the NNBS with other spaces means the same product.
+            spellings: dict[str, list[str]] = {}
+            for spelling in missing["nnbs"]:
+                spellings.setdefault(nnbs_key(spelling), []).append(spelling)
+            rows = Product.objects.filter(canonical_nnbs__in=list(spellings)).values_list("canonical_nnbs", "id")
+            found["nnbs"] = {spelling: pid for key, pid in rows for spelling in spellings[key]}
         if missing["sku"]:
             rows = SKU.objects.filter(company_id=self.company_id, sku__in=[s for _, s in missing["sku"]])
             found["sku"] = {(self.company_id, sku): pid for sku, pid in rows.values_list("sku", "product_id")}
@@ -239,7 +248,7 @@ class ProductManager:
             states.append(state)
             rows.append((first.name, state.brand_id, state.barcode, state.nnbs, state.variations, first.size,
                          state.sizes, state.url, state.image_url, state.brand_name_company_pairs,
-                         self.ctx.now, self.ctx.now))
+                         self.ctx.now, self.ctx.now, nnbs_key(state.nnbs)))
         insert_rows(Product, NEW_PRODUCT_FIELDS, rows)
         # Ids come back by a query on the unique NNBS rather than from bulk_create, which not every
         # database returns.
