@@ -111,3 +111,10 @@ def run_for_vendor(statements_by_vendor):
         for sql in statements:
             schema_editor.execute(sql, params=None)
     return run
+
+
+def reinstall_on_sqlite():
+    """For a migration that makes SQLite remake ``catalog_product`` (an AlterField, a RemoveField): the
+    remake drops the old table's triggers with it, and the index would stop hearing of edits made outside
+    the update. PostgreSQL alters the table in place and keeps them."""
+    return run_for_vendor({"sqlite": SQLITE_DROP + sqlite_create(), "postgresql": []})

@@ -113,3 +113,27 @@ def test_migration_refuses_with_the_list_where_a_merge_would_lose_a_barcode():
     finally:
         Product.objects.filter(normalized_name_brand_size="oats 500g").delete()
         migrate(latest())
+
+
+def test_the_upgrade_keeps_the_change_log_triggers_both_ways():
+    """SQLite remakes the product table for 0008's AlterField (and for 0007's reverse), which drops its
+    triggers; without them the index never hears of an edit made outside the update."""
+    from diskcache_tier.models import IndexChange
+
+    def an_edit_is_logged(apps):
+        Product = apps.get_model("catalog", "Product")
+        oats = Product.objects.create(name="Oats", normalized_name_brand_size="oats500g")
+        IndexChange.objects.all().delete()
+        Product.objects.filter(id=oats.id).update(normalized_name_brand_size="rolledoats500g")
+        logged = list(IndexChange.objects.filter(product_id=oats.id).values_list("kind", "old_nnbs"))
+        Product.objects.filter(id=oats.id).delete()
+        return logged == [("p", "oats500g")]
+
+    previous_release = BEFORE + [("diskcache_tier", "0002_log_writer_and_slim_columns")]
+    every_app = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        assert an_edit_is_logged(migrate(previous_release))
+        assert an_edit_is_logged(migrate(every_app))
+        assert an_edit_is_logged(migrate(previous_release))  # and back again
+    finally:
+        migrate(every_app)

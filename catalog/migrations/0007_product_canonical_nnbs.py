@@ -14,6 +14,8 @@ import unicodedata
 from django.db import migrations, models
 from django.db.models import Count
 
+from diskcache_tier import triggers
+
 # Products per keyset batch: one read and one bulk update each.
 BATCH = 2_000
 
@@ -63,9 +65,12 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("catalog", "0006_company_folded_name_unique"),
+        ("diskcache_tier", "0002_log_writer_and_slim_columns"),
     ]
 
     operations = [
+        # Reversed, the RemoveField remakes the product table on SQLite, dropping its change-log triggers.
+        migrations.RunPython(migrations.RunPython.noop, triggers.reinstall_on_sqlite()),
         migrations.AddField(
             model_name="product",
             name="canonical_nnbs",
