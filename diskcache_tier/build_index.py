@@ -204,8 +204,9 @@ def build_lmdb_index(path: Path, *, batch_size: int = BATCH_SIZE, reason: str = 
     started = time.perf_counter()
     stats = BuildStats(backend="lmdb", reason=reason)
     # Read before the tables: a change logged after this is applied by the next catch-up. Registered
-    # before the tables are read, so no other index prunes a row this build does not see.
-    watermark = changelog.high_water()
+    # before the tables are read, so no other index prunes a row this build does not see. An empty log
+    # may have been pruned past its last id: the watermark starts there, or continuity would call it a gap.
+    watermark = max(changelog.high_water(), changelog.pruned_through())
     consumer, location = uuid.uuid4().hex, continuity.location_of(path)
     changelog.register_consumer(consumer, watermark=watermark, generation=0, location=location)
     env = open_environment(staging)
