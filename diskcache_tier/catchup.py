@@ -83,8 +83,9 @@ def catch_up(index: LmdbIndex, *, batch_size: int = CHANGE_BATCH) -> CatchupStat
     if through - after > limit and (logged := changelog.pending(after)) > limit:
         raise RebuildNeeded(f"{logged} changes logged since the index's watermark, more than a rebuild of "
                             f"{products} products costs")
+    own_txids = index.meta().get("own_txids") or []  # files of this index's whose rows are still logged
     if through > after:
-        for rows in changelog.read_changes(after, through, batch_size):
+        for rows in changelog.read_changes(after, through, batch_size, own_txids=own_txids):
             _apply_batch(index, rows, stats)
             stats.changes += len(rows)
             stats.watermark = rows[-1][0]
@@ -93,6 +94,8 @@ def catch_up(index: LmdbIndex, *, batch_size: int = CHANGE_BATCH) -> CatchupStat
         stats.watermark = through
         changelog.record_consumer(index.meta().get("consumer"), watermark=through)
         changelog.prune(through)
+    elif own_txids:
+        _set_watermark(index, after)  # the rows of those files are gone: forget their transactions
     stats.elapsed_s = time.perf_counter() - started
     if stats.changes:
         log.info("index caught up with %d changes to %d products in %.3fs (watermark %d)",
@@ -104,6 +107,8 @@ def _set_watermark(index: LmdbIndex, through: int) -> None:
     writer = index.writer()
     try:
         writer.set_meta("changes_applied_through", through)
+        # Every row of this index's own files is at or below ``through`` (high_water waited for them).
+        writer.set_meta("own_txids", [])
         writer.set_meta("caught_up_at", datetime.now(timezone.utc).isoformat())
     except BaseException:
         writer.abort()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -76,15 +76,22 @@ def current_txid() -> int:
         return cursor.fetchone()[0]
 
 
-def head_and_first_other(after: int, txid: int | None) -> tuple[int, int | None]:
-    """One query on the log's primary key: its head, and the first id after ``after`` that another
-    transaction than ``txid`` wrote (None when there is none). Without ``txid`` every row is another's."""
-    other = "id" if txid is None else "CASE WHEN writer_txid IS DISTINCT FROM %s THEN id END"
-    params = ([] if txid is None else [txid]) + [after]
+def head_and_first_other(after: int, own_txids: Sequence[int] = ()) -> tuple[int, int | None]:
+    """One query on the log's primary key: its head, and the first id after ``after`` that a transaction
+    not in ``own_txids`` wrote (None when there is none). With no ``own_txids`` every row is another's."""
+    mine, params = _not_of(own_txids)
+    other = f"CASE WHEN {mine} THEN id END" if own_txids else "id"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX(id), MIN({other}) FROM {LOG_TABLE} WHERE id > %s", params)
+        cursor.execute(f"SELECT MAX(id), MIN({other}) FROM {LOG_TABLE} WHERE id > %s", params + [after])
         last, first_other = cursor.fetchone()
     return max(last or 0, after), first_other
+
+
+def _not_of(own_txids: Sequence[int]) -> tuple[str, list]:
+    """A condition true of the rows none of ``own_txids`` wrote (PostgreSQL only: SQLite logs no txid)."""
+    if not own_txids:
+        return "TRUE", []
+    return "(writer_txid IS NULL OR writer_txid <> ALL(%s))", [list(own_txids)]
 
 
 def forget_own(after: int, through: int, txid: int | None, consumer: str | None = None) -> int:
@@ -104,17 +111,17 @@ def forget_own(after: int, through: int, txid: int | None, consumer: str | None 
 
 
 def read_changes(after: int, through: int, batch_size: int,
-                 other_than_txid: int | None = None) -> Iterator[list[tuple]]:
+                 own_txids: Sequence[int] = ()) -> Iterator[list[tuple]]:
     """Batches of (id, kind, product_id, brand_id, company_id, sku, old_nnbs, old_barcode, old_variations),
-    leaving out the rows of transaction ``other_than_txid`` when given."""
-    mine = "" if other_than_txid is None else " AND writer_txid IS DISTINCT FROM %s"
+    leaving out the rows of the transactions ``own_txids`` when given."""
+    mine, mine_params = _not_of(own_txids)
+    mine = f" AND {mine}" if own_txids else ""
     sql = (f"SELECT id, kind, product_id, brand_id, company_id, sku, old_nnbs, old_barcode, old_variations "
            f"FROM {LOG_TABLE} WHERE id > %s AND id <= %s{mine} ORDER BY id LIMIT %s")
     last = after
     while True:
         with connection.cursor() as cursor:
-            params = [last, through] + ([] if other_than_txid is None else [other_than_txid]) + [batch_size]
-            cursor.execute(sql, params)
+            cursor.execute(sql, [last, through] + mine_params + [batch_size])
             rows = cursor.fetchall()
         if not rows:
             return

@@ -13,7 +13,10 @@ them: the index never misses a committed write.
 
 Telling rows apart: on SQLite the file's transaction is the only writer from BEGIN IMMEDIATE to COMMIT,
 so every row logged in between is the file's own. On PostgreSQL each row carries the writing
-transaction's id (``writer_txid``), and the rows of other transactions are the ones to apply.
+transaction's id (``writer_txid``), and the rows of other transactions are the ones to apply. A file's
+rows that another registered index still needs stay in the log after the file (``changelog.forget_own``);
+the index's meta lists those files' transactions (``own_txids``) with their writes, so that neither the
+next file nor the next start takes them for another writer's. The start's catch-up empties the list.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ class FileFreshness:
         self.started = False
         self.wrote = False         # a chunk of the file wrote rows the triggers log
         self.txid: int | None = None
+        self.own_txids: list[int] = []  # PostgreSQL: this file's and earlier files' transactions (see below)
         self.checked_through = 0   # log ids up to here are applied to the index, or are the file's own
         self.own_after = 0         # the file's own rows have ids above this ...
         self.own_through = 0       # ... and up to this
@@ -78,6 +82,10 @@ class FileFreshness:
             self.writer.set_meta("changes_applied_through", self.own_through)
         else:
             changelog.record_consumer(self.consumer, generation=self.generation)
+            # The file's rows are deleted once its index writes commit, except those another registered
+            # index has not applied yet: they stay in the log, and this index must not apply them again as
+            # another writer's (that would forget what its lines last sent). The txid lands with the writes.
+            self.writer.set_meta("own_txids", self.own_txids)
         self.writer.set_meta("generation", self.generation)
 
     def _start(self) -> None:
@@ -88,15 +96,16 @@ class FileFreshness:
         self.checked_through = watermark
         if self.postgresql:
             self.txid = changelog.current_txid()
+            self.own_txids = [*(meta.get("own_txids") or []), self.txid]
         self._catch_up_others()
         # SQLite: the file has logged nothing yet, so every row after this one will be its own.
         self.own_after = watermark if self.postgresql else self.checked_through
         self.writer.on_commit(self.forget_own_changes)
 
     def _catch_up_others(self) -> None:
-        head, first_other = changelog.head_and_first_other(self.checked_through, self.txid)
+        head, first_other = changelog.head_and_first_other(self.checked_through, self.own_txids)
         if first_other is not None:
-            for rows in changelog.read_changes(first_other - 1, head, 2_000, other_than_txid=self.txid):
+            for rows in changelog.read_changes(first_other - 1, head, 2_000, own_txids=self.own_txids):
                 apply_changes(self.index, self.writer, rows, self.caught_up)
                 self.caught_up.changes += len(rows)
             log.info("another writer changed the catalog during the file: %d logged changes applied to "

@@ -154,6 +154,32 @@ def test_two_indexes_alternating_on_one_database_both_stay_true(workspace, tmp_p
     assert not IndexChange.objects.filter(id__lte=lowest).exists()
 
 
+def test_an_index_does_not_take_its_own_held_back_rows_for_another_writers(workspace, tmp_path):
+    # Host b, behind, holds the log back: host a's rows of a file stay after it. Host a must not apply
+    # them again at its next start (on PostgreSQL, where its watermark does not move past them), which
+    # would forget what each line last sent and update every line of the next day again.
+    (tmp_path / "host-a").mkdir()
+    (tmp_path / "host-b").mkdir()
+    a = replace(workspace, index_path=tmp_path / "host-a" / "index")
+    b = replace(workspace, index_path=tmp_path / "host-b" / "index")
+    first = [product(f"old{n}", sku=f"O{n}") for n in range(5)]
+    second = [product(f"new{n}", sku=f"N{n}") for n in range(30)]
+    write_file(workspace.inbox, "iga", "2025-09-01", first)
+    run_update(b)
+    write_file(workspace.inbox, "iga", "2025-09-02", second)
+    assert run_update(a).files[0].products_created == 30
+    assert IndexChange.objects.exists()  # b has not seen them yet
+    write_file(workspace.inbox, "iga", "2025-09-03", second)
+    assert run_update(a).files[0].lines_unchanged == 30
+    # b hears of everything a wrote, and finds the products rather than making them again.
+    write_file(workspace.inbox, "iga", "2025-09-04", second)
+    report = run_update(b)
+    assert report.files[0].products_created == 0 and report.files[0].index_repairs == 0
+    assert Product.objects.count() == 35
+    assert_index_true(a.index_path)
+    assert_index_true(b.index_path)
+
+
 def test_an_index_not_seen_for_too_long_is_dropped_and_rebuilds_when_it_returns(workspace, tmp_path):
     (tmp_path / "host-a").mkdir()
     (tmp_path / "host-b").mkdir()
