@@ -307,6 +307,9 @@ def load_memory_index(*, batch_size: int = BATCH_SIZE) -> tuple[MemoryIndex, Bui
     started = time.perf_counter()
     index = MemoryIndex()
     stats = BuildStats(backend="memory", reason="the memory backend loads at every start")
+    # Read before the tables, as the LMDB build does: a change logged after this is applied before the
+    # next file (diskcache_tier.freshness).
+    watermark = max(changelog.high_water(), changelog.pruned_through())
     products, barcodes, nnbs_map, skus = index.products, index.maps["barcode"], index.maps["nnbs"], index.maps["sku"]
     variations: list[tuple[int, list[str]]] = []
     for rows in stream_product_rows(batch_size):
@@ -328,7 +331,7 @@ def load_memory_index(*, batch_size: int = BATCH_SIZE) -> tuple[MemoryIndex, Bui
             skus[(company_id, sku)] = pid
         stats.skus += len(rows)
     stats.counts = index.counts()
-    index._meta = build_meta(stats.counts, started)
+    index._meta = build_meta(stats.counts, started, watermark)
     stats.elapsed_s = time.perf_counter() - started
     return index, stats
 

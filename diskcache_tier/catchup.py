@@ -202,7 +202,7 @@ def apply_changes(index, writer, rows: list[tuple], stats: CatchupStats) -> None
     if orphans:
         # A key the touched products dropped may still be a variation of a product nobody touched (whose
         # entry an own NNBS had taken over): the database says, not the changed products alone.
-        carriers = _variation_carriers({s for key in orphans for s in by_key[key]}, exclude=touched)
+        carriers = variation_carriers({s for key in orphans for s in by_key[key]}, exclude=touched)
         for key in orphans:
             owners[key] = carriers.get(key)
     for key, owner in owners.items():
@@ -252,10 +252,10 @@ def _products_of_brands(brand_ids) -> set[int]:
     return ids
 
 
-def _variation_carriers(spellings: set[str], exclude: set[int]) -> dict[str, int]:
+def variation_carriers(spellings: set[str], exclude: set[int]) -> dict[str, int]:
     """canonical key -> lowest id of a product, not in ``exclude``, listing one of ``spellings`` as a
     variation. Variations are a JSON column without an index: one scan of the products that have any,
-    done only for keys about to leave the index."""
+    done only for keys about to leave the index, and by the update's repair path for keys it missed."""
     if not spellings:
         return {}
     table = product_model()._meta.db_table

@@ -392,6 +392,10 @@ class MemoryIndex(ProductIndex):
     backend = "memory"
     # Read from the database at the start of the run, and no other update writes during it.
     is_current = True
+    # Other writers between files (the admin, the site) reach it through the change log, as they reach
+    # the LMDB index: loaded at the log's high-water mark, it applies what others logged since before
+    # each file. It is no registered consumer: it holds no row back, and lives only as long as its run.
+    follows_change_log = True
 
     def __init__(self):
         self.maps: dict[str, dict] = {kind: {} for kind in KINDS}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catalog.models import SKU, Product
+from diskcache_tier.catchup import variation_carriers
 from diskcache_tier.freshness import FileFreshness
 from diskcache_tier.keying import ProductRow, companies_of, nnbs_key, product_entries, usable_variations
 
@@ -205,6 +206,14 @@ class ProductManager:
                 spellings.setdefault(nnbs_key(spelling), []).append(spelling)
             rows = Product.objects.filter(canonical_nnbs__in=list(spellings)).values_list("canonical_nnbs", "id")
             found["nnbs"] = {spelling: pid for key, pid in rows for spelling in spellings[key]}
+            # A product may carry the name as a variation only: it owns the key when no NNBS does.
+            unowned = {key: names for key, names in spellings.items() if names[0] not in found["nnbs"]}
+            if unowned:
+                carriers = variation_carriers({s for key, names in unowned.items() for s in (key, *names)},
+                                              exclude=set())
+                for key, pid in carriers.items():
+                    for spelling in unowned.get(key, ()):
+                        found["nnbs"][spelling] = pid
         if missing["sku"]:
             rows = SKU.objects.filter(company_id=self.company_id, sku__in=[s for _, s in missing["sku"]])
             found["sku"] = {(self.company_id, sku): pid for sku, pid in rows.values_list("sku", "product_id")}
