@@ -98,7 +98,7 @@ def test_postgresql_stopped_mid_run_loses_nothing_and_the_next_run_completes(ser
         pg.start_again()
     places = accounted_for(var)
     assert sorted(places["inbox"] + places["archive"] + places["rejected"]) == names, f"{what}: {places}"
-    if victim.returncode != 1:  # 1: the run finished before the server went
+    if victim.returncode not in (0, 1):  # 0 or 1: the run finished before the server went (a loaded machine)
         assert victim.returncode == EXIT_FAILED, f"{what}: exit {victim.returncode}\n{out}\n{err}"
         last = err.strip().splitlines()[-1]
         assert last.startswith("update-products: failed: "), f"{what}: {err}"
