@@ -206,7 +206,8 @@ def _size_tables(results: dict, entry: dict) -> list[str]:
              f"Inputs: {inputs['files']} files, {inputs['lines']:,} lines over {len(inputs['days'])} days "
              f"(lines per day {', '.join(f'{v:,}' for v in inputs['lines_by_day'].values())}). "
              f"Seed (day 1): {seed['products']:,} products, {seed['skus']:,} SKUs, {seed['prices']:,} prices in "
-             f"{seed['elapsed_s']:.0f} s.", ""]
+             f"{seed['elapsed_s']:.0f} s, at commit {seed.get('git', 'unknown')}"
+             f"{' (a template reused from an earlier invocation)' if seed.get('reused') else ''}.", ""]
     check = entry.get("digest_check", {})
     if check:
         lines += ["Catalog digests after each day: " + "; ".join(

@@ -20,6 +20,7 @@ loopback; unset, everything is SQLite under --work.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -32,6 +33,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from sampledata.generator import CHANGE_RATES, HIGH_CHURN
 
 from . import cgroup as cgroups
 from . import machine
@@ -85,6 +88,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""),
                         help="PostgreSQL URL; SQLite files under --work when empty (default: $DATABASE_URL)")
     parser.add_argument("--seed", type=int, default=1, help="generator seed")
+    parser.add_argument("--change-rates", choices=sorted(CHANGE_RATES), default=HIGH_CHURN.name,
+                        help="how much each generated day changes: the real files' rates, or the high-churn day "
+                             "of the results of record (default: %(default)s); bench.unchanged_day runs both")
     parser.add_argument("--memory-limit", type=_size, default=DEFAULT_LIMIT,
                         help="cgroup memory limit, e.g. 128M (default: 128M)")
     parser.add_argument("--limited-designs", default=None,
@@ -250,7 +256,7 @@ def seed_template(args, n: int, inputs, dbs, size_dir: Path) -> dict:
     report = result.pop("report")
     seed = {**result, "elapsed_s": report["elapsed_s"], "lines": report["totals"].get("lines", 0),
             "peak_anon_bytes": report["peak_anon_bytes"], "statuses": [f["status"] for f in report["files"]],
-            "seeded_at": _now(), "git": machine.git_commit(PROJECT_ROOT), "database_bytes": dbs.size_bytes(TEMPLATE),
+            "seeded_at": _now(), "git": machine.git_commit(PROJECT_ROOT, ignore=args.out), "database_bytes": dbs.size_bytes(TEMPLATE),
             "reused": False}
     if any(s != "processed" for s in seed["statuses"]):
         raise SystemExit(f"seeding N={n}: not every day-1 file was processed: {seed['statuses']}")
@@ -441,6 +447,7 @@ def main(argv=None) -> int:
                        "designs": args.designs, "repeats": args.repeats, "repeats_1m": args.repeats_1m,
                        "days": args.days, "days_1m": args.days_1m, "latency_ms": args.latency_ms,
                        "latency_repeats": args.latency_repeats, "generator_seed": args.seed,
+                       "change_rates": dataclasses.asdict(CHANGE_RATES[args.change_rates]),
                        "memory_limit_bytes": args.memory_limit,
                        "limited_designs": [] if cgroup_reason else args.limited_designs,
                        "baseline_tree": str(args.baseline_tree) if args.baseline_tree else None,
@@ -456,13 +463,15 @@ def main(argv=None) -> int:
     }
     mismatch = None
     for n, stores in args.sizes:
-        size_dir = args.work / f"n{n}-k{stores}"
+        size_dir = args.work / f"n{n}-k{stores}" if args.change_rates == HIGH_CHURN.name else \
+            args.work / f"n{n}-k{stores}-{args.change_rates}"
         size_dir.mkdir(parents=True, exist_ok=True)
         print(f"N={n} ({stores} stores per company): inputs", flush=True)
         big = n >= MILLION
         last_day = min(args.days, args.days_1m) if big else args.days
         # Only the days measured: at 1M a day of files is about 1.7 GB and 2 minutes to write.
-        inputs = prepare_inputs(args.work, n, stores_per_company=stores, days=last_day, seed=args.seed)
+        inputs = prepare_inputs(args.work, n, stores_per_company=stores, days=last_day, seed=args.seed,
+                                rates=CHANGE_RATES[args.change_rates])
         dbs = databases_for(args.database_url, size_dir, prefix=f"bench_n{n}_k{stores}")
         results["database"] = {"vendor": dbs.vendor, "where": dbs.describe(), "version": dbs.version()}
         seed = seed_template(args, n, inputs, dbs, size_dir)

@@ -211,3 +211,77 @@ def test_statements_are_told_apart_by_verb_and_first_table():
     assert statement_kind("SELECT COALESCE(MAX(id), 0) FROM catalog_indexchange") == "SELECT catalog_indexchange"
     assert statement_kind('COPY "catalog_price" ("product_id") FROM STDIN') == "COPY catalog_price"
     assert statement_kind("BEGIN IMMEDIATE") == "BEGIN"
+
+
+# ------------------------------------------------------- bench.unchanged_day: production's change rates
+
+
+@pytest.fixture(scope="module")
+def change_rates_results(tmp_path_factory):
+    from bench import unchanged_day
+
+    root = tmp_path_factory.mktemp("change-rates")
+    out = root / "out"
+    assert unchanged_day.main(["--products", "300", "--file-products", "300", "--stores", "2", "--repeats", "1",
+                               "--workloads", "real-rates,high-churn,real-size-files", "--work", str(root / "work"),
+                               "--out", str(out), "--allow-dirty"]) == 0
+    return out, json.loads((out / "results-change-rates.json").read_text())
+
+
+def test_every_workload_ran_every_design_against_the_floor(change_rates_results):
+    out, data = change_rates_results
+    assert list(data["workloads"]) == ["real-rates", "high-churn", "real-size-files"]
+    for name, entry in data["workloads"].items():
+        assert list(entry["designs"]) == ["floor", "skip", "noskip"]
+        assert entry["designs"]["floor"]["ratio_to_floor"] == 1.0
+        for design in ("skip", "noskip"):
+            figures = entry["designs"][design]
+            assert figures["statuses"] == ["processed"], (name, design)
+            assert figures["ratio_to_floor"] == pytest.approx(
+                figures["median_cpu_s"] / entry["designs"]["floor"]["median_cpu_s"], abs=0.01)
+        assert entry["same_catalog"], name
+        # The template was seeded in this invocation, from this tree (dirty here: --allow-dirty).
+        assert entry["seeded_at_commit"].endswith("+uncommitted changes") == data["git"]["dirty"]
+    table = (out / "results-change-rates.md").read_text()
+    assert "| real-size-files |" in table and "| floor |" in table and "Templates seeded at" in table
+
+
+def test_statements_are_told_apart_for_unchanged_and_changed_lines(change_rates_results):
+    _, data = change_rates_results
+    for name, entry in data["workloads"].items():
+        skip, noskip = entry["designs"]["skip"], entry["designs"]["noskip"]
+        # The quiet day is the same files with nothing changed: the skip finds every line unchanged.
+        assert skip["quiet_day"]["lines_unchanged"] == skip["quiet_day"]["lines"] > 0, name
+        assert noskip["quiet_day"]["lines_unchanged"] == 0
+        # Unchanged lines cost the skip less than the full update; the changed lines are counted apart.
+        assert skip["statements_per_1000_unchanged_lines"] < noskip["statements_per_1000_unchanged_lines"], name
+        assert entry["lines_changed"] == entry["lines"] - skip["lines_unchanged"]
+        if entry["lines_changed"]:
+            assert skip["statements_per_1000_changed_lines"] is not None
+    churn, real = data["workloads"]["high-churn"], data["workloads"]["real-rates"]
+    assert churn["lines_changed"] > real["lines_changed"]
+
+
+def test_real_size_files_are_many_stores(change_rates_results):
+    _, data = change_rates_results
+    entry = data["workloads"]["real-size-files"]
+    assert entry["measured_files"] == 6 and entry["inputs"]["generator"]["stores_per_company"] == 2
+    assert entry["inputs"]["generator"]["rates"]["name"] == "real"
+    assert data["workloads"]["high-churn"]["inputs"]["generator"]["rates"]["name"] == "high-churn"
+
+
+def test_the_floor_digests_what_the_update_digests():
+    from bench.floor import READ_FIELDS
+    from update.lines import READ_FIELDS as UPDATE_READ_FIELDS
+
+    assert READ_FIELDS == UPDATE_READ_FIELDS
+
+
+def test_the_change_rate_benchmark_refuses_a_dirty_tree(monkeypatch, tmp_path, capsys):
+    from bench import unchanged_day
+
+    monkeypatch.setattr(machine, "git_state", lambda root, ignore=None: {"commit": "x", "dirty": True,
+                                                                        "changed": ["bench/floor.py"]})
+    assert unchanged_day.main(["--work", str(tmp_path), "--out", str(tmp_path)]) == 1
+    assert "--allow-dirty" in capsys.readouterr().err
+    assert not (tmp_path / "results-change-rates.json").exists()
