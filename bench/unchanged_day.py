@@ -48,7 +48,8 @@ from pathlib import Path
 import orjson
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-REAL_DATA = PROJECT_ROOT.parent / "shared" / "data" / "real"
+# As the tests find them: REAL_DATA_DIR, else beside the checkout.
+REAL_DATA = Path(os.environ.get("REAL_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data" / "real"))
 PYTHON = sys.executable
 WORKLOADS = ("real-files", "real-rates", "high-churn", "real-size-files")
 DESIGNS = ("floor", "skip", "noskip")
@@ -111,7 +112,8 @@ def prepare(args, work: Path) -> dict[str, Workload]:
     workloads = {}
     if "real-files" in args.workloads:
         if not REAL_DATA.is_dir():
-            raise SystemExit(f"the real files are not in {REAL_DATA}: leave real-files out of --workloads")
+            raise SystemExit(f"the real files are not in {REAL_DATA}: set REAL_DATA_DIR, or leave real-files out "
+                             "of --workloads")
         real = sorted(REAL_DATA.glob("*.jsonl"))
         counts = []
         measured = _following_day(real, work / "real-files" / "day2", price_rate=0.002, seed=args.seed, counts=counts)
