@@ -285,3 +285,22 @@ def test_the_change_rate_benchmark_refuses_a_dirty_tree(monkeypatch, tmp_path, c
     assert unchanged_day.main(["--work", str(tmp_path), "--out", str(tmp_path)]) == 1
     assert "--allow-dirty" in capsys.readouterr().err
     assert not (tmp_path / "results-change-rates.json").exists()
+
+
+def test_day_changes_compares_scrapes_by_sku_without_their_date():
+    from bench.day_changes import compare
+
+    old = {"A": {"sku": "A", "price_current": 1.0, "normalized_name_brand_size": "a"},
+           "B": {"sku": "B", "price_current": 2.0, "normalized_name_brand_size": "b"},
+           "C": {"sku": "C", "price_current": 3.0, "normalized_name_brand_size": "c"}}
+    new = {"A": dict(old["A"]), "B": {**old["B"], "price_current": 2.5},
+           "C": {**old["C"], "normalized_name_brand_size": "c c"}, "D": {"sku": "D"}}
+    assert compare(old, new) == {"lines": 4, "new": 1, "gone": 0, "same": 1, "price_changed": 1, "nnbs_changed": 1}
+
+
+def test_day_changes_of_the_generator_follow_its_rates():
+    from bench.day_changes import generated_figures
+
+    figures = generated_figures(products=300, seed=1)
+    assert figures["real"]["same_share"] > 0.96
+    assert figures["high-churn"]["price_changed_share"] > 0.05 > figures["real"]["price_changed_share"]
