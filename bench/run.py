@@ -9,7 +9,9 @@ spell of the machine does not land on one design), copy the template, prepare th
 the index; no-index: its alias table), and run days 2, 3, ... each in a new process on what the day
 before left (the LMDB index is kept between days, as between cron runs, so day 3's startup includes
 catching up on day 2's changes). After each day the catalog's digest is taken in a process of its own;
-every design must write the same catalog, or the benchmark stops with exit status 2.
+every design must write the same catalog, or the benchmark stops with exit status 2. The ``floor``
+(bench/floor.py) runs beside them on the same days and writes nothing: each design's CPU is also given
+as a ratio to it.
 
 One invocation writes the whole results file (results are saved after every run, so an interrupted
 benchmark keeps what it measured); it refuses a tree with uncommitted changes unless --allow-dirty.
@@ -44,7 +46,11 @@ from .latency_proxy import LatencyProxy
 from .results import evaluate_targets, print_targets, write_outputs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DESIGN_ORDER = ("lmdb", "memory", "legacy", "nocache")
+# The floor first: it reads the day's lines against the LMDB index and writes nothing (bench/floor.py),
+# so that every design's CPU is also given as a ratio to it.
+DESIGN_ORDER = ("floor", "lmdb", "memory", "legacy", "nocache")
+# Designs that update nothing: no digest to compare, no job to run under the memory limit.
+READ_ONLY_DESIGNS = ("floor",)
 # Not run unless named: the pre-change LMDB code (--baseline-tree), and the memory backend with its maps
 # left to the garbage collector, the artifact issue 10 found (--designs ...,memory-unfrozen).
 EXTRA_DESIGNS = ("baseline", "memory-unfrozen")
@@ -94,7 +100,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--memory-limit", type=_size, default=DEFAULT_LIMIT,
                         help="cgroup memory limit, e.g. 128M (default: 128M)")
     parser.add_argument("--limited-designs", default=None,
-                        help="designs run again under the limit, whole job (build included) charged (default: all)")
+                        help="designs run again under the limit, whole job (build included) charged (default: all but the floor)")
     parser.add_argument("--no-cgroup", action="store_true", help="skip the runs under the memory limit")
     parser.add_argument("--cold", action=argparse.BooleanOptionalAction, default=None,
                         help="drop the page cache (root) before each size's runs and before each job under the "
@@ -126,7 +132,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if unknown or ("baseline" in args.designs and args.baseline_tree is None):
         parser.error(f"unknown designs {sorted(unknown) or ['baseline (needs --baseline-tree)']}; "
                      f"known: {', '.join(DESIGN_ORDER + EXTRA_DESIGNS)}")
-    args.limited_designs = (args.designs if args.limited_designs is None
+    args.limited_designs = ([d for d in args.designs if d not in READ_ONLY_DESIGNS] if args.limited_designs is None
                             else [d.strip() for d in args.limited_designs.split(",") if d.strip()])
     args.latency_ms = [float(x) for x in args.latency_ms.split(",") if x.strip()]
     postgres = args.database_url.startswith(("postgres", "pgsql"))
@@ -315,7 +321,7 @@ def run_design(args, n: int, design: str, *, repeat: int, latency_ms: float, day
                                 design=design)
             summary = summarize(outcome, inputs.lines(day))
             summary["database_activity"] = _delta(before, dbs.activity(copy))
-            if outcome["status"] == "finished" and digest:
+            if outcome["status"] == "finished" and digest and design not in READ_ONLY_DESIGNS:
                 checked = run_child("digest", log, database_url=direct_url, out=work / f"digest-{day}.json",
                                     timeout=args.timeout)
                 summary["digest"] = checked["result"]["digest"] if checked["status"] == "finished" else None
