@@ -5,8 +5,10 @@
     python -m bench.child update  --database-url URL --inbox DIR --work DIR --index DIR --design NAME --out FILE.json
     python -m bench.child digest  --database-url URL --out FILE.json
 
-``prepare`` is what a design needs once, before its first run: the LMDB index build, the no-index
-design's alias table; nothing for the designs that load at every start. ``digest`` is the catalog's
+``prepare`` is what a design needs once, before its first run: the LMDB index build (also the floor's,
+which reads against it), the no-index design's alias table; nothing for the designs that load at every
+start. ``update`` with ``--design floor`` runs no update: it reads the inbox as ``bench.floor`` does
+(orjson, two digests, 3 LMDB gets per line) and writes nothing, the floor every design is compared to. ``digest`` is the catalog's
 digest, taken in a process of its own after an update so it never counts in the update's figures.
 
 The parent (bench.run) starts it, possibly inside a memory cgroup, and reads FILE.json. Nothing is
@@ -107,7 +109,7 @@ def prepare(args) -> dict:
 
     cpu_started = time.process_time()
     with MemoryWatch() as watch:
-        if args.design in ("lmdb", "baseline"):
+        if args.design in ("lmdb", "baseline", "floor"):
             result = build(args)
         elif args.design == "nocache":
             from bench.no_cache import prepare_alias_table
@@ -203,6 +205,8 @@ class StatementCounter:
 
 
 def update(args) -> dict:
+    if args.design == "floor":
+        return floor(args)
     from django.db import connection
 
     from update.orchestrator import run_update
@@ -237,6 +241,36 @@ def update(args) -> dict:
             "file_cpu_s": clock.file_cpu, "sql_statements": counter.statements,
             "sql_executemany_rows": counter.many_rows, "sql_copies": counter.copies,
             "sql_by_kind": dict(sorted(counter.kinds.items()))}
+
+
+def floor(args) -> dict:
+    """The read-side floor over the inbox, shaped as an update's outcome: its lines, CPU and memory, no
+    statements. Timed from here, as the update is from its run's start: both after Django's setup."""
+    from bench.floor import read_floor
+    from update.memory import MemoryWatch
+
+    baseline_anon = _anon_bytes()
+    gc.freeze()
+    per_file, file_cpu, found = [], {}, 0
+    started, cpu_started = time.perf_counter(), time.process_time()
+    with MemoryWatch() as watch:
+        for path in sorted(args.inbox.glob("*.jsonl")):
+            file_started, file_cpu_started = time.perf_counter(), time.process_time()
+            found += read_floor(args.index, [path])
+            file_cpu[path.name] = round(time.process_time() - file_cpu_started, 3)
+            per_file.append({"file": path.name, "status": "processed", "lines": _count_lines(path),
+                             "elapsed_s": round(time.perf_counter() - file_started, 3)})
+    report = {"files": per_file, "elapsed_s": round(time.perf_counter() - started, 3), "startup_s": 0.0,
+              "peak_anon_bytes": watch.peak_anon, "peak_rss_bytes": 0,
+              "totals": {"lines": sum(f["lines"] for f in per_file), "lines_found_in_index": found}}
+    return {"design": "floor", "baseline_anon_bytes": baseline_anon, "report": report,
+            "cpu_s": round(time.process_time() - cpu_started, 3), "startup_cpu_s": 0.0, "file_cpu_s": file_cpu,
+            "sql_statements": 0, "sql_executemany_rows": 0, "sql_copies": 0, "sql_by_kind": {}}
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle)
 
 
 def digest(args) -> dict:

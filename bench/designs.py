@@ -1,7 +1,8 @@
 """The tier-1 designs the benchmark compares, each as the index the update opens at its start.
 
 The fifth, ``baseline``, is the lmdb design run from another checkout (``--baseline-tree``): its code is
-that tree's, so it has no entry here.
+that tree's, so it has no entry here. Nor has the ``floor`` (``bench/floor.py``), which is no index the
+update opens: ``bench.child`` runs it in place of the update, against the LMDB index.
 """
 from __future__ import annotations
 

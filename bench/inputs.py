@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sampledata.generator import generate_inbox
+from sampledata.generator import HIGH_CHURN, ChangeRates, generate_inbox
 from update.inbox import date_from_name
 
 # Day 1 seeds the catalog (every product is created); days 2.. are the updates that are measured
@@ -35,9 +35,10 @@ class Inputs:
 
 
 def prepare_inputs(work: Path, products: int, *, stores_per_company: int, seed: int,
-                   days: int = DEFAULT_DAYS) -> Inputs:
-    """Generate (or reuse) ``days`` days of files for a catalog of ``products``."""
-    folder = work / "inputs" / f"n{products}-k{stores_per_company}-d{days}-s{seed}"
+                   days: int = DEFAULT_DAYS, rates: ChangeRates = HIGH_CHURN) -> Inputs:
+    """Generate (or reuse) ``days`` days of files for a catalog of ``products``, each later day changed at
+    ``rates`` (the high-churn day by default: the workload of bench.run's results of record)."""
+    folder = work / "inputs" / f"n{products}-k{stores_per_company}-d{days}-s{seed}-{rates.name}"
     marker = folder / "complete.json"
     if not marker.exists():
         if folder.exists():
@@ -45,7 +46,7 @@ def prepare_inputs(work: Path, products: int, *, stores_per_company: int, seed: 
         started = time.perf_counter()
         stats: dict = {}
         files = generate_inbox(folder / "files", products=products, days=days,
-                               stores_per_company=stores_per_company, seed=seed, stats=stats)
+                               stores_per_company=stores_per_company, seed=seed, stats=stats, rates=rates)
         dates = sorted({date_from_name(f.name) for f in files})
         stats["generated_s"] = round(time.perf_counter() - started, 1)
         stats["lines_by_day"] = {str(n + 1): sum(_count_lines(f) for f in files if date_from_name(f.name) == d)

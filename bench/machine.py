@@ -33,15 +33,14 @@ def _swap_total() -> int:
     return 0
 
 
-def git_commit(root: Path) -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return head + ("+uncommitted changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
+def git_commit(root: Path, ignore: Path | None = None) -> str:
+    """The short commit, with "+uncommitted changes" when tracked files differ from it (``ignore``: the
+    benchmark's own output folder, as in ``git_state``, or a results file rewritten by the previous
+    invocation would mark every later seed as uncommitted)."""
+    state = git_state(root, ignore=ignore)
+    if state["commit"] == "unknown":
         return "unknown"
+    return state["commit"][:7] + ("+uncommitted changes" if state["dirty"] else "")
 
 
 def git_state(root: Path, ignore: Path | None = None) -> dict:

@@ -13,7 +13,8 @@ from pathlib import Path
 MB = 1 << 20
 TITLES = {"lmdb": "LMDB index (this project)", "memory": "slim dicts in memory", "legacy": "legacy full objects",
           "nocache": "no index, batched queries + alias table", "baseline": "LMDB at the baseline commit",
-          "memory-unfrozen": "slim dicts, maps left to the collector (pre-issue-10)"}
+          "memory-unfrozen": "slim dicts, maps left to the collector (pre-issue-10)",
+          "floor": "read-side floor: parse, 2 digests, 3 LMDB gets a line"}
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -206,23 +207,28 @@ def _size_tables(results: dict, entry: dict) -> list[str]:
              f"Inputs: {inputs['files']} files, {inputs['lines']:,} lines over {len(inputs['days'])} days "
              f"(lines per day {', '.join(f'{v:,}' for v in inputs['lines_by_day'].values())}). "
              f"Seed (day 1): {seed['products']:,} products, {seed['skus']:,} SKUs, {seed['prices']:,} prices in "
-             f"{seed['elapsed_s']:.0f} s.", ""]
+             f"{seed['elapsed_s']:.0f} s, at commit {seed.get('git', 'unknown')}"
+             f"{' (a template reused from an earlier invocation)' if seed.get('reused') else ''}.", ""]
     check = entry.get("digest_check", {})
     if check:
         lines += ["Catalog digests after each day: " + "; ".join(
             f"day {day}: {'same' if c['same'] else '**DIFFERENT**'} for {', '.join(c['designs'])}"
             for day, c in sorted(check.items())), ""]
     designs = designs_of(entry)
+    floor_cpu = spread(values(entry, "floor", "2", "cpu_s"))
     lines += ["### Day 2", "",
-              "| design | runs | wall s | CPU s | startup s | peak anon MB | parent-polled peak anon MB | VmHWM MB | "
-              "SQL statements / 1,000 lines | DB tuples read / 1,000 lines |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| design | runs | wall s | CPU s | CPU x floor | startup s | peak anon MB | parent-polled peak anon MB | "
+              "VmHWM MB | SQL statements / 1,000 lines | DB tuples read / 1,000 lines |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for design in designs:
         count = len(runs(entry, design))
         if not count:
             continue
         get = lambda metric: spread(values(entry, design, "2", metric))  # noqa: E731
-        lines.append(f"| {design} | {count} | {_fmt(get('elapsed_s'))} | {_fmt(get('cpu_s'))} | "
+        cpu = get("cpu_s")
+        # The ratio of medians, taken in this run: the floor read the same lines on the same machine.
+        ratio = f"{cpu[0] / floor_cpu[0]:.2f}" if cpu and floor_cpu and floor_cpu[0] else "-"
+        lines.append(f"| {design} | {count} | {_fmt(get('elapsed_s'))} | {_fmt(cpu)} | {ratio} | "
                      f"{_fmt(get('startup_s'), digits=2)} | {_fmt(get('peak_anon_bytes'), MB)} | "
                      f"{_fmt(get('parent_polled_peak_anon_bytes'), MB)} | {_fmt(get('vm_hwm_bytes'), MB)} | "
                      f"{_fmt(get(per_thousand('sql_statements')))} | {_fmt(get(tuples_per_thousand), digits=0)} |")

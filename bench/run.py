@@ -9,7 +9,9 @@ spell of the machine does not land on one design), copy the template, prepare th
 the index; no-index: its alias table), and run days 2, 3, ... each in a new process on what the day
 before left (the LMDB index is kept between days, as between cron runs, so day 3's startup includes
 catching up on day 2's changes). After each day the catalog's digest is taken in a process of its own;
-every design must write the same catalog, or the benchmark stops with exit status 2.
+every design must write the same catalog, or the benchmark stops with exit status 2. The ``floor``
+(bench/floor.py) runs beside them on the same days and writes nothing: each design's CPU is also given
+as a ratio to it.
 
 One invocation writes the whole results file (results are saved after every run, so an interrupted
 benchmark keeps what it measured); it refuses a tree with uncommitted changes unless --allow-dirty.
@@ -20,6 +22,7 @@ loopback; unset, everything is SQLite under --work.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -33,6 +36,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from sampledata.generator import CHANGE_RATES, HIGH_CHURN
+
 from . import cgroup as cgroups
 from . import machine
 from .databases import TEMPLATE, databases_for
@@ -41,7 +46,11 @@ from .latency_proxy import LatencyProxy
 from .results import evaluate_targets, print_targets, write_outputs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DESIGN_ORDER = ("lmdb", "memory", "legacy", "nocache")
+# The floor first: it reads the day's lines against the LMDB index and writes nothing (bench/floor.py),
+# so that every design's CPU is also given as a ratio to it.
+DESIGN_ORDER = ("floor", "lmdb", "memory", "legacy", "nocache")
+# Designs that update nothing: no digest to compare, no job to run under the memory limit.
+READ_ONLY_DESIGNS = ("floor",)
 # Not run unless named: the pre-change LMDB code (--baseline-tree), and the memory backend with its maps
 # left to the garbage collector, the artifact issue 10 found (--designs ...,memory-unfrozen).
 EXTRA_DESIGNS = ("baseline", "memory-unfrozen")
@@ -85,10 +94,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""),
                         help="PostgreSQL URL; SQLite files under --work when empty (default: $DATABASE_URL)")
     parser.add_argument("--seed", type=int, default=1, help="generator seed")
+    parser.add_argument("--change-rates", choices=sorted(CHANGE_RATES), default=HIGH_CHURN.name,
+                        help="how much each generated day changes: the real files' rates, or the high-churn day "
+                             "of the results of record (default: %(default)s); bench.unchanged_day runs both")
     parser.add_argument("--memory-limit", type=_size, default=DEFAULT_LIMIT,
                         help="cgroup memory limit, e.g. 128M (default: 128M)")
     parser.add_argument("--limited-designs", default=None,
-                        help="designs run again under the limit, whole job (build included) charged (default: all)")
+                        help="designs run again under the limit, whole job (build included) charged (default: all but the floor)")
     parser.add_argument("--no-cgroup", action="store_true", help="skip the runs under the memory limit")
     parser.add_argument("--cold", action=argparse.BooleanOptionalAction, default=None,
                         help="drop the page cache (root) before each size's runs and before each job under the "
@@ -120,7 +132,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if unknown or ("baseline" in args.designs and args.baseline_tree is None):
         parser.error(f"unknown designs {sorted(unknown) or ['baseline (needs --baseline-tree)']}; "
                      f"known: {', '.join(DESIGN_ORDER + EXTRA_DESIGNS)}")
-    args.limited_designs = (args.designs if args.limited_designs is None
+    args.limited_designs = ([d for d in args.designs if d not in READ_ONLY_DESIGNS] if args.limited_designs is None
                             else [d.strip() for d in args.limited_designs.split(",") if d.strip()])
     args.latency_ms = [float(x) for x in args.latency_ms.split(",") if x.strip()]
     postgres = args.database_url.startswith(("postgres", "pgsql"))
@@ -250,7 +262,7 @@ def seed_template(args, n: int, inputs, dbs, size_dir: Path) -> dict:
     report = result.pop("report")
     seed = {**result, "elapsed_s": report["elapsed_s"], "lines": report["totals"].get("lines", 0),
             "peak_anon_bytes": report["peak_anon_bytes"], "statuses": [f["status"] for f in report["files"]],
-            "seeded_at": _now(), "git": machine.git_commit(PROJECT_ROOT), "database_bytes": dbs.size_bytes(TEMPLATE),
+            "seeded_at": _now(), "git": machine.git_commit(PROJECT_ROOT, ignore=args.out), "database_bytes": dbs.size_bytes(TEMPLATE),
             "reused": False}
     if any(s != "processed" for s in seed["statuses"]):
         raise SystemExit(f"seeding N={n}: not every day-1 file was processed: {seed['statuses']}")
@@ -309,7 +321,7 @@ def run_design(args, n: int, design: str, *, repeat: int, latency_ms: float, day
                                 design=design)
             summary = summarize(outcome, inputs.lines(day))
             summary["database_activity"] = _delta(before, dbs.activity(copy))
-            if outcome["status"] == "finished" and digest:
+            if outcome["status"] == "finished" and digest and design not in READ_ONLY_DESIGNS:
                 checked = run_child("digest", log, database_url=direct_url, out=work / f"digest-{day}.json",
                                     timeout=args.timeout)
                 summary["digest"] = checked["result"]["digest"] if checked["status"] == "finished" else None
@@ -441,6 +453,7 @@ def main(argv=None) -> int:
                        "designs": args.designs, "repeats": args.repeats, "repeats_1m": args.repeats_1m,
                        "days": args.days, "days_1m": args.days_1m, "latency_ms": args.latency_ms,
                        "latency_repeats": args.latency_repeats, "generator_seed": args.seed,
+                       "change_rates": dataclasses.asdict(CHANGE_RATES[args.change_rates]),
                        "memory_limit_bytes": args.memory_limit,
                        "limited_designs": [] if cgroup_reason else args.limited_designs,
                        "baseline_tree": str(args.baseline_tree) if args.baseline_tree else None,
@@ -456,13 +469,15 @@ def main(argv=None) -> int:
     }
     mismatch = None
     for n, stores in args.sizes:
-        size_dir = args.work / f"n{n}-k{stores}"
+        size_dir = args.work / f"n{n}-k{stores}" if args.change_rates == HIGH_CHURN.name else \
+            args.work / f"n{n}-k{stores}-{args.change_rates}"
         size_dir.mkdir(parents=True, exist_ok=True)
         print(f"N={n} ({stores} stores per company): inputs", flush=True)
         big = n >= MILLION
         last_day = min(args.days, args.days_1m) if big else args.days
         # Only the days measured: at 1M a day of files is about 1.7 GB and 2 minutes to write.
-        inputs = prepare_inputs(args.work, n, stores_per_company=stores, days=last_day, seed=args.seed)
+        inputs = prepare_inputs(args.work, n, stores_per_company=stores, days=last_day, seed=args.seed,
+                                rates=CHANGE_RATES[args.change_rates])
         dbs = databases_for(args.database_url, size_dir, prefix=f"bench_n{n}_k{stores}")
         results["database"] = {"vendor": dbs.vendor, "where": dbs.describe(), "version": dbs.version()}
         seed = seed_template(args, n, inputs, dbs, size_dir)

@@ -13,9 +13,10 @@ How it stays deterministic and lean at 10^6 products:
   written as soon as it is serialised.
 
 Traits the update pipeline has to cope with are injected at the rates of the ``*_RATE`` constants below:
-NNBS spelling drift between days with stable SKUs, the same SKU under two NNBS in one file, price changes
-and specials, products appearing and disappearing, lines crossing midnight, non-ASCII brands, barcodes
-shared between companies.
+the same SKU under two NNBS in one file, specials, lines crossing midnight, non-ASCII brands, barcodes
+shared between companies. How much a later day differs from the day before (prices, NNBS spelling drift
+with stable SKUs, products appearing and disappearing) is a ``ChangeRates``: ``REAL_RATES`` by default,
+what the real files show, or the ``HIGH_CHURN`` workload the benchmark used before issue 20.
 """
 from __future__ import annotations
 
@@ -37,17 +38,52 @@ import orjson
 # --------------------------------------------------------------------------------------------------------
 
 BARCODE_RATE = 0.80  # products with an EAN-13; every barcode-carrying company prints the same one
-NNBS_DRIFT_RATE = 0.05  # per product and later day: the NNBS spelling flips to/from its other generation
-PRICE_CHANGE_RATE = 0.05  # per product, company and later day: a new regular shelf price
-SPECIAL_WEEK_DAYS = 7  # specials run for a week-long window, phase-shifted per product
-OUTAGE_RATE = 0.015  # per product, store and day: missing from that day's scrape (out of stock, not listed)
-LAUNCH_RATE = 0.01  # products first listed on a later day (new products)
-DELIST_RATE = 0.01  # products gone from a later day on (delisted)
 LIFECYCLE_HORIZON = 14  # launch and delist days fall within this many days of the start
 DUPLICATE_SKU_RATE = 0.002  # per product, company and day: an extra line, same SKU, mis-parsed brand
 MIDNIGHT_TAIL = 0.02  # last share of a late-scraping store's file that is stamped with the next day
 STORE_RANGE = (0.85, 0.95)  # share of its company's range that a store lists
 WHOLE_PRICE_RATE = 0.06  # shelf prices on a whole dollar (IGA-style files print them as ints)
+
+
+
+@dataclass(frozen=True)
+class ChangeRates:
+    """How much each later day changes: the chance of each kind of change the generator makes."""
+
+    name: str
+    price: float  # per product, company and later day: its price changes (new shelf price, special starts or ends)
+    nnbs_drift: float  # per product and later day: the NNBS spelling flips to/from its other generation
+    launch: float  # share of the products first listed on a later day (new products)
+    delist: float  # share of the products gone from a later day on (delisted)
+    outage: float  # per product, store and day: missing from that day's scrape (out of stock, not listed)
+
+    def __post_init__(self):
+        for field in ("price", "nnbs_drift", "launch", "delist", "outage"):
+            if not 0 <= getattr(self, field) <= 1:
+                raise ValueError(f"the {field} change rate must be a share between 0 and 1 (0.01 is 1%), "
+                                 f"got {getattr(self, field)}")
+        if self.launch + self.delist > 1:
+            raise ValueError("the launch and delist rates must add up to at most 1")
+
+
+# What the real files show (measured on two Aldi stores' scrapes 3 days apart, 2,602 lines each, by SKU:
+# 4 prices changed, 2 NNBS respelled, 19 lines new and 25 gone; divided by 3 for a day), at the upper end
+# of domain.md section 6's "prices move 0-0.04% a day". About 99% of a store's lines are the same a day later.
+REAL_RATES = ChangeRates("real", price=0.0004, nnbs_drift=0.0003, launch=0.01, delist=0.01, outage=0.002)
+# The benchmark's workload before issue 20: 7.7% of the prices change every day, about 100x the real rate
+# (a change redraws the price and the special, which leaves about 1 in 16 as they were: hence 8.2%).
+HIGH_CHURN = ChangeRates("high-churn", price=0.082, nnbs_drift=0.05, launch=0.01, delist=0.01, outage=0.015)
+CHANGE_RATES = {rates.name: rates for rates in (REAL_RATES, HIGH_CHURN)}
+
+
+def change_rates(workload: str = REAL_RATES.name, **overrides: float | None) -> ChangeRates:
+    """A named workload's rates, with any of them overridden (``price=0.01``); named "custom" if one is."""
+    if workload not in CHANGE_RATES:
+        raise ValueError(f"unknown change-rate workload {workload!r}; known: {', '.join(CHANGE_RATES)}")
+    given = {name: value for name, value in overrides.items() if value is not None}
+    if not given:
+        return CHANGE_RATES[workload]
+    return dataclasses.replace(CHANGE_RATES[workload], name="custom", **given)
 
 MAX_PRODUCTS = 108 ** 3  # capacity of the unique product-line words, see _line_word()
 DEFAULT_COMPANIES = ("aldi", "iga", "coles")
@@ -65,7 +101,7 @@ _TO_UNIT = 1.0 / (1 << 64)
 
 # Hash salts, one per independent decision, so that two decisions about the same product never correlate.
 (_S_PRODUCT, _S_CARRY, _S_STORE, _S_OUTAGE, _S_PRICE, _S_PRICE_LEVEL, _S_COMPANY_PRICE, _S_SPECIAL,
- _S_SPECIAL_PHASE, _S_DISCOUNT, _S_DRIFT, _S_DUPLICATE, _S_LIFECYCLE) = range(1, 14)
+ _S_SPECIAL_PHASE, _S_DISCOUNT, _S_DRIFT, _S_DUPLICATE, _S_LIFECYCLE) = range(1, 14)  # _S_SPECIAL_PHASE is no longer drawn
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -546,12 +582,14 @@ def _shelf_price(value: float, u: float) -> float:
 
 
 class Catalog:
-    """The (virtual) catalog of ``size`` products for ``seed``: products are built on demand, never stored."""
+    """The (virtual) catalog of ``size`` products for ``seed``: products are built on demand, never stored.
+    ``rates`` says how much each later day changes."""
 
-    def __init__(self, size: int, seed: int):
+    def __init__(self, size: int, seed: int, rates: ChangeRates = REAL_RATES):
         if not 1 <= size <= MAX_PRODUCTS:
             raise ValueError(f"products must be between 1 and {MAX_PRODUCTS}, got {size}")
         self.size = size
+        self.rates = rates
         self.seed = seed & _MASK64
         self.brand_count = max(len(FIXED_BRANDS), size // 10)  # about one brand per 10 products
         self._offset = _hash(self.seed, 0xC0DE) % 10 ** 9  # shifts SKUs, barcodes and line words per seed
@@ -596,43 +634,48 @@ class Catalog:
     def is_listed(self, product: Product, day: int) -> bool:
         """Catalog-wide lifecycle: a few products launch on a later day, a few are delisted."""
         u = _chance(product.key, _salt(_S_LIFECYCLE))
-        if u < LAUNCH_RATE:
-            return day >= 1 + int(u / LAUNCH_RATE * LIFECYCLE_HORIZON)
-        if u < LAUNCH_RATE + DELIST_RATE:
-            return day < 1 + int((u - LAUNCH_RATE) / DELIST_RATE * LIFECYCLE_HORIZON)
+        launch, delist = self.rates.launch, self.rates.delist
+        if u < launch:
+            return day >= 1 + int(u / launch * LIFECYCLE_HORIZON)
+        if u < launch + delist:
+            return day < 1 + int((u - launch) / delist * LIFECYCLE_HORIZON)
         return True
 
     def nnbs_style(self, product: Product, day: int) -> str:
         """Spelling of the product's NNBS on ``day``: each later day, a few products flip generation."""
         # Walks all earlier days (a flip back restores the first spelling): O(days), fine for realistic runs.
         flips = sum(1 for d in range(1, day + 1)
-                    if _chance(product.key, _salt(_S_DRIFT, d)) < NNBS_DRIFT_RATE)
+                    if _chance(product.key, _salt(_S_DRIFT, d)) < self.rates.nnbs_drift)
         return product.alternate_style if flips % 2 else "packed"
 
-    def regular_price(self, product: Product, company: Company, day: int) -> float:
-        """The company's regular shelf price on ``day``: it changes on a few days, then holds."""
+    def price_since(self, product: Product, company: Company, day: int) -> int:
+        """The day the company's current price of the product was set: its latest price change, or day 0.
+        Its prices must not change on the days in between, so both the shelf price and the special are
+        drawn for this day alone."""
+        ckey = COMPANY_KEYS[company.name]
+        for d in range(day, 0, -1):  # walk back to the latest price change; expected ~1/rates.price steps
+            if _chance(product.key, _salt(_S_PRICE, ckey, d)) < self.rates.price:
+                return d
+        return 0
+
+    def regular_price(self, product: Product, company: Company, since: int) -> float:
+        """The company's regular shelf price set on day ``since`` (see ``price_since``)."""
         ckey = COMPANY_KEYS[company.name]
         low, high = company.price_factor
         factor = low + (high - low) * _chance(product.key, _salt(_S_COMPANY_PRICE, ckey))
         price = product.base_price * factor
-        since = 0  # the day the current price was set: it must not change on the days in between
-        for d in range(day, 0, -1):  # walk back to the latest price change; expected ~1/PRICE_CHANGE_RATE
-            if _chance(product.key, _salt(_S_PRICE, ckey, d)) < PRICE_CHANGE_RATE:
-                price *= 0.85 + 0.3 * _chance(product.key, _salt(_S_PRICE_LEVEL, ckey, d))
-                since = d
-                break
+        if since:
+            price *= 0.85 + 0.3 * _chance(product.key, _salt(_S_PRICE_LEVEL, ckey, since))
         return _shelf_price(price, _chance(product.key, _salt(_S_PRICE_LEVEL, ckey, since, 1)))
 
-    def special_price(self, product: Product, company: Company, day: int,
+    def special_price(self, product: Product, company: Company, since: int,
                       regular: float) -> float | None:
-        """The special price if the product is on special that day (specials run a week), else None."""
+        """The special price set on day ``since`` if the product went on special then, else None."""
         ckey = COMPANY_KEYS[company.name]
-        phase = _draw(product.key, _salt(_S_SPECIAL_PHASE, ckey)) % SPECIAL_WEEK_DAYS
-        week = (day + phase) // SPECIAL_WEEK_DAYS
-        if _chance(product.key, _salt(_S_SPECIAL, ckey, week)) >= company.special_rate or regular < 1:
+        if _chance(product.key, _salt(_S_SPECIAL, ckey, since)) >= company.special_rate or regular < 1:
             return None
         discount = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)[
-            _draw(product.key, _salt(_S_DISCOUNT, ckey, week)) % 7]
+            _draw(product.key, _salt(_S_DISCOUNT, ckey, since)) % 7]
         special = round(regular * (1 - discount) * 20) / 20  # specials end in .x0 or .x5
         special = min(special, round(regular - 0.05, 2))
         return max(0.1, round(special, 2))
@@ -829,10 +872,10 @@ def _parse_date(value: dt.date | str) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def _store_carries(store: Store, product: Product, day: int) -> bool:
+def _store_carries(store: Store, product: Product, day: int, outage: float) -> bool:
     if _chance(product.key, store.key) >= store.share:
         return False
-    return _chance(product.key, _salt(_S_OUTAGE, store.key, day)) >= OUTAGE_RATE
+    return _chance(product.key, _salt(_S_OUTAGE, store.key, day)) >= outage
 
 
 def _carries(product: Product, company: Company) -> bool:
@@ -850,8 +893,9 @@ def _company_lines(catalog: Catalog, product: Product, company: Company, day_ind
                    style: str, nnbs: str) -> list[bytes]:
     """The serialised product objects a company prints for the product that day: usually one, sometimes a
     second one with the same SKU and a mis-parsed brand (hence a different NNBS)."""
-    regular = catalog.regular_price(product, company, day_index)
-    special = catalog.special_price(product, company, day_index, regular)
+    since = catalog.price_since(product, company, day_index)
+    regular = catalog.regular_price(product, company, since)
+    special = catalog.special_price(product, company, since, regular)
     offer = Offer(catalog.sku(company, product.index), nnbs, regular if special is None else special,
                   None if special is None else regular, line_day.isoformat())
     lines = [orjson.dumps(product_line(company, product, offer))]
@@ -881,7 +925,7 @@ def _write_day(catalog: Catalog, out_dir: Path, stores: Sequence[Store], day_ind
                 company = company_files[0].store.company
                 if not _carries(product, company):
                     continue
-                targets = [f for f in company_files if _store_carries(f.store, product, day_index)]
+                targets = [f for f in company_files if _store_carries(f.store, product, day_index, catalog.rates.outage)]
                 if not targets:
                     continue
                 line_day = tomorrow if company.crosses_midnight and index >= midnight_from else day
@@ -907,10 +951,12 @@ def generate_inbox(
     start_date: dt.date | str = DEFAULT_START_DATE,
     companies: Iterable[str] = DEFAULT_COMPANIES,
     stats: dict | None = None,
+    rates: ChangeRates = REAL_RATES,
 ) -> list[Path]:
     """Write ``days`` days of scrapes of a ``products``-strong catalog into ``out_dir``; return the files.
 
-    One file per store and day, oldest day first. The output is a pure function of the arguments.
+    One file per store and day, oldest day first; ``rates`` says how much each later day changes.
+    The output is a pure function of the arguments.
     If ``stats`` is given, it is filled with ``files``, ``lines`` and ``bytes`` written.
     """
     if days < 1 or stores_per_company < 1:
@@ -919,7 +965,7 @@ def generate_inbox(
     unknown = [c for c in names if c not in COMPANIES]
     if unknown or not names:
         raise ValueError(f"unknown or no companies {unknown}; known: {sorted(COMPANIES)}")
-    catalog = Catalog(products, seed)
+    catalog = Catalog(products, seed, rates)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stores = [s for name in names for s in company_stores(COMPANIES[name], stores_per_company)]

@@ -18,7 +18,7 @@ from bench import cgroup, machine
 from bench import run as bench_run
 from bench.latency_proxy import LatencyProxy
 from bench.child import statement_kind
-from bench.run import DESIGN_ORDER, DigestMismatch, check_digests, main
+from bench.run import DESIGN_ORDER, READ_ONLY_DESIGNS, DigestMismatch, check_digests, main
 
 PRODUCTS = 300
 REPEATS = 2
@@ -55,6 +55,9 @@ def test_every_design_ran_every_day_of_every_repeat(results):
             assert summary["parent_polled_peak_anon_bytes"] > 10 << 20
             assert 0 <= summary["startup_s"] <= summary["elapsed_s"]
             assert 0 < summary["files_cpu_s"] <= summary["cpu_s"]
+            if run["design"] == "floor":  # reads the lines against the index, writes nothing
+                assert summary["sql_statements"] == 0 and summary["totals"]["lines_found_in_index"] > 0
+                continue
             assert summary["sql_statements"] > 0
             # Every statement has a kind, and the files' own tables are among them.
             assert sum(summary["sql_by_kind"].values()) == summary["sql_statements"]
@@ -68,7 +71,7 @@ def test_every_design_wrote_the_same_catalog_every_day(results):
     (entry,) = data["sizes"]
     assert sorted(entry["digest_check"]) == [str(d) for d in range(2, DAYS + 1)]
     for day, check in entry["digest_check"].items():
-        assert check["same"] and check["designs"] == sorted(DESIGN_ORDER), day
+        assert check["same"] and check["designs"] == sorted(set(DESIGN_ORDER) - set(READ_ONLY_DESIGNS)), day
     assert data["digest_mismatch"] is None
 
 
@@ -109,6 +112,10 @@ def test_outputs_and_targets(results):
     table = (out / "results.md").read_text()
     for design in DESIGN_ORDER:
         assert f"| {design} | {REPEATS} |" in table
+    # Every design's day-2 CPU against the floor's, the floor's own at 1.00.
+    assert "| CPU x floor |" in table
+    floor_row = next(line for line in table.splitlines() if line.startswith(f"| floor | {REPEATS} |"))
+    assert floor_row.split("|")[5].strip() == "1.00"
     assert "Steady state" in table and "Amortized" in table
     assert "Where day 2's statements go" in table and "| SELECT catalog_price |" in table
     assert {t["met"] for t in data["targets"]} <= {True, False, None}
@@ -211,3 +218,97 @@ def test_statements_are_told_apart_by_verb_and_first_table():
     assert statement_kind("SELECT COALESCE(MAX(id), 0) FROM catalog_indexchange") == "SELECT catalog_indexchange"
     assert statement_kind('COPY "catalog_price" ("product_id") FROM STDIN') == "COPY catalog_price"
     assert statement_kind("BEGIN IMMEDIATE") == "BEGIN"
+
+
+# ------------------------------------------------------- bench.unchanged_day: production's change rates
+
+
+@pytest.fixture(scope="module")
+def change_rates_results(tmp_path_factory):
+    from bench import unchanged_day
+
+    root = tmp_path_factory.mktemp("change-rates")
+    out = root / "out"
+    assert unchanged_day.main(["--products", "300", "--file-products", "300", "--stores", "2", "--repeats", "1",
+                               "--workloads", "real-rates,high-churn,real-size-files", "--work", str(root / "work"),
+                               "--out", str(out), "--allow-dirty"]) == 0
+    return out, json.loads((out / "results-change-rates.json").read_text())
+
+
+def test_every_workload_ran_every_design_against_the_floor(change_rates_results):
+    out, data = change_rates_results
+    assert list(data["workloads"]) == ["real-rates", "high-churn", "real-size-files"]
+    for name, entry in data["workloads"].items():
+        assert list(entry["designs"]) == ["floor", "skip", "noskip"]
+        assert entry["designs"]["floor"]["ratio_to_floor"] == 1.0
+        for design in ("skip", "noskip"):
+            figures = entry["designs"][design]
+            assert figures["statuses"] == ["processed"], (name, design)
+            assert figures["ratio_to_floor"] == pytest.approx(
+                figures["median_cpu_s"] / entry["designs"]["floor"]["median_cpu_s"], abs=0.01)
+        assert entry["same_catalog"], name
+        # The template was seeded in this invocation, from this tree (dirty here: --allow-dirty).
+        assert entry["seeded_at_commit"].endswith("+uncommitted changes") == data["git"]["dirty"]
+    table = (out / "results-change-rates.md").read_text()
+    assert "| real-size-files |" in table and "| floor |" in table and "Templates seeded at" in table
+
+
+def test_statements_are_told_apart_for_unchanged_and_changed_lines(change_rates_results):
+    _, data = change_rates_results
+    for name, entry in data["workloads"].items():
+        skip, noskip = entry["designs"]["skip"], entry["designs"]["noskip"]
+        # The quiet day is the same files with nothing changed: the skip finds every line unchanged.
+        # (all but lines the index never remembers, such as those sharing an SKU under two NNBS).
+        assert skip["quiet_day"]["lines_unchanged"] > 0.95 * skip["quiet_day"]["lines"] > 0, name
+        assert noskip["quiet_day"]["lines_unchanged"] == 0
+        # Unchanged lines cost the skip less than the full update; the changed lines are counted apart.
+        assert skip["statements_per_1000_unchanged_lines"] < noskip["statements_per_1000_unchanged_lines"], name
+        assert entry["lines_changed"] == entry["lines"] - skip["lines_unchanged"]
+        if entry["lines_changed"]:
+            assert skip["statements_per_1000_changed_lines"] is not None
+    churn, real = data["workloads"]["high-churn"], data["workloads"]["real-rates"]
+    assert churn["lines_changed"] > real["lines_changed"]
+
+
+def test_real_size_files_are_many_stores(change_rates_results):
+    _, data = change_rates_results
+    entry = data["workloads"]["real-size-files"]
+    assert entry["measured_files"] == 6 and entry["inputs"]["generator"]["stores_per_company"] == 2
+    assert entry["inputs"]["generator"]["rates"]["name"] == "real"
+    assert data["workloads"]["high-churn"]["inputs"]["generator"]["rates"]["name"] == "high-churn"
+
+
+def test_the_floor_digests_what_the_update_digests():
+    from bench.floor import READ_FIELDS
+    from update.lines import READ_FIELDS as UPDATE_READ_FIELDS
+
+    assert READ_FIELDS == UPDATE_READ_FIELDS
+
+
+def test_the_change_rate_benchmark_refuses_a_dirty_tree(monkeypatch, tmp_path, capsys):
+    from bench import unchanged_day
+
+    monkeypatch.setattr(machine, "git_state", lambda root, ignore=None: {"commit": "x", "dirty": True,
+                                                                        "changed": ["bench/floor.py"]})
+    assert unchanged_day.main(["--work", str(tmp_path), "--out", str(tmp_path)]) == 1
+    assert "--allow-dirty" in capsys.readouterr().err
+    assert not (tmp_path / "results-change-rates.json").exists()
+
+
+def test_day_changes_compares_scrapes_by_sku_without_their_date():
+    from bench.day_changes import compare
+
+    old = {"A": {"sku": "A", "price_current": 1.0, "normalized_name_brand_size": "a"},
+           "B": {"sku": "B", "price_current": 2.0, "normalized_name_brand_size": "b"},
+           "C": {"sku": "C", "price_current": 3.0, "normalized_name_brand_size": "c"}}
+    new = {"A": dict(old["A"]), "B": {**old["B"], "price_current": 2.5},
+           "C": {**old["C"], "normalized_name_brand_size": "c c"}, "D": {"sku": "D"}}
+    assert compare(old, new) == {"lines": 4, "new": 1, "gone": 0, "same": 1, "price_changed": 1, "nnbs_changed": 1}
+
+
+def test_day_changes_of_the_generator_follow_its_rates():
+    from bench.day_changes import generated_figures
+
+    figures = generated_figures(products=300, seed=1)
+    assert figures["real"]["same_share"] > 0.96
+    assert figures["high-churn"]["price_changed_share"] > 0.05 > figures["real"]["price_changed_share"]

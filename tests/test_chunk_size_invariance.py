@@ -5,6 +5,9 @@ whole file and reach the update together, and the stream's order is the file's. 
 catalog after the same inbox is identical for chunk sizes 1, 7, 500 and 5000. Chunk size 1 over all
 the real files costs minutes (a handful of queries per line), so it runs on the synthetic cases and on
 the first lines of each real file; the real files whole run at 7, 500 and 5000.
+
+Each runs with the skip of unchanged lines on and off (``UpdateOptions.skip_unchanged``): the skip decides
+per chunk, so it is the first thing a chunk size could change.
 """
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ from update.orchestrator import run_update
 from .factories import product, write_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# Every test here, with the skip of unchanged lines on and off.
+with_and_without_skip = pytest.mark.parametrize("skip", [True, False], ids=["skip", "noskip"])
 
 FAR = 520
 
@@ -68,7 +73,10 @@ def real_inbox(files: list[Path], lines: int | None):
     return fill
 
 
-def catalog_after(workspace, tmp_path, fill, chunk_size: int) -> dict:
+def catalog_after(workspace, tmp_path, fill, chunk_size: int, skip: bool = True,
+                  unchanged: list | None = None) -> dict:
+    """The catalog after ``fill``'s inbox at ``chunk_size``; the lines the skip took as unchanged are
+    appended to ``unchanged`` when given (a skip that never happened would prove nothing)."""
     # The run ledger too: it knows the files' bytes, and would archive them as already applied.
     for model in (RunFile, UpdateRun, Price, ProductCategory, SKU, Product, Category, ProductBrand, Store, Company,
                   IndexChange):
@@ -79,40 +87,56 @@ def catalog_after(workspace, tmp_path, fill, chunk_size: int) -> dict:
     fill(workspace.inbox)
     workspace.index_path = tmp_path / f"index-{chunk_size}"
     workspace.chunk_size = chunk_size
+    workspace.skip_unchanged = skip
     report = run_update(workspace)
     assert report.count("failed") == 0
+    if not skip:
+        assert all(f.lines_unchanged == 0 for f in report.files)
+    if unchanged is not None:
+        unchanged.append(sum(f.lines_unchanged for f in report.files))
     return {"statuses": [(f.file, f.status) for f in report.files], "digest": database_digest()}
 
 
-def test_synthetic_cases_make_one_catalog_whatever_the_chunk_size(workspace, tmp_path):
-    catalogs = {size: catalog_after(workspace, tmp_path, synthetic_inbox, size) for size in (1, 7, 500, 5000)}
+
+@with_and_without_skip
+def test_synthetic_cases_make_one_catalog_whatever_the_chunk_size(workspace, tmp_path, skip):
+    unchanged: list[int] = []
+    catalogs = {size: catalog_after(workspace, tmp_path, synthetic_inbox, size, skip, unchanged)
+                for size in (1, 7, 500, 5000)}
     assert catalogs[500]["statuses"] == [(f, "processed") for f, _ in catalogs[500]["statuses"]]
     assert Product.objects.filter(normalized_name_brand_size="aaa").count() == 0
+    assert min(unchanged) > 0 if skip else max(unchanged) == 0  # day 2 repeats most of day 1's fill
     for size in (1, 7, 5000):
         assert catalogs[size] == catalogs[500], f"chunk size {size} made another catalog than 500"
 
 
 @pytest.mark.slow
-def test_first_lines_of_the_real_files_make_one_catalog_at_chunk_size_one(workspace, tmp_path, real_files):
+@with_and_without_skip
+def test_first_lines_of_the_real_files_make_one_catalog_at_chunk_size_one(workspace, tmp_path, real_files, skip):
     fill = real_inbox(real_files, 150)
-    one, five_hundred = (catalog_after(workspace, tmp_path, fill, size) for size in (1, 500))
+    one, five_hundred = (catalog_after(workspace, tmp_path, fill, size, skip) for size in (1, 500))
     assert five_hundred["digest"]["product"]["rows"] > 300
     assert one == five_hundred
 
 
 @pytest.mark.slow
-def test_real_files_make_one_catalog_whatever_the_chunk_size(workspace, tmp_path, real_files):
+@with_and_without_skip
+def test_real_files_make_one_catalog_whatever_the_chunk_size(workspace, tmp_path, real_files, skip):
     fill = real_inbox(real_files, None)
-    catalogs = {size: catalog_after(workspace, tmp_path, fill, size) for size in (7, 500, 5000)}
+    unchanged: list[int] = []
+    catalogs = {size: catalog_after(workspace, tmp_path, fill, size, skip, unchanged) for size in (7, 500, 5000)}
     assert [s for _, s in catalogs[500]["statuses"]] == ["processed"] * 7
     assert catalogs[7] == catalogs[500] == catalogs[5000]
+    if skip:  # the repeated stores' later files are nearly all lines they sent before
+        assert min(unchanged) > 3000
 
 
-def test_nor_the_size_of_the_price_and_category_batches(workspace, tmp_path, monkeypatch):
+@with_and_without_skip
+def test_nor_the_size_of_the_price_and_category_batches(workspace, tmp_path, monkeypatch, skip):
     """Prices and category links are gathered over several chunks before they are written: a batch
     smaller than a chunk, or one spanning many, makes the same catalog."""
-    default = catalog_after(workspace, tmp_path, synthetic_inbox, 500)
+    default = catalog_after(workspace, tmp_path, synthetic_inbox, 500, skip)
     monkeypatch.setattr("update.managers.price.PRICE_BATCH", 3)
     monkeypatch.setattr("update.managers.category.LINK_BATCH", 3)
     for size in (7, 500):
-        assert catalog_after(workspace, tmp_path, synthetic_inbox, size) == default, size
+        assert catalog_after(workspace, tmp_path, synthetic_inbox, size, skip) == default, size

@@ -1,7 +1,8 @@
-"""Tests of the sample inbox generator (pure Python: no Django, no database)."""
+"""Tests of the sample inbox generator (pure Python, no database; its command through Django)."""
 from __future__ import annotations
 
 import collections
+import io
 import datetime as dt
 import re
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sampledata.generator import Catalog, generate_inbox
+from sampledata.generator import HIGH_CHURN, REAL_RATES, Catalog, change_rates, generate_inbox
 
 START = dt.date(2025, 9, 1)
 DAYS = 3
@@ -31,9 +32,11 @@ def _read(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory) -> dict[str, list[dict]]:
-    """Three days of the default three companies, two stores each: file name -> parsed lines."""
+    """Three days of the default three companies, two stores each, at the high-churn rates, so that every
+    kind of change shows at this size: file name -> parsed lines."""
     out = tmp_path_factory.mktemp("inbox")
-    paths = generate_inbox(out, products=PRODUCTS, days=DAYS, stores_per_company=2, seed=1, start_date=START)
+    paths = generate_inbox(out, products=PRODUCTS, days=DAYS, stores_per_company=2, seed=1, start_date=START,
+                           rates=HIGH_CHURN)
     return {p.name: _read(p) for p in paths}
 
 
@@ -360,3 +363,79 @@ def test_sizes_and_nnbs_look_like_the_real_ones(inbox):
         assert re.fullmatch(r"[a-z0-9]+", p["normalized_name_brand_size"])  # run-together generation
         assert p["sizes"][0].replace(".", "") in p["normalized_name_brand_size"]
         assert p["url"].endswith(p["sku"])
+
+
+# ---- change rates ----------------------------------------------------------------------------------------
+
+PRICE_FIELDS = ("price_current", "price_was", "unit_price", "is_on_special")
+
+
+def _day_two_changes(tmp_path: Path, rates) -> dict[str, float]:
+    """Day 2 against day 1, per store: the share of lines the same but for their date, and of the SKUs
+    kept whose price fields changed."""
+    paths = generate_inbox(tmp_path, products=PRODUCTS, days=2, stores_per_company=2, seed=1, rates=rates)
+    by_store = collections.defaultdict(list)
+    for path in paths:
+        by_store[path.name[: -len("YYYY-MM-DD.jsonl")]].append(path)
+    lines = same = kept = repriced = 0
+    for before, after in by_store.values():
+        old, new = ({line["product"]["sku"]: line["product"] for line in _read(p)} for p in (before, after))
+        for sku, product in new.items():
+            lines += 1
+            if sku in old:
+                kept += 1
+                was = old[sku]
+                same += {**was, "scraped_date": None} == {**product, "scraped_date": None}
+                repriced += [was[f] for f in PRICE_FIELDS] != [product[f] for f in PRICE_FIELDS]
+    return {"same": same / lines, "repriced": repriced / kept}
+
+
+def test_by_default_a_day_changes_what_the_real_files_change(tmp_path):
+    changes = _day_two_changes(tmp_path, REAL_RATES)
+    assert changes["same"] > 0.96  # domain.md section 6: at least 96% of lines change nothing a day later
+    assert changes["repriced"] < 0.002  # prices move 0-0.04% a day (a few lines at this size)
+
+
+def test_the_high_churn_workload_changes_about_8_percent_of_prices(tmp_path):
+    changes = _day_two_changes(tmp_path, HIGH_CHURN)
+    assert 0.06 < changes["repriced"] < 0.10
+    assert 0.80 < changes["same"] < 0.90
+
+
+def test_the_default_rates_are_the_real_ones_and_rates_are_part_of_the_output(tmp_path):
+    default = _snapshot(tmp_path / "default", seed=3)
+    assert default == _snapshot(tmp_path / "real", seed=3, rates=REAL_RATES)
+    assert default != _snapshot(tmp_path / "churn", seed=3, rates=HIGH_CHURN)
+    assert _snapshot(tmp_path / "a", seed=3, rates=HIGH_CHURN) == _snapshot(tmp_path / "b", seed=3, rates=HIGH_CHURN)
+
+
+def test_a_price_change_rate_of_zero_leaves_every_price_as_it_was(tmp_path):
+    changes = _day_two_changes(tmp_path, change_rates("high-churn", price=0.0))
+    assert changes["repriced"] == 0
+
+
+def test_change_rates_are_named_and_checked():
+    assert change_rates() is REAL_RATES and change_rates("high-churn") is HIGH_CHURN
+    custom = change_rates("real", price=0.01, outage=None)
+    assert (custom.name, custom.price, custom.outage) == ("custom", 0.01, REAL_RATES.outage)
+    with pytest.raises(ValueError, match="unknown change-rate workload"):
+        change_rates("weekly")
+    with pytest.raises(ValueError, match="price change rate must be a share between 0 and 1"):
+        change_rates(price=1.5)
+
+
+def test_the_command_takes_a_workload_and_rates(tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = io.StringIO()
+    call_command("generate_inbox", "--out", str(tmp_path / "cmd"), "--products", "300", "--seed", "3",
+                 "--workload", "high-churn", stdout=out)
+    assert "(high-churn change rates)" in out.getvalue()
+    expected = _snapshot(tmp_path / "lib", seed=3, rates=HIGH_CHURN, stores_per_company=2)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "cmd").iterdir()} == expected
+    call_command("generate_inbox", "--out", str(tmp_path / "zero"), "--products", "300",
+                 "--price-change-rate", "0", stdout=out)
+    assert "(custom change rates)" in out.getvalue()
+    with pytest.raises(CommandError, match="outage change rate must be a share between 0 and 1"):
+        call_command("generate_inbox", "--out", str(tmp_path / "bad"), "--outage-rate", "2", stdout=out)

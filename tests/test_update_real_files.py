@@ -144,8 +144,10 @@ def test_real_files_end_to_end(workspace, real_files, tmp_path):
     assert database_digest() == before
 
 
-def test_lmdb_and_memory_backends_leave_identical_databases(workspace, real_files, tmp_path):
-    digests = {}
+@pytest.mark.parametrize("skip", [True, False], ids=["skip", "noskip"])
+def test_lmdb_and_memory_backends_leave_identical_databases(workspace, real_files, tmp_path, skip):
+    """Differential, with the skip of unchanged lines on and off."""
+    digests, unchanged = {}, {}
     for backend in ("lmdb", "memory"):
         for model in (Price, ProductCategory, SKU, Product, Store):
             model.objects.all().delete()
@@ -160,8 +162,12 @@ def test_lmdb_and_memory_backends_leave_identical_databases(workspace, real_file
         shutil.rmtree(workspace.index_path, ignore_errors=True)
         drop(real_files, workspace.inbox)
         workspace.index_backend = backend
+        workspace.skip_unchanged = skip
         report = run_update(workspace)
         assert report.count("processed") == 7
         digests[backend] = database_digest()
+        unchanged[backend] = sum(f.lines_unchanged for f in report.files)
     assert digests["lmdb"]["product"]["rows"] > 4000
     assert digests["lmdb"] == digests["memory"]
+    # The skip happened where it could (the LMDB index remembers what each store sent), and only with it on.
+    assert (unchanged["lmdb"] > 3000) if skip else (unchanged == {"lmdb": 0, "memory": 0})
