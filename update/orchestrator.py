@@ -246,6 +246,7 @@ def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: Fil
                 result.status, result.reason = "failed", f"unreadable: {one_line(exc)}"
         except Interrupted as exc:
             interrupted = exc
+            result.roll_back()
             result.status = "interrupted"
             result.reason = f"{exc}: rolled back, left in the inbox for the next run"
         finally:
@@ -330,6 +331,7 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
         log.info("update of %s failed; it stays in the inbox: %s", entry.name, explain(exc),
                  exc_info=log.isEnabledFor(logging.INFO))
         failed_stores.add(result.store)
+        result.roll_back()
         result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
         # The file's line (stderr) says it once; what to do goes under it.
         if explain(exc) != f"{type(exc).__name__}: {one_line(exc)}":
@@ -478,6 +480,7 @@ def _write_file(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch
     except BaseException:
         writer.abort()
         raise
+    result.committed = True
     writer.commit()
 
 
