@@ -328,7 +328,7 @@ def test_plain_progress_has_no_control_characters(workspace):
     workspace.progress = for_stream(log)
     run_update(workspace)
     assert untimed(log.getvalue()) == [
-        "ignored readme.txt: not a .jsonl or .jsonl.gz file",
+        "ignored readme.txt: not a .jsonl file, nor a compressed one (.gz, .bz2, .xz)",
         untimed(log.getvalue())[1],
         "  aldi-testville-2025-09-01.jsonl: note: company 'aldi' is not in the catalog yet: it is created "
         "(if it is a known retailer spelled another way, fix the scraper)",

@@ -402,7 +402,7 @@ def test_cron_hears_nothing_of_an_empty_inbox_a_summary_of_files_and_each_troubl
     # stderr is the mail: the refused line, the rejected file and the ignored one, each once, not on stdout.
     assert [line.split(" ", 1)[1] for line in err.splitlines()] == [
         f"  {bad_line.name} line 2: price_current -1 is not a usable price",
-        "ignored notes.txt: not a .jsonl or .jsonl.gz file",
+        "ignored notes.txt: not a .jsonl file, nor a compressed one (.gz, .bz2, .xz)",
         f"{stale.name}: rejected (stale: scraped 2025-09-01, but the store's prices are from 2025-09-02) in "
         + err.split(f"{stale.name}: rejected (stale: scraped 2025-09-01, but the store's prices are from "
                     "2025-09-02) in ")[1].splitlines()[0],

@@ -1,4 +1,4 @@
-"""The product update: every inbox file, oldest first, each in one database transaction.
+"""The product update: every inbox file, oldest scrape first, each in one database transaction.
 
 Per file (domain.md §3): survey the file (its store and date from the majority of its lines, unique
 lines, bad lines, groups of lines sharing a key), refuse it if it names no store by 90% of its lines, is
@@ -41,6 +41,7 @@ from .reader import ReadLine, Survey, finish, note_outcome, read_units, survey
 from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
+from .scrape_dates import scrape_date
 from .unchanged import UnchangedLines
 from .dry_run_index import open_dry_run_index
 from .ledger import Ledger, already_applied, file_digest
@@ -130,6 +131,8 @@ def run_update(options: UpdateOptions) -> RunReport:
                 report.index_catchup = index.catchup.as_dict()
             report.startup_s = time.perf_counter() - started
             files, report.ignored = inbox_files.list_inbox(options.inbox, options.settle_s)
+            # One streaming scan per file: the order is the lines' scrape dates, not the names'.
+            files = inbox_files.in_scrape_order(files, scrape_date)
             for ignored in report.ignored:
                 options.progress.warn(f"ignored {ignored}")
             report.max_memory_bytes = options.max_memory_bytes
@@ -231,6 +234,10 @@ def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: Fil
     if report is not None:
         report.files.append(result)
     options.progress.file_started(entry.name, _size(entry.path))
+    # Said when the file is taken: it then leaves the inbox, so it is said once.
+    result.name_warning = inbox_files.name_warning(entry)
+    if result.name_warning:
+        options.progress.warn(result.name_warning)
     scratch.reset()
     rejects = RejectsLog(scratch.path / "rejects.jsonl")
     stop = options.stop

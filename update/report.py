@@ -52,6 +52,8 @@ class FileResult:
     warnings_by_reason: dict = field(default_factory=dict)
     # What was unusual about the file as a whole but refused nothing (BOM, new company, ...).
     notes: list = field(default_factory=list)
+    # The name breaks {company}-{store}-{date}, or its date is not its lines' (inbox.name_warning).
+    name_warning: str = ""
     moved_to: str = ""
     rejects_file: str = ""
     # Why the file could not be moved out of the inbox after it was handled (it stays there).
