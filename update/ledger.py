@@ -15,6 +15,7 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
+from .file_stores import store_of_file
 from .models import RunFile, UpdateRun
 from .report import FileResult, RunReport
 from .version import __version__
@@ -75,6 +76,10 @@ class Ledger:
                                                      counts=counts_of(result))
             return row
         created = _row(self.run, result, status, size=size, sha256=sha256, started_at=started_at)
+        # Refused, stale and partial files too: the store's page counts every file it sent.
+        created.store = store_of_file(result.store, result.file)
+        if created.store is not None and not created.store_code:
+            created.company, created.store_code = created.store.company.name[:100], created.store.store_id[:100]
         created.save()
         return created
 

@@ -312,11 +312,12 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
         finish(scratch, Survey(), rejects)
         return _refuse(entry, result, options, f"unreadable file: {exc}", rejects)
     meta = surveyed.meta
+    if meta is not None:  # the store its lines name, even if none of them is usable
+        result.date = meta.scraped_date.isoformat()
+        result.store = store_of(meta)
     if meta is None or not surveyed.unique_lines:
         _fill(result, surveyed, scratch, rejects)
         return _refuse(entry, result, options, _why_unusable(result), rejects)
-    result.date = meta.scraped_date.isoformat()
-    result.store = store_of(meta)
     result.notes = surveyed.notes + _meta_notes(meta)
     if result.store in failed_stores:
         result.status, result.reason = "skipped", "an earlier file of this store failed in this run"
