@@ -111,7 +111,7 @@ def test_a_full_archive_after_the_commit_is_archived_as_already_applied_by_the_n
         # The trouble and the summary of a failed run on stderr (cron's mail), once; the file's line on stdout.
         assert "could not move it to the archive" in done.stderr and "No space left on device" in done.stderr
         assert "could not move" not in done.stdout and done.stderr.count("could not move it to the archive") == 1
-        assert re.match(ISO_LINE + r"1 files: 1 processed", done.stderr.splitlines()[-1])
+        assert re.match(ISO_LINE + r"1 file: 1 processed", done.stderr.splitlines()[-1])
         assert orjson.loads(report.read_bytes())["exit_status"] == EXIT_FAILED
         assert deployment.names(deployment.inbox) == [path.name] and deployment.names(deployment.archive) == []
         assert deployment.names(deployment.rejected) == []  # no orphan .reason.txt
@@ -136,6 +136,11 @@ def test_a_numbered_name_keeps_its_date_and_extension():
     assert date_from_name("aldi-x-2025-09-01.1.jsonl") == date(2025, 9, 1)
     assert date_from_name("aldi-x-2025-09-01.12.jsonl.gz") == date(2025, 9, 1)
     assert split_suffix("a-2025-09-01.jsonl.gz") == ("a-2025-09-01", ".jsonl.gz")
+    # Every compression the reader takes keeps its extension last, and its date.
+    assert split_suffix("a-2025-09-01.jsonl.bz2") == ("a-2025-09-01", ".jsonl.bz2")
+    assert split_suffix("a-2025-09-01.json.gz") == ("a-2025-09-01.json", ".gz")
+    assert split_suffix("a-2025-09-01.jsonl.zip") == ("a-2025-09-01", ".jsonl.zip")
+    assert date_from_name("aldi-x-2025-09-01.3.jsonl.xz") == date(2025, 9, 1)
     assert free_name(Path("/nonexistent"), "a.jsonl") == Path("/nonexistent/a.jsonl")
 
 
@@ -340,10 +345,38 @@ def test_bin_update_products_runs_from_outside_the_venv():
     system = shutil.which("python3", path="/usr/bin:/bin")
     if system is None or subprocess.run([system, "-c", "import django"], capture_output=True).returncode == 0:
         pytest.skip("no system python3 without Django to try it with")
+    if not (PROJECT_ROOT / ".venv" / "bin" / "python").exists():
+        # Installed into another environment (pip install -e . there): its update-products script is the
+        # command, and bin/update-products has no .venv to re-run itself with.
+        pytest.skip("no .venv (the project is installed elsewhere): bin/update-products re-runs only with .venv")
     done = subprocess.run([system, str(PROJECT_ROOT / "bin" / "update-products"), "--version"],
                           capture_output=True, text=True, cwd="/")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"update-products {__version__}"
+
+
+def test_bin_setup_installs_once_then_only_when_the_project_file_changes(tmp_path):
+    """bin/serve and bin/test call bin/setup on every start: it must not reinstall each time."""
+    (tmp_path / "bin").mkdir()
+    shutil.copy(PROJECT_ROOT / "bin" / "setup", tmp_path / "bin" / "setup")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    # A stand-in for the venv's python that only notes what it was asked to do.
+    fake = tmp_path / ".venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f"#!/bin/sh\necho \"$*\" >> {tmp_path / 'calls'}\n")
+    fake.chmod(0o755)
+
+    def setup(*extra) -> list[str]:
+        (tmp_path / "calls").write_text("")
+        subprocess.run([str(tmp_path / "bin" / "setup"), *extra], check=True, cwd="/")
+        return (tmp_path / "calls").read_text().splitlines()
+
+    assert len(setup()) == 2 and "install" in setup("--force")[1]
+    assert setup() == []
+    with open(tmp_path / "pyproject.toml", "a") as handle:
+        handle.write("\n# a new dependency, say\n")
+    assert [call.split()[2] for call in setup()] == ["install", "install"]
+    assert setup() == []
 
 
 def test_the_deploy_units_pass_systemd_analyze_verify(tmp_path):
@@ -398,7 +431,7 @@ def test_cron_hears_nothing_of_an_empty_inbox_a_summary_of_files_and_each_troubl
     # stdout is the log: the files kept, and a summary per run that had files.
     assert [line.split(" ", 1)[1].split(":")[0] for line in out.splitlines()
             if not line.split(" ", 1)[1].startswith(" ")] == [
-        "aldi-testville-2025-09-02.jsonl", bad_line.name, "2 files", "1 files"]
+        "aldi-testville-2025-09-02.jsonl", bad_line.name, "2 files", "1 file"]
     # stderr is the mail: the refused line, the rejected file and the ignored one, each once, not on stdout.
     assert [line.split(" ", 1)[1] for line in err.splitlines()] == [
         f"  {bad_line.name} line 2: price_current -1 is not a usable price",

@@ -83,6 +83,11 @@ class FileResult:
         self.ledger_row = None  # written in the transaction that rolled back: it is gone too
 
 
+def _counted(n: int, thing: str) -> str:
+    """"1 file", "2 files": the summary line's counts, in English."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
 def rolled_back_in_words(counts: dict) -> str:
     """"3 products created, 2 prices created": what a summary line says was rolled back."""
     said = [f"{counts[name]} {one if counts[name] == 1 else many}" for name, one, many in _ROLLED_BACK_SAID
@@ -197,9 +202,9 @@ class RunReport:
         done, refused = ("would process", "would reject") if self.dry_run else ("processed", "rejected")
         index = f"{self.index_backend} index{' at ' + self.index_path if self.index_path else ''}"
         return (
-            f"{len(self.files)} files: {self.count(done)} {done}, {self.count(refused)} {refused}"
+            f"{_counted(len(self.files), 'file')}: {self.count(done)} {done}, {self.count(refused)} {refused}"
             f"{', ' + by_status if by_status else ''}; "
-            f"{t['lines']} lines ({t['lines_rejected']} rejected); products {t['products_created']} created, "
+            f"{_counted(t['lines'], 'line')} ({t['lines_rejected']} rejected); products {t['products_created']} created, "
             f"{t['products_updated']} updated; prices {t['prices_created']} created, {t['prices_updated']} updated, "
             f"{t['prices_deleted']} deleted; {self.elapsed_s:.1f}s, peak anon {self.peak_anon_bytes / 2**20:.0f} MB, "
             f"peak RSS {self.peak_rss_bytes / 2**20:.0f} MB ({index})"
