@@ -94,6 +94,14 @@ def test_a_file_interrupted_mid_way_is_counted_as_rolled_back_not_as_done(worksp
     assert rows[second.name].counts["rolled_back"] == stopped["rolled_back"]
     assert "rolled_back" not in rows["aldi-testville-2025-09-01.jsonl"].counts
 
+    from django.contrib import admin
+
+    from update.admin import UpdateRunAdmin
+
+    totals = str(UpdateRunAdmin(UpdateRun, admin.site).totals_table(run))
+    assert "<div>3 lines, 3 products created, 3 prices created" in totals, totals
+    assert "<div>rolled back: 3 lines unchanged, 1 product created, 1 sku linked" in totals, totals
+
     shown = CliRunner().invoke(cli.main, ["runs", "show", str(run.pk)], catch_exceptions=False).output
     assert "products +3" in shown and "(rolled back, not counted: 1 product created)" in shown, shown
     assert f"{second.name}: interrupted (" in shown and "; not kept: 1 product created)" in shown, shown
