@@ -468,3 +468,44 @@ def test_the_crontab_mails_stderr_and_logs_both(tmp_path):
     done = subprocess.run(["sh", "-c", stand_in], capture_output=True, text=True)
     assert done.stdout == "err\n"  # what cron mails
     assert sorted(log.read_text().splitlines()) == ["err", "out"]
+
+
+# ------------------------------------------------- issue 23: scrape order, compressions, files linked to stores
+
+
+def test_real_files_under_misleading_names_are_taken_in_scrape_order_and_warned_of_once(deployment, real_files):
+    import bz2
+    import gzip
+
+    by_day = {f.name[-16:-6]: f for f in real_files if f.name.startswith("aldi-carindale-g102-")}
+    # The newest scrape named as the oldest, the oldest gzipped under a later date, one off the pattern.
+    shutil.copy(by_day["2025-09-23"], deployment.inbox / "aldi-carindale-g102-2025-09-01.jsonl")
+    (deployment.inbox / "aldi-carindale-g102-2025-09-30.jsonl.gz").write_bytes(
+        gzip.compress(by_day["2025-09-09"].read_bytes()))
+    (deployment.inbox / "carindale-latest.jsonl.bz2").write_bytes(bz2.compress(by_day["2025-09-12"].read_bytes()))
+    (deployment.inbox / "aldi-carindale-g102-2025-09-24.jsonl.zst").write_bytes(b"(\xb5/\xfd not read")
+
+    done = deployment.run("run")
+    assert done.returncode in (EXIT_OK, EXIT_REJECTED), done.stderr
+    [run] = deployment.runs()
+    files = [(f["name"], f["status"], str(f["scraped_date"])) for f in deployment.show(run["id"])["files"]]
+    assert files == [("aldi-carindale-g102-2025-09-30.jsonl.gz", "processed", "2025-09-09"),
+                     ("carindale-latest.jsonl.bz2", "processed", "2025-09-12"),
+                     ("aldi-carindale-g102-2025-09-01.jsonl", "processed", "2025-09-23"),
+                     ("aldi-carindale-g102-2025-09-24.jsonl.zst", "rejected", "None")]
+    # The unreadable file is on its store's record too, found by its name.
+    store_ids = {f["store_id"] for f in deployment.show(run["id"])["files"]}
+    assert len(store_ids) == 1 and None not in store_ids
+    warned = [line.split(" ", 1)[1] for line in done.stderr.splitlines() if "the name" in line]
+    assert warned == [
+        "aldi-carindale-g102-2025-09-30.jsonl.gz: the name says 2025-09-30, but its lines were scraped "
+        "2025-09-09; taken in the order of its lines' scrape date, 2025-09-09",
+        "carindale-latest.jsonl.bz2: the name does not follow {company}-{store}-{YYYY-MM-DD}.jsonl; taken in "
+        "the order of its lines' scrape date, 2025-09-12",
+        "aldi-carindale-g102-2025-09-01.jsonl: the name says 2025-09-01, but its lines were scraped "
+        "2025-09-23; taken in the order of its lines' scrape date, 2025-09-23"]
+    assert "compressed as .zst, which the update can't read" in done.stderr
+    assert deployment.names(deployment.inbox) == []
+
+    again = deployment.run("run")  # every file left the inbox: cron hears nothing of them again
+    assert (again.returncode, again.stdout, again.stderr) == (EXIT_OK, "", "")

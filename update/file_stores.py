@@ -13,7 +13,7 @@ import re
 
 from catalog.models import Store, fold_company_name
 
-from .compression import compression_of
+from .inbox import without_compression
 
 # The name without its date, copy number and extensions: "aldi-carindale-g102".
 _NAMED = re.compile(r"^(?P<stem>[^-.]+-[^.]+)-\d{4}-\d{2}-\d{2}(\.\d+)?\.jsonl$")
@@ -25,8 +25,7 @@ def slug(text: str) -> str:
 
 def named_in(file_name: str) -> tuple[str, str] | None:
     """("aldi", "aldi-carindale-g102"): the company and the stem a file name says, if it follows the pattern."""
-    compression = compression_of(file_name)
-    match = _NAMED.match(file_name[: len(file_name) - len(compression)] if compression else file_name)
+    match = _NAMED.match(without_compression(file_name))
     if match is None:
         return None
     stem = match["stem"].casefold()

@@ -19,16 +19,17 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from .compression import is_compressed
+from .compression import compression_of, is_compressed
 from .moves import move_file, write_text_atomically
 from .rejects import REJECTS_SUFFIX
 
 IN_PROGRESS_SUFFIXES = (".part", ".tmp")
 NAME_PATTERN = "{company}-{store}-{YYYY-MM-DD}.jsonl"
-# The date, then an optional ".N" added when the name was taken in the archive or rejected folder.
-_DATED_NAME = re.compile(r"-(\d{4}-\d{2}-\d{2})(\.\d+)?\.jsonl(\.gz|\.bz2|\.xz)?$")
+# Of a name without its compression: the date, then an optional ".N" added when the name was taken in
+# the archive or rejected folder.
+_DATED_NAME = re.compile(r"-(\d{4}-\d{2}-\d{2})(\.\d+)?\.jsonl$")
 # The whole pattern: a company, a store, the date.
-_PATTERN = re.compile(r"^[^-.]+-[^.]+-\d{4}-\d{2}-\d{2}(\.\d+)?\.jsonl(\.gz|\.bz2|\.xz)?$")
+_PATTERN = re.compile(r"^[^-.]+-[^.]+-\d{4}-\d{2}-\d{2}(\.\d+)?\.jsonl$")
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,14 @@ class InboxFile:
         return self.path.name
 
 
+def without_compression(name: str) -> str:
+    """"aldi-x-2025-09-01.jsonl" of "aldi-x-2025-09-01.jsonl.gz": what the name says of the file's content."""
+    suffix = compression_of(name)
+    return name[: -len(suffix)] if suffix else name
+
+
 def date_from_name(name: str) -> date | None:
-    match = _DATED_NAME.search(name)
+    match = _DATED_NAME.search(without_compression(name))
     if not match:
         return None
     try:
@@ -86,7 +93,7 @@ def name_warning(entry: InboxFile) -> str:
     """What is wrong with the file's name for the order it is taken in, or ""."""
     taken = f"taken in the order of its lines' scrape date, {entry.date}" if entry.date else \
         "its lines give no date: taken last"
-    if not _PATTERN.search(entry.name) or entry.name_date is None:
+    if not _PATTERN.search(without_compression(entry.name)) or entry.name_date is None:
         return f"{entry.name}: the name does not follow {NAME_PATTERN}; {taken}"
     if entry.date is not None and entry.name_date != entry.date:
         return f"{entry.name}: the name says {entry.name_date}, but its lines were scraped {entry.date}; {taken}"
