@@ -2,8 +2,10 @@
 every input file still somewhere (inbox, archive or rejected), never deleted."""
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
+import lzma
 import io
 import os
 import re
@@ -251,7 +253,7 @@ CASES = {
         [(2, "kept", "sku 'S7' also on line 1 under another NNBS")]),
     # Files.
     "not a .jsonl file": Case(
-        good("a"), "ignored", r"ignored NAME: not a \.jsonl or \.jsonl\.gz file",
+        good("a"), "ignored", r"ignored NAME: not a \.jsonl file, nor a compressed one \(\.gz, \.bz2, \.xz\)",
         name="aldi-testville-2025-09-01.csv"),
     ".jsonl.gz": Case(
         gz(good("a", "b") + b"{oops\n"), "processed", r"NAME line 3: not valid JSON", {"a", "b"},
@@ -261,6 +263,29 @@ CASES = {
         r"NAME: rejected \(unreadable file: the compressed stream ends early", name=NAME + ".gz"),
     "not gzip at all": Case(
         good("a"), "rejected", r"NAME: rejected \(unreadable file: not a gzip file", name=NAME + ".gz"),
+    # Any compression the standard library reads is taken; one it can't is refused once, not ignored.
+    ".jsonl.bz2": Case(
+        bz2.compress(good("a", "b")), "processed", r"NAME: processed \(2 products: 2 new", {"a", "b"},
+        name=NAME + ".bz2"),
+    ".jsonl.xz": Case(
+        lzma.compress(good("a", "b")), "processed", r"NAME: processed \(2 products: 2 new", {"a", "b"},
+        name=NAME + ".xz"),
+    "a .gz not named .jsonl.gz": Case(
+        gz(good("a")), "processed", r"NAME: processed \(1 products?: 1 new", {"a"},
+        name=f"aldi-testville-{DAY}.json.gz"),
+    "truncated .bz2": Case(
+        bz2.compress(good(*"abcdefghij"))[:-30], "rejected",
+        r"NAME: rejected \(unreadable file: the compressed stream ends early \(a truncated \.bz2\)",
+        name=NAME + ".bz2"),
+    "truncated .xz": Case(
+        lzma.compress(good(*"abcdefghij"))[:-30], "rejected",
+        r"NAME: rejected \(unreadable file: the compressed stream ends early \(a truncated \.xz\)",
+        name=NAME + ".xz"),
+    "not bzip2 at all": Case(
+        good("a"), "rejected", r"NAME: rejected \(unreadable file: not a \.bz2 file, or corrupt", name=NAME + ".bz2"),
+    "a compression the reader can't open": Case(
+        good("a"), "rejected", r"NAME: rejected \(unreadable file: compressed as \.zip, which the update can't "
+                               r"read: send it as \.jsonl", name=NAME + ".zip"),
     "still being written (.part)": Case(
         part_file, "ignored", r"ignored NAME: still being written", name=NAME + ".part"),
     "modified a moment ago": Case(

@@ -78,7 +78,7 @@ def test_clean_run_exits_0_and_writes_the_report(workspace, tmp_path):
     result = invoke(*args(workspace, "--report", str(tmp_path / "r.json")))
     assert result.exit_code == cli.EXIT_OK, result.output
     assert "aldi-testville-2025-09-01.jsonl: processed (2 products: 2 new" in result.output
-    assert untimed(result.output)[-1].startswith("1 files: 1 processed, 0 rejected; 2 lines")
+    assert untimed(result.output)[-1].startswith("1 file: 1 processed, 0 rejected; 2 lines")
     report = orjson.loads((tmp_path / "r.json").read_bytes())
     assert report["totals"]["products_created"] == 2 and report["rejected_lines_by_reason"] == {}
 
@@ -220,7 +220,7 @@ def test_an_interrupted_file_is_said_once(workspace, monkeypatch):
     lines = [line for line in untimed(result.output) if "rebuilding index" not in line]
     assert lines[0] == ("aldi-testville-2025-09-01.jsonl: interrupted (interrupted by SIGINT: rolled back, left "
                         "in the inbox for the next run) in 0.0s")
-    assert lines[1].startswith("1 files: 0 processed, 0 rejected, 1 interrupted;")
+    assert lines[1].startswith("1 file: 0 processed, 0 rejected, 1 interrupted;")
     assert lines[1].endswith(" INTERRUPTED (interrupted by SIGINT)") and len(lines) == 2
 
 
@@ -328,7 +328,7 @@ def test_plain_progress_has_no_control_characters(workspace):
     workspace.progress = for_stream(log)
     run_update(workspace)
     assert untimed(log.getvalue()) == [
-        "ignored readme.txt: not a .jsonl or .jsonl.gz file",
+        "ignored readme.txt: not a .jsonl file, nor a compressed one (.gz, .bz2, .xz)",
         untimed(log.getvalue())[1],
         "  aldi-testville-2025-09-01.jsonl: note: company 'aldi' is not in the catalog yet: it is created "
         "(if it is a known retailer spelled another way, fix the scraper)",

@@ -42,8 +42,10 @@ from diskcache_tier.lookup import LmdbIndex
 from diskcache_tier.verify import verify_index
 with LmdbIndex(settings.UPDATE_INDEX_PATH, readonly=True) as index:
     result = verify_index(index)
+from catalog.models import Price, Product
 print(orjson.dumps({"digest": database_digest(), "mismatches": dict(result.mismatches),
-                    "samples": result.samples}).decode())
+                    "samples": result.samples, "products": Product.objects.count(),
+                    "prices": Price.objects.count()}).decode())
 """
 
 

@@ -66,14 +66,20 @@ def test_sigterm_and_sigint_end_the_run_cleanly_and_a_rerun_completes_it(databas
             assert written["status"] == "interrupted" and written["interrupted"] == f"interrupted by {signum.name}"
             # On stderr (cron's mail), and the rolled-back file said once, by its own line.
             assert re.search(r"INTERRUPTED \(interrupted by SIG(TERM|INT)\)", err), err
-            assert err.count("rolled back") <= 1, err
+            assert err.count("rolled back, left in the inbox") <= 1, err
             interrupted = [f for f in written["files"] if f["status"] == "interrupted"]
             assert all(f["file"] in places["inbox"] for f in interrupted), what
             ledger = subprocess.run([sys.executable, "bin/update-products", "runs", "--json"], env=env,
                                     cwd=PROJECT_ROOT, capture_output=True, text=True)
             assert [r["status"] for r in orjson.loads(ledger.stdout)] == ["interrupted"], what
         # The index is consistent with the database straight away, before any rerun.
-        assert check(env)["mismatches"] == {}, what
+        stopped = check(env)
+        assert stopped["mismatches"] == {}, what
+        if report.exists():
+            # Totals are what was committed (the catalog started empty); the rolled-back file's apart.
+            written = orjson.loads(report.read_bytes())
+            assert written["totals"]["products_created"] == stopped["products"], f"{what}: {written['totals']}"
+            assert all(f["products_created"] == 0 for f in written["files"] if f["status"] == "interrupted"), what
         finish(start_run(env), what)
         places = accounted_for(var)
         assert places["inbox"] == [] and sorted(places["archive"] + places["rejected"]) == names, what

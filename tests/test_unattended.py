@@ -111,7 +111,7 @@ def test_a_full_archive_after_the_commit_is_archived_as_already_applied_by_the_n
         # The trouble and the summary of a failed run on stderr (cron's mail), once; the file's line on stdout.
         assert "could not move it to the archive" in done.stderr and "No space left on device" in done.stderr
         assert "could not move" not in done.stdout and done.stderr.count("could not move it to the archive") == 1
-        assert re.match(ISO_LINE + r"1 files: 1 processed", done.stderr.splitlines()[-1])
+        assert re.match(ISO_LINE + r"1 file: 1 processed", done.stderr.splitlines()[-1])
         assert orjson.loads(report.read_bytes())["exit_status"] == EXIT_FAILED
         assert deployment.names(deployment.inbox) == [path.name] and deployment.names(deployment.archive) == []
         assert deployment.names(deployment.rejected) == []  # no orphan .reason.txt
@@ -136,6 +136,11 @@ def test_a_numbered_name_keeps_its_date_and_extension():
     assert date_from_name("aldi-x-2025-09-01.1.jsonl") == date(2025, 9, 1)
     assert date_from_name("aldi-x-2025-09-01.12.jsonl.gz") == date(2025, 9, 1)
     assert split_suffix("a-2025-09-01.jsonl.gz") == ("a-2025-09-01", ".jsonl.gz")
+    # Every compression the reader takes keeps its extension last, and its date.
+    assert split_suffix("a-2025-09-01.jsonl.bz2") == ("a-2025-09-01", ".jsonl.bz2")
+    assert split_suffix("a-2025-09-01.json.gz") == ("a-2025-09-01.json", ".gz")
+    assert split_suffix("a-2025-09-01.jsonl.zip") == ("a-2025-09-01", ".jsonl.zip")
+    assert date_from_name("aldi-x-2025-09-01.3.jsonl.xz") == date(2025, 9, 1)
     assert free_name(Path("/nonexistent"), "a.jsonl") == Path("/nonexistent/a.jsonl")
 
 
@@ -340,10 +345,38 @@ def test_bin_update_products_runs_from_outside_the_venv():
     system = shutil.which("python3", path="/usr/bin:/bin")
     if system is None or subprocess.run([system, "-c", "import django"], capture_output=True).returncode == 0:
         pytest.skip("no system python3 without Django to try it with")
+    if not (PROJECT_ROOT / ".venv" / "bin" / "python").exists():
+        # Installed into another environment (pip install -e . there): its update-products script is the
+        # command, and bin/update-products has no .venv to re-run itself with.
+        pytest.skip("no .venv (the project is installed elsewhere): bin/update-products re-runs only with .venv")
     done = subprocess.run([system, str(PROJECT_ROOT / "bin" / "update-products"), "--version"],
                           capture_output=True, text=True, cwd="/")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"update-products {__version__}"
+
+
+def test_bin_setup_installs_once_then_only_when_the_project_file_changes(tmp_path):
+    """bin/serve and bin/test call bin/setup on every start: it must not reinstall each time."""
+    (tmp_path / "bin").mkdir()
+    shutil.copy(PROJECT_ROOT / "bin" / "setup", tmp_path / "bin" / "setup")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    # A stand-in for the venv's python that only notes what it was asked to do.
+    fake = tmp_path / ".venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f"#!/bin/sh\necho \"$*\" >> {tmp_path / 'calls'}\n")
+    fake.chmod(0o755)
+
+    def setup(*extra) -> list[str]:
+        (tmp_path / "calls").write_text("")
+        subprocess.run([str(tmp_path / "bin" / "setup"), *extra], check=True, cwd="/")
+        return (tmp_path / "calls").read_text().splitlines()
+
+    assert len(setup()) == 2 and "install" in setup("--force")[1]
+    assert setup() == []
+    with open(tmp_path / "pyproject.toml", "a") as handle:
+        handle.write("\n# a new dependency, say\n")
+    assert [call.split()[2] for call in setup()] == ["install", "install"]
+    assert setup() == []
 
 
 def test_the_deploy_units_pass_systemd_analyze_verify(tmp_path):
@@ -398,11 +431,11 @@ def test_cron_hears_nothing_of_an_empty_inbox_a_summary_of_files_and_each_troubl
     # stdout is the log: the files kept, and a summary per run that had files.
     assert [line.split(" ", 1)[1].split(":")[0] for line in out.splitlines()
             if not line.split(" ", 1)[1].startswith(" ")] == [
-        "aldi-testville-2025-09-02.jsonl", bad_line.name, "2 files", "1 files"]
+        "aldi-testville-2025-09-02.jsonl", bad_line.name, "2 files", "1 file"]
     # stderr is the mail: the refused line, the rejected file and the ignored one, each once, not on stdout.
     assert [line.split(" ", 1)[1] for line in err.splitlines()] == [
         f"  {bad_line.name} line 2: price_current -1 is not a usable price",
-        "ignored notes.txt: not a .jsonl or .jsonl.gz file",
+        "ignored notes.txt: not a .jsonl file, nor a compressed one (.gz, .bz2, .xz)",
         f"{stale.name}: rejected (stale: scraped 2025-09-01, but the store's prices are from 2025-09-02) in "
         + err.split(f"{stale.name}: rejected (stale: scraped 2025-09-01, but the store's prices are from "
                     "2025-09-02) in ")[1].splitlines()[0],
@@ -435,3 +468,44 @@ def test_the_crontab_mails_stderr_and_logs_both(tmp_path):
     done = subprocess.run(["sh", "-c", stand_in], capture_output=True, text=True)
     assert done.stdout == "err\n"  # what cron mails
     assert sorted(log.read_text().splitlines()) == ["err", "out"]
+
+
+# ------------------------------------------------- issue 23: scrape order, compressions, files linked to stores
+
+
+def test_real_files_under_misleading_names_are_taken_in_scrape_order_and_warned_of_once(deployment, real_files):
+    import bz2
+    import gzip
+
+    by_day = {f.name[-16:-6]: f for f in real_files if f.name.startswith("aldi-carindale-g102-")}
+    # The newest scrape named as the oldest, the oldest gzipped under a later date, one off the pattern.
+    shutil.copy(by_day["2025-09-23"], deployment.inbox / "aldi-carindale-g102-2025-09-01.jsonl")
+    (deployment.inbox / "aldi-carindale-g102-2025-09-30.jsonl.gz").write_bytes(
+        gzip.compress(by_day["2025-09-09"].read_bytes()))
+    (deployment.inbox / "carindale-latest.jsonl.bz2").write_bytes(bz2.compress(by_day["2025-09-12"].read_bytes()))
+    (deployment.inbox / "aldi-carindale-g102-2025-09-24.jsonl.zst").write_bytes(b"(\xb5/\xfd not read")
+
+    done = deployment.run("run")
+    assert done.returncode in (EXIT_OK, EXIT_REJECTED), done.stderr
+    [run] = deployment.runs()
+    files = [(f["name"], f["status"], str(f["scraped_date"])) for f in deployment.show(run["id"])["files"]]
+    assert files == [("aldi-carindale-g102-2025-09-30.jsonl.gz", "processed", "2025-09-09"),
+                     ("carindale-latest.jsonl.bz2", "processed", "2025-09-12"),
+                     ("aldi-carindale-g102-2025-09-01.jsonl", "processed", "2025-09-23"),
+                     ("aldi-carindale-g102-2025-09-24.jsonl.zst", "rejected", "None")]
+    # The unreadable file is on its store's record too, found by its name.
+    store_ids = {f["store_id"] for f in deployment.show(run["id"])["files"]}
+    assert len(store_ids) == 1 and None not in store_ids
+    warned = [line.split(" ", 1)[1] for line in done.stderr.splitlines() if "the name" in line]
+    assert warned == [
+        "aldi-carindale-g102-2025-09-30.jsonl.gz: the name says 2025-09-30, but its lines were scraped "
+        "2025-09-09; taken in the order of its lines' scrape date, 2025-09-09",
+        "carindale-latest.jsonl.bz2: the name does not follow {company}-{store}-{YYYY-MM-DD}.jsonl; taken in "
+        "the order of its lines' scrape date, 2025-09-12",
+        "aldi-carindale-g102-2025-09-01.jsonl: the name says 2025-09-01, but its lines were scraped "
+        "2025-09-23; taken in the order of its lines' scrape date, 2025-09-23"]
+    assert "compressed as .zst, which the update can't read" in done.stderr
+    assert deployment.names(deployment.inbox) == []
+
+    again = deployment.run("run")  # every file left the inbox: cron hears nothing of them again
+    assert (again.returncode, again.stdout, again.stderr) == (EXIT_OK, "", "")

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
+from .file_stores import store_of_file
 from .models import RunFile, UpdateRun
 from .report import FileResult, RunReport
 from .version import __version__
@@ -72,9 +73,13 @@ class Ledger:
             # The line counts too: the warned lines are only counted once the file's rejects log is written.
             RunFile.objects.filter(pk=row.pk).update(moved_to=result.moved_to, rejects_file=result.rejects_file,
                                                      reason=result.reason, finished_at=timezone.now(),
-                                                     counts={k: getattr(result, k) for k in COUNTED})
+                                                     counts=counts_of(result))
             return row
         created = _row(self.run, result, status, size=size, sha256=sha256, started_at=started_at)
+        # Refused, stale and partial files too: the store's page counts every file it sent.
+        created.store = store_of_file(result.store, result.file)
+        if created.store is not None and not created.store_code:
+            created.company, created.store_code = created.store.company.name[:100], created.store.store_id[:100]
         created.save()
         return created
 
@@ -83,6 +88,8 @@ class Ledger:
         fields = dict(finished_at=timezone.now(), status=status, exit_status=exit_status,
                       peak_anon_bytes=report.peak_anon_bytes, peak_rss_bytes=report.peak_rss_bytes,
                       totals={**report.totals(), "files": report.files_by_status(),
+                              # What files wrote before they rolled back (interrupted, failed): not in the totals.
+                              **({"rolled_back": report.rolled_back_totals()} if report.rolled_back_totals() else {}),
                               # Why the index was rebuilt at the start (a restored backup, say), if it was.
                               **({"index_rebuild": report.index_build["reason"]} if report.index_build else {})},
                       reason=reason[:2000],
@@ -96,11 +103,19 @@ class Ledger:
             UpdateRun.objects.filter(pk=self.run.pk).update(**fields)
 
 
+def counts_of(result: FileResult) -> dict:
+    """The file's figures for ``RunFile.counts``; what it wrote before it rolled back, apart."""
+    counts = {k: getattr(result, k) for k in COUNTED}
+    if result.rolled_back:
+        counts["rolled_back"] = dict(result.rolled_back)
+    return counts
+
+
 def _row(run: UpdateRun, result: FileResult, status: str, *, size, sha256: str, started_at) -> RunFile:
     company, _, store_code = result.store.partition("/")
     return RunFile(run=run, name=result.file[:255], size=size, sha256=sha256, company=company[:100],
                    store_code=store_code[:100], scraped_date=_date(result.date), status=status,
-                   reason=result.reason, counts={k: getattr(result, k) for k in COUNTED},
+                   reason=result.reason, counts=counts_of(result),
                    moved_to=result.moved_to, rejects_file=result.rejects_file, started_at=started_at,
                    finished_at=timezone.now())
 

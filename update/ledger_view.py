@@ -6,6 +6,7 @@ from pathlib import Path
 import orjson
 
 from .models import RunFile, UpdateRun
+from .report import rolled_back_in_words
 
 RUN_FIELDS = ("id", "started_at", "finished_at", "status", "exit_status", "version", "dry_run", "index_backend",
               "hostname", "pid", "peak_anon_bytes", "peak_rss_bytes", "totals", "reason", "report_path")
@@ -27,6 +28,8 @@ def run_line(run: UpdateRun) -> str:
     t = run.totals or {}
     changed = (f"products +{t.get('products_created', 0)} ~{t.get('products_updated', 0)}, prices "
                f"+{t.get('prices_created', 0)} ~{t.get('prices_updated', 0)} -{t.get('prices_deleted', 0)}")
+    if t.get("rolled_back"):
+        changed += f" (rolled back, not counted: {rolled_back_in_words(t['rolled_back'])})"
     exit_status = "-" if run.exit_status is None else run.exit_status
     return (f"{run.pk:>6}  {_time(run.started_at)}  {run.status:<11} exit {exit_status}  "
             f"{'dry run  ' if run.dry_run else ''}{by_status}; {changed}; "
@@ -60,6 +63,8 @@ def show_run(run_id: int, as_json: bool) -> str | None:
                   f"{c.get('products_updated', 0)} updated; prices {c.get('prices_created', 0)} new, "
                   f"{c.get('prices_updated', 0)} changed, {c.get('prices_deleted', 0)} deleted"
                   if rf.status in (RunFile.PROCESSED, RunFile.WOULD_PROCESS) else rf.reason)
+        if c.get("rolled_back"):
+            detail += f"; not kept: {rolled_back_in_words(c['rolled_back'])}"
         lines.append(f"  {rf.name}: {rf.status} ({detail})" + (f" -> {rf.moved_to}" if rf.moved_to else "")
                      + (f" [retried {_time(rf.retried_at)}]" if rf.retried_at else ""))
     return "\n".join(lines)

@@ -13,7 +13,8 @@ import shutil
 import uuid
 from pathlib import Path
 
-INPUT_SUFFIXES = (".jsonl.gz", ".jsonl")
+from .compression import compression_of
+
 # Left by a move across filesystems that was cut short; never an input name (see inbox.why_not_input).
 MOVING_PREFIX = ".moving-"
 
@@ -23,9 +24,11 @@ class FolderNotWritable(OSError):
 
 
 def split_suffix(name: str) -> tuple[str, str]:
-    """("aldi-x-2025-09-01", ".jsonl.gz"): the stem and the input suffix, or the whole name and ""."""
-    for suffix in INPUT_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
+    """("aldi-x-2025-09-01", ".jsonl.gz"): the stem and the input suffix (``.jsonl``, its compression, or
+    both), or the whole name and ""."""
+    compression = compression_of(name)
+    for suffix in (".jsonl" + compression, compression, ".jsonl"):
+        if suffix and name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)], suffix
     return name, ""
 

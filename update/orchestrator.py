@@ -1,4 +1,4 @@
-"""The product update: every inbox file, oldest first, each in one database transaction.
+"""The product update: every inbox file, oldest scrape first, each in one database transaction.
 
 Per file (domain.md §3): survey the file (its store and date from the majority of its lines, unique
 lines, bad lines, groups of lines sharing a key), refuse it if it names no store by 90% of its lines, is
@@ -41,6 +41,7 @@ from .reader import ReadLine, Survey, finish, note_outcome, read_units, survey
 from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
+from .scrape_dates import scrape_date
 from .unchanged import UnchangedLines
 from .dry_run_index import open_dry_run_index
 from .ledger import Ledger, already_applied, file_digest
@@ -130,6 +131,8 @@ def run_update(options: UpdateOptions) -> RunReport:
                 report.index_catchup = index.catchup.as_dict()
             report.startup_s = time.perf_counter() - started
             files, report.ignored = inbox_files.list_inbox(options.inbox, options.settle_s)
+            # One streaming scan per file: the order is the lines' scrape dates, not the names'.
+            files = inbox_files.in_scrape_order(files, scrape_date)
             for ignored in report.ignored:
                 options.progress.warn(f"ignored {ignored}")
             report.max_memory_bytes = options.max_memory_bytes
@@ -231,6 +234,10 @@ def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: Fil
     if report is not None:
         report.files.append(result)
     options.progress.file_started(entry.name, _size(entry.path))
+    # Said when the file is taken: it then leaves the inbox, so it is said once.
+    result.name_warning = inbox_files.name_warning(entry)
+    if result.name_warning:
+        options.progress.warn(result.name_warning)
     scratch.reset()
     rejects = RejectsLog(scratch.path / "rejects.jsonl")
     stop = options.stop
@@ -246,6 +253,7 @@ def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: Fil
                 result.status, result.reason = "failed", f"unreadable: {one_line(exc)}"
         except Interrupted as exc:
             interrupted = exc
+            result.roll_back()
             result.status = "interrupted"
             result.reason = f"{exc}: rolled back, left in the inbox for the next run"
         finally:
@@ -304,11 +312,12 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
         finish(scratch, Survey(), rejects)
         return _refuse(entry, result, options, f"unreadable file: {exc}", rejects)
     meta = surveyed.meta
+    if meta is not None:  # the store its lines name, even if none of them is usable
+        result.date = meta.scraped_date.isoformat()
+        result.store = store_of(meta)
     if meta is None or not surveyed.unique_lines:
         _fill(result, surveyed, scratch, rejects)
         return _refuse(entry, result, options, _why_unusable(result), rejects)
-    result.date = meta.scraped_date.isoformat()
-    result.store = store_of(meta)
     result.notes = surveyed.notes + _meta_notes(meta)
     if result.store in failed_stores:
         result.status, result.reason = "skipped", "an earlier file of this store failed in this run"
@@ -330,6 +339,7 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
         log.info("update of %s failed; it stays in the inbox: %s", entry.name, explain(exc),
                  exc_info=log.isEnabledFor(logging.INFO))
         failed_stores.add(result.store)
+        result.roll_back()
         result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
         # The file's line (stderr) says it once; what to do goes under it.
         if explain(exc) != f"{type(exc).__name__}: {one_line(exc)}":
@@ -478,6 +488,7 @@ def _write_file(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch
     except BaseException:
         writer.abort()
         raise
+    result.committed = True
     writer.commit()
 
 

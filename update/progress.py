@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
+from .report import rolled_back_in_words
+
 # Refused lines listed under a file's line; the rest are in its rejects file and the report.
 PROBLEMS_SHOWN = 5
 PROBLEMS_SHOWN_VERBOSE = 100
@@ -97,6 +99,8 @@ def file_line(result) -> str:
                   f"{result.prices_updated} changed, {result.prices_deleted} deleted")
     else:
         detail = result.reason
+    if result.rolled_back:
+        detail += f"; not kept: {rolled_back_in_words(result.rolled_back)}"
     rejected = f", {plural_lines(result.lines_rejected)} rejected" if result.lines_rejected else ""
     warned = ""
     if result.lines_with_warnings:

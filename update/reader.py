@@ -32,6 +32,7 @@ import orjson
 from diskcache_tier.keys import canonical_nnbs
 from diskcache_tier.seen import DIGEST_SIZE, line_digest
 
+from .compression import BAD_DATA, OPENERS, compression_of, why_unreadable
 from .lines import (
     FileMeta,
     LineKeys,
@@ -181,9 +182,12 @@ class RawLine:
 
 
 class InputFile:
-    """An inbox file opened for reading, plain or gzip, never through a symlink."""
+    """An inbox file opened for reading, plain or compressed (compression.py), never through a symlink."""
 
     def __init__(self, path: Path):
+        suffix = compression_of(path.name)
+        if why_unreadable(suffix):
+            raise UnreadableFile(why_unreadable(suffix))
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError as exc:
@@ -191,8 +195,9 @@ class InputFile:
                 raise UnreadableFile("a symlink: not followed") from None
             raise UnreadableFile(f"can't be opened ({exc.strerror})") from None
         self.raw = os.fdopen(fd, "rb")
-        self.compressed = path.name.endswith(".gz")
-        self.handle = gzip.GzipFile(fileobj=self.raw, mode="rb") if self.compressed else self.raw
+        self.compression = suffix
+        self.compressed = bool(suffix)
+        self.handle = OPENERS[suffix](self.raw) if self.compressed else self.raw
         self.consumed = 0
 
     def position(self) -> int:
@@ -203,12 +208,16 @@ class InputFile:
         try:
             chunk = self.handle.readline(limit)
         except EOFError:
-            raise UnreadableFile("the compressed stream ends early (a truncated .gz): what is missing "
-                                 "can't be known, so the whole file is refused") from None
+            raise UnreadableFile(f"the compressed stream ends early (a truncated {self.compression}): what is "
+                                 "missing can't be known, so the whole file is refused") from None
         except gzip.BadGzipFile as exc:
             raise UnreadableFile(f"not a gzip file ({exc})") from None
         except zlib.error as exc:
             raise UnreadableFile(f"corrupt compressed data ({exc})") from None
+        except BAD_DATA as exc:  # bzip2 and xz say "not my format" and "corrupt" alike
+            if not self.compressed:
+                raise
+            raise UnreadableFile(f"not a {self.compression} file, or corrupt ({exc})") from None
         self.consumed += len(chunk)
         return chunk
 

@@ -4,6 +4,18 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+# What a file wrote: when its transaction rolls back (interrupted, failed) these move to ``rolled_back``,
+# so a run's totals are what was committed. Line counts stay: they say what was read, not written.
+WRITTEN_COUNTS = ("lines_unchanged", "products_created", "products_updated", "products_fetched", "skus_linked",
+                  "prices_created", "prices_updated", "prices_unchanged", "prices_deleted", "categories_created",
+                  "category_links_created", "index_repairs")
+# The rolled-back figures a summary line names: (count, singular, plural).
+_ROLLED_BACK_SAID = (("products_created", "product created", "products created"),
+                     ("products_updated", "product updated", "products updated"),
+                     ("prices_created", "price created", "prices created"),
+                     ("prices_updated", "price updated", "prices updated"),
+                     ("prices_deleted", "price deleted", "prices deleted"))
+
 
 @dataclass
 class FileResult:
@@ -40,19 +52,47 @@ class FileResult:
     warnings_by_reason: dict = field(default_factory=dict)
     # What was unusual about the file as a whole but refused nothing (BOM, new company, ...).
     notes: list = field(default_factory=list)
+    # The name breaks {company}-{store}-{date}, or its date is not its lines' (inbox.name_warning).
+    name_warning: str = ""
     moved_to: str = ""
     rejects_file: str = ""
     # Why the file could not be moved out of the inbox after it was handled (it stays there).
     move_error: str = ""
     size: int = 0
     sha256: str = ""
+    # What the file had written when its transaction rolled back: not in the run's totals.
+    rolled_back: dict = field(default_factory=dict)
     # The ledger row written in the file's transaction (not in the report).
     ledger_row: object = field(default=None, repr=False, compare=False)
+    # Set once the file's database transaction committed (not in the report): nothing after rolls it back.
+    committed: bool = field(default=False, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         fields = asdict(self)
-        del fields["ledger_row"]
+        del fields["ledger_row"], fields["committed"]
         return fields
+
+    def roll_back(self) -> None:
+        """The file's transaction rolled back: what it wrote is counted as rolled back, not as done."""
+        if self.committed:
+            return  # what failed came after the commit (the index's): the database keeps the file
+        for name in WRITTEN_COUNTS:
+            if getattr(self, name):
+                self.rolled_back[name] = self.rolled_back.get(name, 0) + getattr(self, name)
+                setattr(self, name, 0)
+        self.ledger_row = None  # written in the transaction that rolled back: it is gone too
+
+
+def _counted(n: int, thing: str) -> str:
+    """"1 file", "2 files": the summary line's counts, in English."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
+def rolled_back_in_words(counts: dict) -> str:
+    """"3 products created, 2 prices created": what a summary line says was rolled back."""
+    said = [f"{counts[name]} {one if counts[name] == 1 else many}" for name, one, many in _ROLLED_BACK_SAID
+            if counts.get(name)]
+    return ", ".join(said) or "nothing written yet"
 
 
 @dataclass
@@ -99,6 +139,10 @@ class RunReport:
                 totals[name] += getattr(f, name)
         return totals
 
+    def rolled_back_totals(self) -> dict:
+        """What files wrote before their transaction rolled back, summed; apart from ``totals``."""
+        return self._summed_by_reason("rolled_back")
+
     def _summed_by_reason(self, field_name: str) -> dict:
         by_reason: Counter = Counter()
         for f in self.files:
@@ -137,6 +181,7 @@ class RunReport:
             "stopped_early": self.stopped_early,
             "max_memory_bytes": self.max_memory_bytes,
             "totals": dict(self.totals()),
+            "rolled_back": self.rolled_back_totals(),
             "files_by_status": self.files_by_status(),
             "rejected_lines_by_reason": self.rejected_lines_by_reason,
             "line_warnings_by_reason": self.line_warnings_by_reason,
@@ -151,20 +196,22 @@ class RunReport:
 
     def summary_line(self) -> str:
         t = self.totals()
+        rolled_back = self.rolled_back_totals()
         by_status = ", ".join(f"{n} {status}" for status, n in self.files_by_status().items()
                               if status not in ("processed", "rejected", "would process", "would reject"))
         done, refused = ("would process", "would reject") if self.dry_run else ("processed", "rejected")
         index = f"{self.index_backend} index{' at ' + self.index_path if self.index_path else ''}"
         return (
-            f"{len(self.files)} files: {self.count(done)} {done}, {self.count(refused)} {refused}"
+            f"{_counted(len(self.files), 'file')}: {self.count(done)} {done}, {self.count(refused)} {refused}"
             f"{', ' + by_status if by_status else ''}; "
-            f"{t['lines']} lines ({t['lines_rejected']} rejected); products {t['products_created']} created, "
+            f"{_counted(t['lines'], 'line')} ({t['lines_rejected']} rejected); products {t['products_created']} created, "
             f"{t['products_updated']} updated; prices {t['prices_created']} created, {t['prices_updated']} updated, "
             f"{t['prices_deleted']} deleted; {self.elapsed_s:.1f}s, peak anon {self.peak_anon_bytes / 2**20:.0f} MB, "
             f"peak RSS {self.peak_rss_bytes / 2**20:.0f} MB ({index})"
             + (" [dry run: nothing written; each file judged on its own, as if alone]" if self.dry_run else "")
             + (f" ({self.index_note})" if self.index_note else "")
             + (f" STOPPED EARLY: {self.stopped_early}" if self.stopped_early else "")
+            + (f"; rolled back, not in these totals: {rolled_back_in_words(rolled_back)}" if rolled_back else "")
             # Its file's line (or the run's) said what was rolled back; the summary only that it stopped.
             + (f" INTERRUPTED ({self.interrupted})" if self.interrupted else "")
             + (f"; {self.move_failures} files could not be moved out of the inbox" if self.move_failures else "")

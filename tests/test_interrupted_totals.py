@@ -1,0 +1,133 @@
+"""A run stopped by SIGTERM inside a file counts that file's writes as rolled back, apart from the committed
+ones: in the summary line, the JSON report and the ledger. The signal is a real one, sent to this process
+in the middle of the file's second chunk, so the handler of update/stop_signals.py raises where it lands."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from catalog.models import Price, Product
+from update import cli, orchestrator, stop_signals
+from update.models import RunFile, UpdateRun
+
+from .factories import product, write_file
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def own_signal_handlers(monkeypatch):
+    """The command ignores stop signals once its run is over (its process ends); this one does not."""
+    saved = {signum: signal.getsignal(signum) for signum in stop_signals.HANDLED}
+    monkeypatch.setattr(stop_signals, "_ignore_after_run", False)
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+def sigterm_in_chunk(monkeypatch, file_name: str, chunk: int) -> None:
+    """SIGTERM to this process once ``chunk`` chunks of ``file_name`` were written (not committed)."""
+    real_process, real_note = orchestrator.process_file, orchestrator.note_outcome
+    state = {"file": "", "chunks": 0}
+
+    def process_file(entry, *args, **kwargs):
+        state["file"] = entry.name
+        return real_process(entry, *args, **kwargs)
+
+    def note_then_stop(scratch, units, pairs):
+        real_note(scratch, units, pairs)
+        if state["file"] == file_name:
+            state["chunks"] += 1
+            if state["chunks"] == chunk:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(orchestrator, "process_file", process_file)
+    monkeypatch.setattr(orchestrator, "note_outcome", note_then_stop)
+
+
+def test_a_file_interrupted_mid_way_is_counted_as_rolled_back_not_as_done(workspace, tmp_path, monkeypatch,
+                                                                         own_signal_handlers):
+    write_file(workspace.inbox, "aldi", "2025-09-01", [product(f"a{i}") for i in range(3)])
+    second = write_file(workspace.inbox, "aldi", "2025-09-02",
+                        [product(f"a{i}") for i in range(3)] + [product(f"new{i}") for i in range(6)])
+    sigterm_in_chunk(monkeypatch, second.name, chunk=2)
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(cli.main, ["run", "--inbox", str(workspace.inbox), "--archive",
+                                           str(workspace.archive), "--rejected", str(workspace.rejected),
+                                           "--index-path", str(workspace.index_path), "--chunk-size", "2",
+                                           "--report", str(report)], catch_exceptions=False)
+
+    assert result.exit_code == cli.EXIT_INTERRUPTED, result.output
+    # The database holds the first file only: 3 products, 3 prices.
+    assert Product.objects.count() == 3 and Price.objects.count() == 3
+    assert second.exists(), "the interrupted file stays in the inbox"
+
+    written = orjson.loads(report.read_bytes())
+    assert written["totals"]["products_created"] == 3 and written["totals"]["prices_created"] == 3
+    stopped = written["files"][1]
+    assert stopped["status"] == "interrupted"
+    assert stopped["products_created"] == 0 and stopped["prices_created"] == 0
+    # Two chunks of two lines were written before the signal: a0, a1 (the first file's lines again), then
+    # a2 and new0, so one product was created, and then rolled back (prices wait for 2,000 lines).
+    assert stopped["rolled_back"]["products_created"] == 1, stopped["rolled_back"]
+    assert written["rolled_back"] == stopped["rolled_back"]
+
+    lines = [re.sub(r"^\S+Z ", "", line) for line in result.output.splitlines()]
+    file_line = next(line for line in lines if line.startswith(second.name))
+    assert "not kept: 1 product created)" in file_line, file_line
+    summary = lines[-1]
+    assert summary.startswith("2 files: 1 processed, 0 rejected, 1 interrupted;"), summary
+    assert "products 3 created" in summary
+    assert "rolled back, not in these totals: 1 product created" in summary, summary
+
+    run = UpdateRun.objects.get()
+    assert run.status == UpdateRun.INTERRUPTED
+    assert run.totals["products_created"] == 3 and run.totals["rolled_back"] == stopped["rolled_back"]
+    rows = {row.name: row for row in RunFile.objects.filter(run=run)}
+    assert rows[second.name].status == RunFile.INTERRUPTED
+    assert rows[second.name].counts["products_created"] == 0
+    assert rows[second.name].counts["rolled_back"] == stopped["rolled_back"]
+    assert "rolled_back" not in rows["aldi-testville-2025-09-01.jsonl"].counts
+
+    from django.contrib import admin
+
+    from update.admin import UpdateRunAdmin
+
+    totals = str(UpdateRunAdmin(UpdateRun, admin.site).totals_table(run))
+    # One group a line (PostgreSQL's JSONB keeps its keys in its own order): the committed figures, then
+    # the rolled-back ones apart.
+    committed, files, rolled_back = re.findall(r"<div>(.*?)</div>", totals)
+    assert {"3 lines", "3 products created", "3 prices created"} <= set(committed.split(", ")), totals
+    assert rolled_back.startswith("rolled back: ")
+    assert "1 product created" in rolled_back.removeprefix("rolled back: ").split(", "), totals
+    assert "product" not in committed.replace("3 products created", ""), totals
+
+    shown = CliRunner().invoke(cli.main, ["runs", "show", str(run.pk)], catch_exceptions=False).output
+    assert "products +3" in shown and "(rolled back, not counted: 1 product created)" in shown, shown
+    assert f"{second.name}: interrupted (" in shown and "; not kept: 1 product created)" in shown, shown
+
+
+def test_a_failed_file_is_counted_as_rolled_back_too(workspace, monkeypatch):
+    write_file(workspace.inbox, "aldi", "2025-09-01", [product(f"p{i}") for i in range(6)])
+    real = orchestrator.note_outcome
+    calls = {"n": 0}
+
+    def note_then_fail(scratch, units, pairs):
+        real(scratch, units, pairs)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(orchestrator, "note_outcome", note_then_fail)
+    from dataclasses import replace
+
+    report = orchestrator.run_update(replace(workspace, chunk_size=2))
+    failed = report.files[0]
+    assert failed.status == "failed" and Product.objects.count() == 0
+    assert failed.products_created == 0 and failed.rolled_back["products_created"] == 4
+    assert report.totals()["products_created"] == 0 and report.rolled_back_totals() == failed.rolled_back
