@@ -7,6 +7,7 @@ import bz2
 import gzip
 import io
 import tracemalloc
+from datetime import date
 from pathlib import Path
 
 import orjson
@@ -139,3 +140,17 @@ def test_a_file_the_reader_cannot_open_is_refused_once_not_ignored_every_run(wor
     assert "compressed as .zst, which the update can't read" in first.files[0].reason
     assert second.files == [] and second.ignored == []
     assert Path(workspace.rejected / (name + ".reason.txt")).read_text().startswith("unreadable file: compressed")
+
+
+def test_a_name_its_first_line_agrees_with_is_dated_off_that_line_alone(tmp_path):
+    # What follows the first line can't be read (a truncated gzip): only the one line was read.
+    content = lines_of(STORES["aldi"], "2025-09-03", [f"p{i}" for i in range(2000)])
+    path = tmp_path / "aldi-testville-2025-09-03.jsonl.gz"
+    path.write_bytes(gzip.compress(content)[:4000])
+    assert scrape_date(path) is None  # the whole scan reaches the cut
+    assert scrape_date(path, date(2025, 9, 3)) == date(2025, 9, 3)
+    # A name that disagrees with its first line: every line is read, as the survey reads them.
+    stray = tmp_path / "aldi-testville-2025-09-03.jsonl"
+    stray.write_bytes(lines_of(OTHER_STORE, "2025-09-09", ["x"]) + lines_of(STORES["aldi"], "2025-09-03",
+                                                                            [f"p{i}" for i in range(20)]))
+    assert scrape_date(stray, date(2025, 9, 3)) == date(2025, 9, 3)

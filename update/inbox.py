@@ -80,12 +80,14 @@ def list_inbox(inbox: Path, settle_s: float = 0) -> tuple[list[InboxFile], list[
     return files, ignored
 
 
-def in_scrape_order(files: list[InboxFile], date_of: Callable[[Path], date | None]) -> list[InboxFile]:
-    """The files dated by their lines (``date_of``), oldest first, then by name; undatable ones last.
+def in_scrape_order(files: list[InboxFile],
+                    date_of: Callable[[Path, date | None], date | None]) -> list[InboxFile]:
+    """The files dated by their lines (``date_of(path, name_date)``), oldest first, then by name;
+    undatable ones last.
 
     Legacy hazard #1: a newer scrape taken before an older one makes the older one stale, and it is lost.
     """
-    dated = [replace(f, date=date_of(f.path)) for f in files]
+    dated = [replace(f, date=date_of(f.path, f.name_date)) for f in files]
     return sorted(dated, key=lambda f: (f.date or date.max, f.name))
 
 
