@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "config.apps.ConfigConfig",
     "diskcache_tier",
     "catalog",
+    "prices",
     "update",
     "sampledata",
 ]

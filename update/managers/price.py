@@ -3,6 +3,8 @@
 ``decide`` holds the rule on plain data; ``PriceManager`` gathers the prices of a few chunks (each product
 once, in stream order), fetches their existing rows in one query, applies the rule and writes in bulk,
 and at the end of a complete file deletes the store's prices of products the file no longer lists.
+Each change it writes (a created price, a changed one, a deleted one) is also a row of price history
+(prices/history.py), inserted in the same batch: a batch that changes nothing sends no history statement.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from django.db import IntegrityError
 
 from catalog.models import Price
 from diskcache_tier.seen import SeenLine
+from prices import history
+from prices.models import PriceHistory
 
 from ..bulk import Gathered, insert_rows, max_query_params, update_rows
 from ..context import FileContext
@@ -152,19 +156,23 @@ class PriceManager:
         existing = {row.product_id: row for row in Price.objects.filter(
             store=self.store, product_id__in=[pid for _, pid in firsts]).values_list(
             "id", "product_id", *STORED_FIELDS, named=True)}
-        to_create, to_update, remembered = [], [], []
+        day = self.ctx.meta.scraped_date
+        to_create, to_update, remembered, changes = [], [], [], []
         for line, pid in firsts:
             stored = existing.get(pid)
-            change = decide(stored, line, self.ctx.meta.scraped_date)
+            change = decide(stored, line, day)
             if change.action == "create":
                 to_create.append((pid, self.store.id, *(change.fields[name] for name in PRICE_FIELDS)))
             elif change.action == "update":
                 to_update.append(Price(id=existing[pid].id, product_id=pid, store_id=self.store.id,
                                        **change.fields))
+            if change.action == "create" or (change.action == "update" and history.changed(stored, change.fields)):
+                changes.append(history.change_row(self.store.id, pid, day, change.fields))
             was_price = stored.was_price if change.action == "unchanged" else change.fields["was_price"]
             remembered.append((pid, line.origin if _same_money(was_price, line.was_price) else None))
         insert_rows(Price, ["product", "store", *PRICE_FIELDS], to_create)
         update_rows(Price, to_update, PRICE_FIELDS)
+        insert_rows(PriceHistory, history.ROW_FIELDS, changes)
         self._remember(remembered)
         result = self.ctx.result
         result.prices_created += len(to_create)
@@ -209,9 +217,11 @@ class PriceManager:
                 Price.objects.filter(id__in=absent).delete()
                 self.ctx.result.prices_deleted += len(absent)
                 gone = set(absent)
-                for price_id, pid in rows:
-                    if price_id in gone:
-                        self.ctx.writer.delete_seen(self.store.id, pid)
+                delisted = [pid for price_id, pid in rows if price_id in gone]
+                for pid in delisted:
+                    self.ctx.writer.delete_seen(self.store.id, pid)
+                insert_rows(PriceHistory, history.ROW_FIELDS,
+                            [history.end_row(self.store.id, pid, self.ctx.meta.scraped_date) for pid in delisted])
         if seen_found != self.seen_claims:
             raise IntegrityError(f"the index remembers {self.seen_claims - seen_found} prices of store "
                                  f"{self.store.id} that the database does not have")
