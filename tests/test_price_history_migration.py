@@ -1,5 +1,6 @@
-"""The price history's migration carries a catalog of the previous release forward (both databases): its
-stores, products and prices stay as they were, the history starts empty beside them, and it reverses."""
+"""The price history's migrations (prices 0001, catalog 0010) carry a catalog of the previous release forward
+(both databases): its stores, products and prices stay as they were, with no reference price yet, the
+history starts empty beside them, and both reverse."""
 from __future__ import annotations
 
 from datetime import date
@@ -32,6 +33,11 @@ def tables() -> set[str]:
         return set(connection.introspection.table_names(cursor))
 
 
+def columns(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        return {column.name for column in connection.introspection.get_table_description(cursor, table)}
+
+
 def previous_catalog(apps):
     Company, Store = apps.get_model("catalog", "Company"), apps.get_model("catalog", "Store")
     Product, Price = apps.get_model("catalog", "Product"), apps.get_model("catalog", "Price")
@@ -54,12 +60,15 @@ def test_history_starts_empty_beside_a_previous_catalog_and_the_migration_revers
         Price, History = new.get_model("catalog", "Price"), new.get_model("prices", "PriceHistory")
         kept = Price.objects.get(product_id=oats.id, store_id=store.id)
         assert (kept.price, kept.is_on_special, kept.scraped_date) == (Decimal("2.50"), True, date(2025, 9, 1))
+        assert (kept.reference_price, kept.is_real_reduction) == (None, None)
         assert History.objects.count() == 0
         History.objects.create(store_id=store.id, product_id=oats.id, date=date(2025, 9, 2), price=Decimal("2.40"))
         assert History.objects.get().price == Decimal("2.40")
 
         migrate(PREVIOUS_RELEASE)
         assert "prices_pricehistory" not in tables()
-        assert Price.objects.filter(product_id=oats.id).exists()
+        assert columns("catalog_price") >= {"price", "is_on_special"}
+        assert not columns("catalog_price") & {"reference_price", "is_real_reduction"}
+        assert old.get_model("catalog", "Price").objects.filter(product_id=oats.id).exists()
     finally:
         migrate(latest())

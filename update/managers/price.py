@@ -14,10 +14,14 @@ from decimal import Decimal
 
 from django.db import IntegrityError
 
+from django.conf import settings
+
 from catalog.models import Price
 from diskcache_tier.seen import SeenLine
 from prices import history
+from prices.charged import charged_in_window
 from prices.models import PriceHistory
+from prices.reference import is_real_reduction, reference_price
 
 from ..bulk import Gathered, insert_rows, max_query_params, update_rows
 from ..context import FileContext
@@ -25,10 +29,11 @@ from ..lines import ScrapedLine, price_hash
 from ..unchanged import key_owners
 
 PRICE_FIELDS = ["scraped_date", "price", "was_price", "save_amount", "unit_price", "unit_of_measure",
-                "per_unit_price_string", "is_on_special", "price_hash"]
-# What ``decide`` reads of a stored price.
+                "per_unit_price_string", "is_on_special", "price_hash", "reference_price", "is_real_reduction"]
+# What ``decide`` reads of a stored price; and, for a special, since when it held and its reference.
 STORED_FIELDS = ["price", "was_price", "save_amount", "unit_price", "unit_of_measure",
                  "per_unit_price_string", "is_on_special"]
+SPECIAL_FIELDS = ["scraped_date", "reference_price"]
 # Rows per keyset batch when looking for prices to delete, and per DELETE statement.
 DELETE_BATCH = 2_000
 # Prices gathered before they are read and written: a price costs the same three statements (read the
@@ -155,12 +160,12 @@ class PriceManager:
         # twentieth of a day-2 update's CPU. Only the rows to update become instances.
         existing = {row.product_id: row for row in Price.objects.filter(
             store=self.store, product_id__in=[pid for _, pid in firsts]).values_list(
-            "id", "product_id", *STORED_FIELDS, named=True)}
+            "id", "product_id", *STORED_FIELDS, *SPECIAL_FIELDS, named=True)}
         day = self.ctx.meta.scraped_date
+        decided = [(line, pid, existing.get(pid), decide(existing.get(pid), line, day)) for line, pid in firsts]
+        self._judge_specials(decided, day)
         to_create, to_update, remembered, changes = [], [], [], []
-        for line, pid in firsts:
-            stored = existing.get(pid)
-            change = decide(stored, line, day)
+        for line, pid, stored, change in decided:
             if change.action == "create":
                 to_create.append((pid, self.store.id, *(change.fields[name] for name in PRICE_FIELDS)))
             elif change.action == "update":
@@ -178,6 +183,34 @@ class PriceManager:
         result.prices_created += len(to_create)
         result.prices_updated += len(to_update)
         result.prices_unchanged += len(firsts) - len(to_create) - len(to_update)
+
+    def _judge_specials(self, decided: list[tuple], day: date) -> None:
+        """Give each price written its reference price and verdict (prices/reference.py).
+
+        A special that begins today is judged against the store's history, read once for the batch; one
+        that goes on keeps the reference of the day it began, its verdict taken again at today's price.
+        """
+        window = settings.REFERENCE_WINDOW_DAYS
+        beginning = [(pid, stored) for _, pid, stored, change in decided
+                     if change.action != "unchanged" and change.fields["is_on_special"]
+                     and not (stored is not None and stored.is_on_special)]
+        charged = charged_in_window(self.store.id, [pid for pid, _ in beginning], day, window)
+        references = {}
+        for pid, stored in beginning:
+            prices = charged.get(pid, {})
+            if stored is not None:  # the current price, in force since its date (history may predate it)
+                prices[stored.scraped_date] = stored.price
+            references[pid] = reference_price(prices, day, window)
+        for _, pid, stored, change in decided:
+            fields = change.fields
+            if change.action == "unchanged":
+                continue
+            if not fields["is_on_special"]:
+                reference = None
+            else:
+                reference = references[pid] if pid in references else stored.reference_price
+            fields["reference_price"] = reference
+            fields["is_real_reduction"] = is_real_reduction(fields["price"], reference)
 
     def _remember(self, priced: list[tuple[int, tuple | None]]) -> None:
         """What the index remembers of each price just decided: the line that wrote it, if applying that
