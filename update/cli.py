@@ -232,6 +232,47 @@ def retry(name, inbox=None):
     click.echo(f"{name}: back in the inbox as {target}; the next run takes it")
 
 
+# ------------------------------------------------------------------------------------ price history
+
+
+HISTORY_EXIT_STATUSES = f"""\b
+Exit statuses of history:
+  {EXIT_OK}  success (also when the product has no history yet)
+  {EXIT_USAGE}  usage error: no such store, SKU or product, or both or neither of SKU and --product
+  {EXIT_FAILED}  failure: the database could not be read
+"""
+
+
+@main.command("history", epilog=HISTORY_EXIT_STATUSES)
+@click.argument("store", metavar="COMPANY/STORE_ID", required=False)
+@click.argument("sku", required=False)
+@click.option("--product", "product_id", type=int, metavar="ID", help="every store's history of product ID")
+@click.option("--json", "as_json", is_flag=True, help="print it as JSON (amounts as strings of decimals)")
+def history(store=None, sku=None, product_id=None, as_json=False):
+    """A product's price changes at a store (found by the company's SKU), oldest first, and its reference
+    price; or, with --product ID, at every store."""
+    if (product_id is None) == (sku is None):
+        fail(f"give COMPANY/STORE_ID SKU, or --product ID (`{PROG} history --help`)", EXIT_USAGE)
+    with operator_errors(False):
+        setup_django()
+        from prices.view import NotFound, as_json as json_of, as_text, product_history, store_history
+
+        try:
+            if product_id is not None:
+                if store is not None:
+                    fail(f"give COMPANY/STORE_ID SKU, or --product ID, not both (`{PROG} history --help`)",
+                         EXIT_USAGE)
+                histories = product_history(product_id, prog=PROG)
+                text = (json_of([{"store": h.store, **h.as_dict()} for h in histories]) if as_json
+                        else "\n".join(as_text(h) for h in histories) or f"product {product_id}: no price history yet")
+            else:
+                found = store_history(store, sku, prog=PROG)
+                text = json_of(found.as_dict()) if as_json else as_text(found)
+        except NotFound as exc:
+            fail(str(exc), EXIT_USAGE)
+    click.echo(text)
+
+
 # ------------------------------------------------------------------------------------------ the index
 
 
