@@ -2,6 +2,7 @@
 store, oldest first, with its reference price; the JSON shape other tools read; one-line usage errors."""
 from __future__ import annotations
 
+import click
 import orjson
 import pytest
 from click.testing import CliRunner
@@ -10,6 +11,7 @@ from catalog.models import Product
 from update import cli
 from update.orchestrator import run_update
 
+from .conftest import PROJECT_ROOT
 from .factories import product, write_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,3 +110,18 @@ def test_what_cannot_be_found_is_one_line_and_exits_2(three_days, argv, message)
 
     assert result.exit_code == 2
     assert (result.stderr, result.stdout) == (f"update-products: {message}\n", "")
+
+
+def test_the_command_its_json_and_exit_statuses_are_documented():
+    guide = (PROJECT_ROOT / "docs" / "history.md").read_text()
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for form in ("history COMPANY/STORE_ID SKU [--json]", "history --product ID [--json]"):
+        assert form in guide and form in readme, form
+    for param in cli.history.params:
+        name = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+        assert name in guide, f"{name} is not in docs/history.md"
+    assert '{"changes": [{"date": "2025-09-01", "price": "3.00", "was_price": null, "is_on_special": false}' in guide
+    assert "strings of decimals" in guide and "REFERENCE_WINDOW_DAYS" in guide
+    help_text = CliRunner().invoke(cli.main, ["history", "--help"]).output
+    for status in (0, 2, 4):
+        assert f"`{status}`" in guide and any(line.strip().startswith(str(status)) for line in help_text.splitlines())
