@@ -115,9 +115,10 @@ def test_what_cannot_be_found_is_one_line_and_exits_2(three_days, argv, message)
 def test_the_command_its_json_and_exit_statuses_are_documented():
     guide = (PROJECT_ROOT / "docs" / "history.md").read_text()
     readme = (PROJECT_ROOT / "README.md").read_text()
-    for form in ("history COMPANY/STORE_ID SKU [--json]", "history --product ID [--json]"):
+    for form in ("history COMPANY/STORE_ID SKU [--json]", "history --product ID [--json]",
+                 "prune-history --keep-days N"):
         assert form in guide and form in readme, form
-    for param in cli.history.params:
+    for param in [*cli.history.params, *cli.prune_history.params]:
         name = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
         assert name in guide, f"{name} is not in docs/history.md"
     assert '{"changes": [{"date": "2025-09-01", "price": "3.00", "was_price": null, "is_on_special": false}' in guide

@@ -236,10 +236,11 @@ def retry(name, inbox=None):
 
 
 HISTORY_EXIT_STATUSES = f"""\b
-Exit statuses of history:
+Exit statuses of history and prune-history:
   {EXIT_OK}  success (also when the product has no history yet)
-  {EXIT_USAGE}  usage error: no such store, SKU or product, or both or neither of SKU and --product
-  {EXIT_FAILED}  failure: the database could not be read
+  {EXIT_USAGE}  usage error: no such store, SKU or product, both or neither of SKU and --product, or
+     (prune-history) --keep-days shorter than the reference window
+  {EXIT_FAILED}  failure: the database could not be read (or, prune-history, written)
 """
 
 
@@ -271,6 +272,29 @@ def history(store=None, sku=None, product_id=None, as_json=False):
         except NotFound as exc:
             fail(str(exc), EXIT_USAGE)
     click.echo(text)
+
+
+@main.command("prune-history", epilog=HISTORY_EXIT_STATUSES)
+@click.option("--keep-days", type=click.IntRange(1), required=True, metavar="N",
+              help="keep the last N days (at least REFERENCE_WINDOW_DAYS) and the price in force N days ago")
+def prune_history(keep_days):
+    """Drop price history older than N days, in batches; by default history is kept for ever."""
+    with operator_errors(False):
+        setup_django()
+        from datetime import date
+
+        from django.conf import settings
+
+        from prices.retention import RetentionTooShort, check_keep_days, cutoff_of, prune_history as prune
+
+        try:
+            check_keep_days(keep_days, settings.REFERENCE_WINDOW_DAYS)
+        except RetentionTooShort as exc:
+            fail(str(exc), EXIT_USAGE)
+        cutoff = cutoff_of(keep_days, date.today())
+        deleted = prune(cutoff)
+    click.echo(f"{deleted} history rows from before {cutoff} dropped; each product's price in force on "
+               f"{cutoff} kept")
 
 
 # ------------------------------------------------------------------------------------------ the index
