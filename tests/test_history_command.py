@@ -116,13 +116,13 @@ def test_the_command_its_json_and_exit_statuses_are_documented():
     guide = (PROJECT_ROOT / "docs" / "history.md").read_text()
     readme = (PROJECT_ROOT / "README.md").read_text()
     for form in ("history COMPANY/STORE_ID SKU [--json]", "history --product ID [--json]",
-                 "prune-history --keep-days N"):
+                 "prune-history --keep-days N", "backfill-history [--archive DIR]"):
         assert form in guide and form in readme, form
-    for param in [*cli.history.params, *cli.prune_history.params]:
+    for param in [*cli.history.params, *cli.prune_history.params, *cli.backfill_history.params]:
         name = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
         assert name in guide, f"{name} is not in docs/history.md"
     assert '{"changes": [{"date": "2025-09-01", "price": "3.00", "was_price": null, "is_on_special": false}' in guide
     assert "strings of decimals" in guide and "REFERENCE_WINDOW_DAYS" in guide
     help_text = CliRunner().invoke(cli.main, ["history", "--help"]).output
-    for status in (0, 2, 4):
+    for status in (0, 2, 3, 4):
         assert f"`{status}`" in guide and any(line.strip().startswith(str(status)) for line in help_text.splitlines())

@@ -236,11 +236,12 @@ def retry(name, inbox=None):
 
 
 HISTORY_EXIT_STATUSES = f"""\b
-Exit statuses of history and prune-history:
+Exit statuses of history, prune-history and backfill-history:
   {EXIT_OK}  success (also when the product has no history yet)
   {EXIT_USAGE}  usage error: no such store, SKU or product, both or neither of SKU and --product, or
-     (prune-history) --keep-days shorter than the reference window
-  {EXIT_FAILED}  failure: the database could not be read (or, prune-history, written)
+     (prune-history) --keep-days shorter than the reference window, (backfill-history) no archive folder
+  {EXIT_LOCKED}  (backfill-history) an update holds the lock; nothing was done
+  {EXIT_FAILED}  failure: the database could not be read or written
 """
 
 
@@ -295,6 +296,36 @@ def prune_history(keep_days):
         deleted = prune(cutoff)
     click.echo(f"{deleted} history rows from before {cutoff} dropped; each product's price in force on "
                f"{cutoff} kept")
+
+
+@main.command("backfill-history", epilog=HISTORY_EXIT_STATUSES)
+@click.option("--archive", type=click.Path(path_type=Path), help="folder of applied files [$UPDATE_ARCHIVE]")
+@click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
+@click.option("--silent", is_flag=True, help="print only the summary line and warnings")
+@traceback_option
+def backfill_history(archive=None, index_path=None, silent=False, traceback=False):
+    """Replay the archived files, oldest first, into price history only (current prices untouched);
+    running it again adds nothing."""
+    with operator_errors(traceback):
+        path = _index_path(index_path)
+        from django.conf import settings
+
+        from diskcache_tier.build_index import open_index
+
+        from .backfill import backfill
+        from .progress import for_stream
+
+        folder = Path(archive or settings.UPDATE_ARCHIVE)
+        if not folder.is_dir():
+            fail(f"no archive folder {folder}: give it with --archive or $UPDATE_ARCHIVE", EXIT_USAGE)
+        progress = for_stream(sys.stdout, silent=silent, errors=sys.stderr)
+        with _run_lock_or_exit(path):  # no update writes prices or history meanwhile
+            index, _ = open_index("lmdb", path)
+            try:
+                result = backfill(folder, index, progress)
+            finally:
+                index.close()
+    click.echo(result.summary())
 
 
 # ------------------------------------------------------------------------------------------ the index

@@ -84,7 +84,7 @@ def decide(existing, line: ScrapedLine, scraped: date) -> PriceChange:
     ``existing`` is the stored row (a Price, or a row with its STORED_FIELDS), or None.
     """
     previous = None if existing is None else Decimal(existing.price)
-    was_price = line.was_price or (previous if previous is not None and previous > line.price else None)
+    was_price = shown_was_price(previous, line)
     fields = {
         "scraped_date": scraped,
         "price": line.price,
@@ -102,6 +102,12 @@ def decide(existing, line: ScrapedLine, scraped: date) -> PriceChange:
             _same_money(existing.save_amount, fields["save_amount"]):
         return PriceChange("unchanged", {})
     return PriceChange("update", fields)
+
+
+def shown_was_price(previous: Decimal | None, line) -> Decimal | None:
+    """The retailer's price_was when it is above the price (``ScrapedLine.was_price`` is only ever that);
+    else the ``previous`` price when the price fell from it; else none."""
+    return line.was_price or (previous if previous is not None and previous > line.price else None)
 
 
 def saving(was_price: Decimal | None, price: Decimal) -> Decimal | None:
