@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
+
+from catalog.models import Product
 
 from .history import HISTORY_FIELDS
 from .models import PriceHistory
@@ -34,8 +36,10 @@ def rows_around(store_id: int, product_ids: list[int], day: date) -> tuple[dict,
 
 def priced_before(store_id: int, day: date, after_product: int, limit: int) -> list[int]:
     """Up to ``limit`` product ids above ``after_product``, in order, that had a price at the store the
-    day before ``day`` (their row in force is not an end row): keyset batches over the store's products."""
+    day before ``day`` (their row in force is not an end row): keyset batches over the store's products.
+    Products deleted since are left out: their price went with them, and no file delisted them."""
     return list(PriceHistory.objects.filter(store_id=store_id, product_id__gt=after_product, date__lt=day,
                                             price__isnull=False)
-                .filter(date=_latest_before(day)).order_by("product_id")
+                .filter(Exists(Product.objects.filter(id=OuterRef("product_id"))), date=_latest_before(day))
+                .order_by("product_id")
                 .values_list("product_id", flat=True)[:limit])

@@ -13,7 +13,12 @@ from catalog.models import Product, Store
 class PriceHistory(models.Model):
     # No index of its own on store: the unique (store, product, date) index serves every store query.
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_index=False)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_history")
+    # No constraint, and nothing done on delete: deleting products never reads this table. Catalog 0007
+    # merges products with today's models on its way up from an older release, before this table exists,
+    # and delete scripts written for the catalog's tables keep working. A deleted product's rows stay,
+    # under its id (ids are never reused).
+    product = models.ForeignKey(Product, on_delete=models.DO_NOTHING, db_constraint=False,
+                                related_name="price_history")
     date = models.DateField(help_text="the scrape date of the file that made the change")
     price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
                                 help_text="empty on an end row: the product was delisted")

@@ -155,3 +155,15 @@ def test_history_is_one_insert_per_price_batch_with_changes_and_none_without(wor
     # one insert; the end row is the other.
     assert history_inserts(workspace) == 1 + 1
     assert PriceHistory.objects.count() == len(lines) + 3
+
+
+def test_a_deleted_product_leaves_its_history_and_the_update_goes_on(workspace):
+    day(workspace, "2025-09-01", FILL)
+    from catalog.models import Product
+
+    gone = Product.objects.get(normalized_name_brand_size="p3").id
+    Product.objects.get(id=gone).delete()  # the admin, say: its price goes with it, its history stays
+
+    assert PriceHistory.objects.filter(product_id=gone).count() == 1
+    day(workspace, "2025-09-02", FILL)  # p3 comes back as a new product, with a first row of its own
+    assert history_of("p3") == [(date(2025, 9, 2), Decimal("2.50"), None, False, Decimal("0.2500"))]

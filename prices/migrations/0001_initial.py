@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('was_price', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
                 ('is_on_special', models.BooleanField(default=False)),
                 ('unit_price', models.DecimalField(blank=True, decimal_places=4, max_digits=14, null=True)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='price_history', to='catalog.product')),
+                ('product', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='price_history', to='catalog.product')),
                 ('store', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.store')),
             ],
             options={

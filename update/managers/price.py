@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError
-
 from django.conf import settings
+from django.db import IntegrityError
 
 from catalog.models import Price
 from diskcache_tier.seen import SeenLine
@@ -177,7 +176,8 @@ class PriceManager:
             elif change.action == "update":
                 to_update.append(Price(id=existing[pid].id, product_id=pid, store_id=self.store.id,
                                        **change.fields))
-            if change.action == "create" or (change.action == "update" and history.changed(stored, change.fields)):
+            if change.action == "create" or (change.action == "update"
+                                             and history.changed(stored, change.fields)):
                 changes.append(history.change_row(self.store.id, pid, day, change.fields))
             was_price = stored.was_price if change.action == "unchanged" else change.fields["was_price"]
             remembered.append((pid, line.origin if _same_money(was_price, line.was_price) else None))
