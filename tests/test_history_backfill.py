@@ -102,7 +102,7 @@ def test_a_file_of_a_store_no_longer_in_the_catalog_is_skipped_with_its_reason(w
     assert result.stderr.splitlines()[-1].endswith(
         "Z skipped aldi-testville-2025-09-01.jsonl: no store aldi/G1 in the catalog")
     assert result.stdout.splitlines()[-1] == ("0 archived files replayed: 0 history rows added, 0 already "
-                                              "there; 0 lines matched no product; 1 files skipped")
+                                              "there; 0 lines matched no product; 1 skipped (each said why on stderr)")
     assert PriceHistory.objects.count() == 0
 
 

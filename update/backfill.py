@@ -12,7 +12,7 @@ Memory stays flat: lines go by in batches, and which products a file priced is k
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 from django.db import transaction
@@ -45,7 +45,7 @@ class BackfillResult:
     def summary(self) -> str:
         return (f"{self.files} archived files replayed: {self.rows_added} history rows added, "
                 f"{self.rows_present} already there; {self.lines_unmatched} lines matched no product"
-                + (f"; {len(self.skipped)} files skipped" if self.skipped else ""))
+                + (f"; {len(self.skipped)} skipped (each said why on stderr)" if self.skipped else ""))
 
 
 def backfill(archive: Path, index, progress) -> BackfillResult:
@@ -76,7 +76,7 @@ def replay_file(path: Path, index, scratch: FileScratch, progress, result: Backf
             return f"no store {store_of(meta)} in the catalog"
         added, present = result.rows_added, result.rows_present
         with transaction.atomic():
-            own = (line for line, line_meta in _chain(first, lines) if store_of(line_meta) == store_of(meta))
+            own = (line for line, line_meta in chain([first], lines) if store_of(line_meta) == store_of(meta))
             while batch := list(islice(own, BATCH)):
                 _replay(batch, store, meta.scraped_date, index, scratch, result)
             _end_rows(store.id, meta.scraped_date, scratch, result)
@@ -96,11 +96,6 @@ def _lines(raws):
             yield parse_line(raw.line_no, record), parse_meta(record.get("metadata"))
         except LineRejected:
             continue
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def _replay(batch, store, day, index, scratch: FileScratch, result: BackfillResult) -> None:
