@@ -39,13 +39,14 @@ def with_line(n: int, **fields) -> list[dict]:
 @pytest.mark.parametrize("skip", [True, False], ids=["skip-on", "skip-off"])
 def test_a_first_price_is_a_row_and_an_unchanged_price_writes_none(workspace, skip):
     workspace.skip_unchanged = skip
-    day(workspace, "2025-09-01", FILL)
+    assert day(workspace, "2025-09-01", FILL).history_rows == 40
     assert PriceHistory.objects.count() == 40
     assert history_of("p3") == [(date(2025, 9, 1), Decimal("2.50"), None, False, Decimal("0.2500"))]
 
     result = day(workspace, "2025-09-02", FILL)
 
     assert result.prices_unchanged == 40 and PriceHistory.objects.count() == 40
+    assert result.history_rows == 0
 
 
 def test_a_changed_price_writes_one_row_with_the_decided_was_price(workspace):
@@ -77,7 +78,7 @@ def test_a_unit_price_change_is_a_row_and_a_wording_change_is_not(workspace):
 def test_a_delisted_product_writes_an_end_row_and_its_return_a_new_first_row(workspace):
     day(workspace, "2025-09-01", FILL)
     result = day(workspace, "2025-09-02", FILL[:3] + FILL[4:])
-    assert result.prices_deleted == 1
+    assert result.prices_deleted == 1 and result.history_rows == 1
     day(workspace, "2025-09-05", FILL)
 
     assert history_of("p3") == [

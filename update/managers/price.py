@@ -183,7 +183,7 @@ class PriceManager:
             remembered.append((pid, line.origin if _same_money(was_price, line.was_price) else None))
         insert_rows(Price, ["product", "store", *PRICE_FIELDS], to_create)
         update_rows(Price, to_update, PRICE_FIELDS)
-        insert_rows(PriceHistory, history.ROW_FIELDS, changes)
+        self.ctx.result.history_rows += insert_rows(PriceHistory, history.ROW_FIELDS, changes)
         self._remember(remembered)
         result = self.ctx.result
         result.prices_created += len(to_create)
@@ -259,8 +259,9 @@ class PriceManager:
                 delisted = [pid for price_id, pid in rows if price_id in gone]
                 for pid in delisted:
                     self.ctx.writer.delete_seen(self.store.id, pid)
-                insert_rows(PriceHistory, history.ROW_FIELDS,
-                            [history.end_row(self.store.id, pid, self.ctx.meta.scraped_date) for pid in delisted])
+                day = self.ctx.meta.scraped_date
+                self.ctx.result.history_rows += insert_rows(
+                    PriceHistory, history.ROW_FIELDS, [history.end_row(self.store.id, pid, day) for pid in delisted])
         if seen_found != self.seen_claims:
             raise IntegrityError(f"the index remembers {self.seen_claims - seen_found} prices of store "
                                  f"{self.store.id} that the database does not have")
