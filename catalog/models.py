@@ -187,6 +187,10 @@ class Price(models.Model):
     per_unit_price_string = models.CharField(max_length=255, null=True, blank=True)
     is_on_special = models.BooleanField(default=False)
     price_hash = models.CharField(max_length=64)
+    # On a special only: the lowest price of the store in the days before the special began (prices/
+    # reference.py), kept here so that the site reads it without scanning history; None when unknown.
+    reference_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    is_real_reduction = models.BooleanField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["product", "store"], name="price_product_store")]

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "config.apps.ConfigConfig",
     "diskcache_tier",
     "catalog",
+    "prices",
     "update",
     "sampledata",
 ]
@@ -175,6 +176,9 @@ UPDATE_INDEX_PATH = Path(os.environ.get("UPDATE_INDEX_PATH", VAR_DIR / "index"))
 # A line identical to the one its store sent last time skips the database (update/unchanged.py).
 # UPDATE_SKIP_UNCHANGED=0 turns that off (the catalog comes out the same; only slower), to compare or debug.
 UPDATE_SKIP_UNCHANGED = os.environ.get("UPDATE_SKIP_UNCHANGED", "1").strip().lower() not in ("0", "false", "no", "off")
+# A special's reference price is the lowest price its store charged in this many days before the special
+# began (prices/reference.py; the EU's Omnibus Directive says 30).
+REFERENCE_WINDOW_DAYS = int(os.environ.get("REFERENCE_WINDOW_DAYS", "30"))
 # An index (a consumer of the change log) not seen for this long stops holding the log back: it is
 # dropped from the database's list and rebuilds when it returns. Longer than the longest planned pause
 # of an updater, short enough that a host taken away does not grow the log for ever.

@@ -25,3 +25,14 @@ def test_diskcache_tier_imports_neither_catalog_nor_update():
             offenders[str(path.relative_to(PROJECT_ROOT))] = sorted(bad)
     assert offenders == {}
 
+
+
+def test_prices_imports_catalog_but_never_update_and_catalog_never_prices():
+    # (catalog's admin reads the update's ledger: that boundary is not this one)
+    offenders = {}
+    for app, forbidden in (("prices", ("update",)), ("catalog", ("prices",))):
+        for path in sorted((PROJECT_ROOT / app).rglob("*.py")):
+            bad = {name for name in imported_modules(path) if name.split(".")[0] in forbidden}
+            if bad:
+                offenders[str(path.relative_to(PROJECT_ROOT))] = sorted(bad)
+    assert offenders == {}

@@ -232,6 +232,102 @@ def retry(name, inbox=None):
     click.echo(f"{name}: back in the inbox as {target}; the next run takes it")
 
 
+# ------------------------------------------------------------------------------------ price history
+
+
+HISTORY_EXIT_STATUSES = f"""\b
+Exit statuses of history, prune-history and backfill-history:
+  {EXIT_OK}  success (also when the product has no history yet)
+  {EXIT_USAGE}  usage error: no such store, SKU or product, both or neither of SKU and --product, or
+     (prune-history) --keep-days shorter than the reference window, (backfill-history) no archive folder
+  {EXIT_LOCKED}  (backfill-history) an update holds the lock; nothing was done
+  {EXIT_FAILED}  failure: the database could not be read or written
+"""
+
+
+@main.command("history", epilog=HISTORY_EXIT_STATUSES)
+@click.argument("store", metavar="COMPANY/STORE_ID", required=False)
+@click.argument("sku", required=False)
+@click.option("--product", "product_id", type=int, metavar="ID", help="every store's history of product ID")
+@click.option("--json", "as_json", is_flag=True, help="print it as JSON (amounts as strings of decimals)")
+def history(store=None, sku=None, product_id=None, as_json=False):
+    """A product's price changes at a store (found by the company's SKU), oldest first, and its reference
+    price; or, with --product ID, at every store."""
+    if (product_id is None) == (sku is None):
+        fail(f"give COMPANY/STORE_ID SKU, or --product ID (`{PROG} history --help`)", EXIT_USAGE)
+    with operator_errors(False):
+        setup_django()
+        from prices.view import NotFound, as_json as json_of, as_text, product_history, store_history
+
+        try:
+            if product_id is not None:
+                if store is not None:
+                    fail(f"give COMPANY/STORE_ID SKU, or --product ID, not both (`{PROG} history --help`)",
+                         EXIT_USAGE)
+                histories = product_history(product_id, prog=PROG)
+                text = (json_of([{"store": h.store, **h.as_dict()} for h in histories]) if as_json
+                        else "\n".join(as_text(h) for h in histories) or f"product {product_id}: no price history yet")
+            else:
+                found = store_history(store, sku, prog=PROG)
+                text = json_of(found.as_dict()) if as_json else as_text(found)
+        except NotFound as exc:
+            fail(str(exc), EXIT_USAGE)
+    click.echo(text)
+
+
+@main.command("prune-history", epilog=HISTORY_EXIT_STATUSES)
+@click.option("--keep-days", type=click.IntRange(1), required=True, metavar="N",
+              help="keep the last N days (at least REFERENCE_WINDOW_DAYS) and the price in force N days ago")
+def prune_history(keep_days):
+    """Drop price history older than N days, in batches; by default history is kept for ever."""
+    with operator_errors(False):
+        setup_django()
+        from datetime import date
+
+        from django.conf import settings
+
+        from prices.retention import RetentionTooShort, check_keep_days, cutoff_of, prune_history as prune
+
+        try:
+            check_keep_days(keep_days, settings.REFERENCE_WINDOW_DAYS)
+        except RetentionTooShort as exc:
+            fail(str(exc), EXIT_USAGE)
+        cutoff = cutoff_of(keep_days, date.today())
+        deleted = prune(cutoff)
+    click.echo(f"{deleted} history rows from before {cutoff} dropped; each product's price in force on "
+               f"{cutoff} kept")
+
+
+@main.command("backfill-history", epilog=HISTORY_EXIT_STATUSES)
+@click.option("--archive", type=click.Path(path_type=Path), help="folder of applied files [$UPDATE_ARCHIVE]")
+@click.option("--index-path", type=click.Path(path_type=Path), help="LMDB index folder [$UPDATE_INDEX_PATH]")
+@click.option("--silent", is_flag=True, help="print only the summary line and warnings")
+@traceback_option
+def backfill_history(archive=None, index_path=None, silent=False, traceback=False):
+    """Replay the archived files, oldest first, into price history only (current prices untouched);
+    running it again adds nothing."""
+    with operator_errors(traceback):
+        path = _index_path(index_path)
+        from django.conf import settings
+
+        from diskcache_tier.build_index import open_index
+
+        from .backfill import backfill
+        from .progress import for_stream
+
+        folder = Path(archive or settings.UPDATE_ARCHIVE)
+        if not folder.is_dir():
+            fail(f"no archive folder {folder}: give it with --archive or $UPDATE_ARCHIVE", EXIT_USAGE)
+        progress = for_stream(sys.stdout, silent=silent, errors=sys.stderr)
+        with _run_lock_or_exit(path):  # no update writes prices or history meanwhile
+            index, _ = open_index("lmdb", path)
+            try:
+                result = backfill(folder, index, progress)
+            finally:
+                index.close()
+    click.echo(result.summary())
+
+
 # ------------------------------------------------------------------------------------------ the index
 
 

@@ -23,7 +23,7 @@ from .version import __version__
 # Per-file figures kept in RunFile.counts (the rest of FileResult has its own column or is in the report).
 COUNTED = ("lines", "lines_rejected", "duplicate_lines", "unique_lines", "products_created", "products_updated",
            "skus_linked", "prices_created", "prices_updated", "prices_unchanged", "prices_deleted",
-           "categories_created", "category_links_created", "index_repairs", "lines_with_warnings")
+           "history_rows", "categories_created", "category_links_created", "index_repairs", "lines_with_warnings")
 
 
 def file_digest(path: Path) -> tuple[int, str]:

@@ -39,6 +39,8 @@ class FileResult:
     prices_updated: int = 0
     prices_unchanged: int = 0
     prices_deleted: int = 0
+    # Rows of price history written: a created or changed price's, a deleted one's end row (prices app).
+    history_rows: int = 0
     categories_created: int = 0
     category_links_created: int = 0
     index_repairs: int = 0

@@ -3,6 +3,8 @@
 ``decide`` holds the rule on plain data; ``PriceManager`` gathers the prices of a few chunks (each product
 once, in stream order), fetches their existing rows in one query, applies the rule and writes in bulk,
 and at the end of a complete file deletes the store's prices of products the file no longer lists.
+Each change it writes (a created price, a changed one, a deleted one) is also a row of price history
+(prices/history.py), inserted in the same batch: a batch that changes nothing sends no history statement.
 """
 from __future__ import annotations
 
@@ -10,10 +12,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError
 
 from catalog.models import Price
 from diskcache_tier.seen import SeenLine
+from prices import history
+from prices.charged import charged_in_window
+from prices.models import PriceHistory
+from prices.reference import is_real_reduction, reference_price
 
 from ..bulk import Gathered, insert_rows, max_query_params, update_rows
 from ..context import FileContext
@@ -21,10 +28,11 @@ from ..lines import ScrapedLine, price_hash
 from ..unchanged import key_owners
 
 PRICE_FIELDS = ["scraped_date", "price", "was_price", "save_amount", "unit_price", "unit_of_measure",
-                "per_unit_price_string", "is_on_special", "price_hash"]
-# What ``decide`` reads of a stored price.
+                "per_unit_price_string", "is_on_special", "price_hash", "reference_price", "is_real_reduction"]
+# What ``decide`` reads of a stored price; and, for a special, since when it held and its reference.
 STORED_FIELDS = ["price", "was_price", "save_amount", "unit_price", "unit_of_measure",
                  "per_unit_price_string", "is_on_special"]
+SPECIAL_FIELDS = ["scraped_date", "reference_price"]
 # Rows per keyset batch when looking for prices to delete, and per DELETE statement.
 DELETE_BATCH = 2_000
 # Prices gathered before they are read and written: a price costs the same three statements (read the
@@ -75,7 +83,7 @@ def decide(existing, line: ScrapedLine, scraped: date) -> PriceChange:
     ``existing`` is the stored row (a Price, or a row with its STORED_FIELDS), or None.
     """
     previous = None if existing is None else Decimal(existing.price)
-    was_price = line.was_price or (previous if previous is not None and previous > line.price else None)
+    was_price = shown_was_price(previous, line)
     fields = {
         "scraped_date": scraped,
         "price": line.price,
@@ -93,6 +101,12 @@ def decide(existing, line: ScrapedLine, scraped: date) -> PriceChange:
             _same_money(existing.save_amount, fields["save_amount"]):
         return PriceChange("unchanged", {})
     return PriceChange("update", fields)
+
+
+def shown_was_price(previous: Decimal | None, line) -> Decimal | None:
+    """The retailer's price_was when it is above the price (``ScrapedLine.was_price`` is only ever that);
+    else the ``previous`` price when the price fell from it; else none."""
+    return line.was_price or (previous if previous is not None and previous > line.price else None)
 
 
 def saving(was_price: Decimal | None, price: Decimal) -> Decimal | None:
@@ -151,25 +165,58 @@ class PriceManager:
         # twentieth of a day-2 update's CPU. Only the rows to update become instances.
         existing = {row.product_id: row for row in Price.objects.filter(
             store=self.store, product_id__in=[pid for _, pid in firsts]).values_list(
-            "id", "product_id", *STORED_FIELDS, named=True)}
-        to_create, to_update, remembered = [], [], []
-        for line, pid in firsts:
-            stored = existing.get(pid)
-            change = decide(stored, line, self.ctx.meta.scraped_date)
+            "id", "product_id", *STORED_FIELDS, *SPECIAL_FIELDS, named=True)}
+        day = self.ctx.meta.scraped_date
+        decided = [(line, pid, existing.get(pid), decide(existing.get(pid), line, day)) for line, pid in firsts]
+        self._judge_specials(decided, day)
+        to_create, to_update, remembered, changes = [], [], [], []
+        for line, pid, stored, change in decided:
             if change.action == "create":
                 to_create.append((pid, self.store.id, *(change.fields[name] for name in PRICE_FIELDS)))
             elif change.action == "update":
                 to_update.append(Price(id=existing[pid].id, product_id=pid, store_id=self.store.id,
                                        **change.fields))
+            if change.action == "create" or (change.action == "update"
+                                             and history.changed(stored, change.fields)):
+                changes.append(history.change_row(self.store.id, pid, day, change.fields))
             was_price = stored.was_price if change.action == "unchanged" else change.fields["was_price"]
             remembered.append((pid, line.origin if _same_money(was_price, line.was_price) else None))
         insert_rows(Price, ["product", "store", *PRICE_FIELDS], to_create)
         update_rows(Price, to_update, PRICE_FIELDS)
+        self.ctx.result.history_rows += insert_rows(PriceHistory, history.ROW_FIELDS, changes)
         self._remember(remembered)
         result = self.ctx.result
         result.prices_created += len(to_create)
         result.prices_updated += len(to_update)
         result.prices_unchanged += len(firsts) - len(to_create) - len(to_update)
+
+    def _judge_specials(self, decided: list[tuple], day: date) -> None:
+        """Give each price written its reference price and verdict (prices/reference.py).
+
+        A special that begins today is judged against the store's history, read once for the batch; one
+        that goes on keeps the reference of the day it began, its verdict taken again at today's price.
+        """
+        window = settings.REFERENCE_WINDOW_DAYS
+        beginning = [(pid, stored) for _, pid, stored, change in decided
+                     if change.action != "unchanged" and change.fields["is_on_special"]
+                     and not (stored is not None and stored.is_on_special)]
+        charged = charged_in_window(self.store.id, [pid for pid, _ in beginning], day, window)
+        references = {}
+        for pid, stored in beginning:
+            prices = charged.get(pid, {})
+            if stored is not None:  # the current price, in force since its date (history may predate it)
+                prices[stored.scraped_date] = stored.price
+            references[pid] = reference_price(prices, day, window)
+        for _, pid, stored, change in decided:
+            fields = change.fields
+            if change.action == "unchanged":
+                continue
+            if not fields["is_on_special"]:
+                reference = None
+            else:
+                reference = references[pid] if pid in references else stored.reference_price
+            fields["reference_price"] = reference
+            fields["is_real_reduction"] = is_real_reduction(fields["price"], reference)
 
     def _remember(self, priced: list[tuple[int, tuple | None]]) -> None:
         """What the index remembers of each price just decided: the line that wrote it, if applying that
@@ -209,9 +256,12 @@ class PriceManager:
                 Price.objects.filter(id__in=absent).delete()
                 self.ctx.result.prices_deleted += len(absent)
                 gone = set(absent)
-                for price_id, pid in rows:
-                    if price_id in gone:
-                        self.ctx.writer.delete_seen(self.store.id, pid)
+                delisted = [pid for price_id, pid in rows if price_id in gone]
+                for pid in delisted:
+                    self.ctx.writer.delete_seen(self.store.id, pid)
+                day = self.ctx.meta.scraped_date
+                self.ctx.result.history_rows += insert_rows(
+                    PriceHistory, history.ROW_FIELDS, [history.end_row(self.store.id, pid, day) for pid in delisted])
         if seen_found != self.seen_claims:
             raise IntegrityError(f"the index remembers {self.seen_claims - seen_found} prices of store "
                                  f"{self.store.id} that the database does not have")
