@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 # so a run's totals are what was committed. Line counts stay: they say what was read, not written.
 WRITTEN_COUNTS = ("lines_unchanged", "products_created", "products_updated", "products_fetched", "skus_linked",
                   "prices_created", "prices_updated", "prices_unchanged", "prices_deleted", "categories_created",
-                  "category_links_created", "index_repairs")
+                  "category_links_created", "index_repairs", "history_rows")
 # The rolled-back figures a summary line names: (count, singular, plural).
 _ROLLED_BACK_SAID = (("products_created", "product created", "products created"),
                      ("products_updated", "product updated", "products updated"),
