@@ -33,7 +33,8 @@ def migrate(targets):
 
 
 def latest():
-    return MigrationExecutor(connection).loader.graph.leaf_nodes("catalog")
+    # Every app: going back before catalog 0009 unapplies prices 0001 too, and it must come back.
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 def test_no_writer_can_make_two_products_of_one_canonical_nnbs(workspace):

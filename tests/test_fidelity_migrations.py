@@ -18,7 +18,8 @@ def migrate(targets):
 
 
 def latest():
-    return MigrationExecutor(connection).loader.graph.leaf_nodes("catalog")
+    # Every app: going back before catalog 0009 unapplies prices 0001 too, and it must come back.
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 @pytest.fixture
