@@ -30,7 +30,7 @@ class ProductWithHistoryAdmin(ProductAdmin):
         stores = {change.store for change in history.changes}
         return render_to_string("admin/prices/product_history.html", {
             # pygal escapes every text it draws (store names come from the scrapers' files).
-            "chart": mark_safe(price_chart_svg(history.changes)) if history.changes else None,
+            "chart": mark_safe(price_chart_svg(history.changes, history.last_scraped)) if history.changes else None,
             "rows": history.table, "table_rows": product_page.TABLE_ROWS, "cut": history.cut,
             "rows_read": product_page.HISTORY_ROWS_READ,
             "stores": len(stores), "chart_stores": CHART_STORES})

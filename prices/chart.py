@@ -3,7 +3,7 @@
 pygal draws on the server: the admin page embeds the SVG as it is, so it needs no JavaScript, no static
 files and nothing fetched by the browser, and the tests can read the chart's text. Prices are steps: a
 price holds from its row's date until the next row (prices/in_force.py), so each change draws a vertical
-step at its date, and the last price is drawn on to the product's latest date. An end row (delisted) breaks
+step at its date, and the last price is drawn on to the store's last scrape. An end row (delisted) breaks
 the line until the product returns. Specials are a series of their own: a marked dot at each change that
 put the price on special.
 """
@@ -46,20 +46,20 @@ class Change:
 
 def store_steps(changes: list[Change], until: date) -> list[tuple[date, float | None]]:
     """One store's changes (oldest first) as the points of a step line drawn up to ``until``."""
-    points: list[tuple[date, float | None]] = []
+    return [point for point, _ in _steps(changes, until)]
+
+
+def _steps(changes: list[Change], until: date):
+    """(point, whether it is a change) pairs: the points that only draw the steps get no dot."""
     previous: float | None = None
     for change in changes:
         price = None if change.price is None else float(change.price)
         if previous is not None:
-            points.append((change.date, previous))  # the old price held up to this date
-        if price is None:
-            points.append((change.date, None))  # delisted: the line breaks here
-        else:
-            points.append((change.date, price))
+            yield (change.date, previous), False  # the old price held up to this date
+        yield (change.date, price), price is not None  # None: delisted, the line breaks here
         previous = price
     if previous is not None and changes and until > changes[-1].date:
-        points.append((until, previous))
-    return points
+        yield (until, previous), False
 
 
 def by_store(changes: list[Change]) -> dict[str, list[Change]]:
@@ -80,22 +80,29 @@ def date_labels(days: set[date], most: int = 10) -> list[date]:
     return sorted({ordered[round(i * step)] for i in range(most)})
 
 
-def price_chart_svg(changes: list[Change]) -> str:
-    """The SVG (markup, no XML declaration) of the first CHART_STORES stores' prices, specials marked."""
+def price_chart_svg(changes: list[Change], drawn_until: dict[str, date] | None = None) -> str:
+    """The SVG (markup, no XML declaration) of the first CHART_STORES stores' prices, specials marked.
+
+    Each store's line goes on to its ``drawn_until`` date (its last scrape), else to the newest change.
+    """
     grouped = by_store(changes)
-    until = max(change.date for change in changes)
+    newest = max(change.date for change in changes)
+    drawn_until = drawn_until or {}
     shown = list(grouped.items())[:CHART_STORES]
     chart = pygal.DateLine(
         # js=[]: pygal's tooltips script would be fetched from the web; the chart reads without it.
         style=_style(len(shown)), width=1000, height=360, explicit_size=True, js=[],
-        allow_interruptions=True, show_dots=False, stroke_style={"width": 2}, truncate_legend=40,
+        allow_interruptions=True, dots_size=3, stroke_style={"width": 2}, truncate_legend=40,
         legend_at_bottom=True, legend_at_bottom_columns=3, x_label_rotation=0,
         value_formatter=lambda value: f"${value:,.2f}", x_value_formatter=lambda day: day.isoformat(),
         x_labels=date_labels({change.date for change in changes}), y_title="price", print_values=False,
         no_data_text="no price history yet")
     specials = []
     for store, rows in shown:
-        chart.add(store, store_steps(rows, until))
+        until = max(drawn_until.get(store) or newest, newest)
+        # A dot at each change (a price seen for one day only is a dot, not an empty chart).
+        chart.add(store, [{"value": point, "node": {"r": 3 if is_change else 0}}
+                          for point, is_change in _steps(rows, until)])
         specials.extend({"value": (row.date, float(row.price)), "label": f"{store}: on special"}
                         for row in rows if row.is_on_special and row.price is not None)
     if specials:

@@ -3,6 +3,7 @@ query for the product's newest history rows (with their stores), whatever the nu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from .chart import Change, by_store
@@ -25,6 +26,7 @@ class TableRow:
 class ProductHistory:
     changes: list[Change]  # newest first
     cut: bool  # True when the product has more rows than were read
+    last_scraped: dict[str, date]  # each store's last scrape: its price held until then
 
     @property
     def table(self) -> list[TableRow]:
@@ -37,7 +39,8 @@ def read_product_history(product_id: int) -> ProductHistory:
                 .order_by("-date", "store_id")[:HISTORY_ROWS_READ + 1])
     changes = [Change(str(row.store), row.date, row.price, row.was_price, row.is_on_special)
                for row in rows[:HISTORY_ROWS_READ]]
-    return ProductHistory(changes, cut=len(rows) > HISTORY_ROWS_READ)
+    last_scraped = {str(row.store): row.store.last_scraped for row in rows if row.store.last_scraped}
+    return ProductHistory(changes, cut=len(rows) > HISTORY_ROWS_READ, last_scraped=last_scraped)
 
 
 def table_rows(changes: list[Change]) -> list[TableRow]:

@@ -233,3 +233,10 @@ def test_chart_of_a_product_only_delisted_among_the_rows_read_still_draws():
 def test_price_changes_before_any_history(staff, db):
     text = _text(staff.get(CHANGES_URL))
     assert "No such change in these days" in text and "No price went on special in these days" in text
+
+
+def test_a_line_goes_on_to_the_stores_last_scrape_with_dots_only_at_changes():
+    one_day = [_change(1, "3.00")]  # a price seen once: still a dot and a line, not an empty chart
+    svg = price_chart_svg(one_day, {"S": date(2025, 3, 8)})
+    assert len(re.findall(r'<circle[^>]*r="3"', svg)) == 1
+    assert re.search(r'<path d="M[\d.]+ [\d.]+ L[\d.]+ [\d.]+" class="line reactive nofill"', svg)
