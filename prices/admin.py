@@ -62,7 +62,7 @@ class PriceChangesAdmin(admin.ModelAdmin):
             chosen = changes.parse_filter(request.GET, changes.latest_history_date())
         except changes.BadFilter as problem:
             return TemplateResponse(request, "admin/prices/price_changes.html", {**context, "error": str(problem)})
-        context.update(chosen=chosen, drops=changes.biggest_moves(chosen, drops=True),
-                       rises=changes.biggest_moves(chosen, drops=False), new_specials=changes.new_specials(chosen),
+        moves = changes.moves(chosen)
+        context.update(chosen=chosen, drops=moves.drops, rises=moves.rises, new_specials=moves.new_specials,
                        not_real=changes.not_real_reductions(chosen))
         return TemplateResponse(request, "admin/prices/price_changes.html", context)
