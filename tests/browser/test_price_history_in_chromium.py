@@ -47,7 +47,7 @@ def test_price_changes_page_and_its_filters(browser, live_server, workspace, dja
     content = browser.find_element(By.ID, "content").text
     assert "Bread White 700G (Baker, 1 kg) Aldi Testville (G1) $3.00 $3.50 $2.50: not a real reduction" in content
     assert "+1.00 (+40%)" in browser.find_element(By.CSS_SELECTOR, "#rises + table").text
-    _screenshot(browser, "admin-price-changes.png", height=850)
+    _screenshot(browser, "admin-price-changes.png", height=1080)
 
     # The owner narrows it to iga on the 4th.
     Select(browser.find_element(By.ID, "changes-company")).select_by_visible_text("iga")
