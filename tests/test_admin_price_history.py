@@ -244,3 +244,12 @@ def test_a_line_goes_on_to_the_stores_last_scrape_with_dots_only_at_changes():
     svg = price_chart_svg(one_day, {"S": date(2025, 3, 8)})
     assert len(re.findall(r'<circle[^>]*r="3"', svg)) == 1
     assert re.search(r'<path d="M[\d.]+ [\d.]+ L[\d.]+ [\d.]+" class="line reactive nofill"', svg)
+
+
+def test_a_delisting_reads_delisted_in_the_table(staff, history):
+    choc = _product("choc dark 100g")
+    aldi_store = Store.objects.get(company__name__iexact="aldi")
+    PriceHistory.objects.create(store=aldi_store, product=choc, date=date(2025, 1, 5), price=None)  # an end row
+    table = _section(_text(staff.get(reverse("admin:catalog_product_change", args=[choc.pk]))),
+                     "Changes, newest first", "Skus")
+    assert "2025-01-05 Aldi Testville (G1) delisted" in table
