@@ -194,7 +194,11 @@ class Price(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["product", "store"], name="price_product_store")]
-        indexes = [models.Index(fields=["store", "product"], name="price_store_product")]
+        indexes = [models.Index(fields=["store", "product"], name="price_store_product"),
+                   # The admin's "not a real reduction" list (prices/changes.py): only those rows, so it
+                   # stays small.
+                   models.Index(fields=["scraped_date"], condition=models.Q(is_real_reduction=False),
+                                name="price_not_real_reduction")]
 
     def __str__(self):
         # "$4.50 at Aldi Carindale (G102)": the product is the page's subject where prices are inlined.

@@ -32,6 +32,9 @@ class PriceHistory(models.Model):
         # change per day; the backfill relies on it to add nothing twice.
         constraints = [models.UniqueConstraint(fields=["store", "product", "date"],
                                                name="pricehistory_store_product_date")]
+        # The admin's price changes page reads a date range (prices/changes.py). A product's page reads
+        # its rows on the product's own index: a few thousand at most, sorted by date in the query.
+        indexes = [models.Index(fields=["date"], name="pricehistory_date")]
 
     def __str__(self):
         return f"{'delisted' if self.price is None else f'${self.price:,.2f}'} from {self.date}"

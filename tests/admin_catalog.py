@@ -42,3 +42,36 @@ def build_catalog(options: UpdateOptions, day: str = "2025-01-02") -> AdminCatal
                                                 "store_name": "iga testville", "state": "nsw"}}) + b"\n")
     report = run_update(options)  # writes the run ledger too
     return AdminCatalog(options, report)
+
+
+# Three more days after build_catalog's, for the price history pages: every product in every file, so
+# none is a partial scrape. Moves: aldi milk 2.50 -> 2.00 -> 1.25 (drops of 20% and 37.5%), aldi bread
+# 2.50 -> 3.50 (a rise of 40%) -> 3.00 on special "was 3.50" (not below the 2.50 of the days before: not
+# a real reduction), aldi cheese's special ends (6.00 -> 7.50, a rise), iga eggs 2.50 -> 2.00 on special
+# (a real reduction).
+HISTORY_DAYS = ("2025-01-03", "2025-01-04")
+
+
+def _aldi_day(milk: float, bread: dict, cheese: dict) -> list[dict]:
+    return [product("milk full 2l", sku="a-1", brand="Farm", normalized_brand="farm", price_current=milk),
+            product("bread white 700g", sku="a-2", brand="Baker", normalized_brand="baker",
+                    category_path=["Bakery", "Bread"], **bread),
+            product("cheese tasty 500g", sku="a-3", brand="Farm", normalized_brand="farm", **cheese),
+            product("choc dark 100g", sku="a-9")]
+
+
+def build_price_history(options: UpdateOptions) -> AdminCatalog:
+    catalog = build_catalog(options)
+    write_file(options.inbox, "aldi", "2025-01-03",
+               _aldi_day(2.0, {"price_current": 3.5}, {"price_current": 7.5}))
+    write_file(options.inbox, "aldi", "2025-01-04",
+               _aldi_day(1.25, {"price_current": 3.0, "price_was": 3.5, "is_on_special": True},
+                         {"price_current": 7.5}))
+    write_file(options.inbox, "iga", "2025-01-04",
+               [product("milk full 2 l", sku=IGA_SKU, barcode=BARCODE, brand="Farm", normalized_brand="farm"),
+                product("eggs free range 12", sku="iga-2", category_path=["Dairy", "Eggs"], price_current=2.0,
+                        price_was=2.5, is_on_special=True),
+                product("dark choc 100 g", sku="iga-9")])
+    report = run_update(options)
+    assert all(f.status == "processed" for f in report.files), [f.reason for f in report.files]
+    return AdminCatalog(options, report)

@@ -1,6 +1,7 @@
-"""The price history's migrations (prices 0001, catalog 0010) carry a catalog of the previous release forward
-(both databases): its stores, products and prices stay as they were, with no reference price yet, the
-history starts empty beside them, and both reverse."""
+"""The price history's migrations (prices 0001 and 0002, catalog 0010 and 0011) carry a catalog of the
+previous release forward (both databases): its stores, products and prices stay as they were, with no
+reference price yet, the history starts empty beside them, the admin's indexes come beside existing
+history, and all of them reverse."""
 from __future__ import annotations
 
 from datetime import date
@@ -70,5 +71,38 @@ def test_history_starts_empty_beside_a_previous_catalog_and_the_migration_revers
         assert columns("catalog_price") >= {"price", "is_on_special"}
         assert not columns("catalog_price") & {"reference_price", "is_real_reduction"}
         assert old.get_model("catalog", "Price").objects.filter(product_id=oats.id).exists()
+    finally:
+        migrate(latest())
+
+
+def indexes(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, table))
+
+
+def test_the_price_changes_indexes_come_beside_existing_history_and_reverse():
+    # The release with history but without the admin's indexes (prices 0002, catalog 0011).
+    with_history = [("catalog", "0010_price_reference"), ("prices", "0001_initial")]
+    try:
+        old = migrate(with_history)
+        assert "pricehistory_date" not in indexes("prices_pricehistory")
+        store, oats = previous_catalog(old)
+        old.get_model("catalog", "Price").objects.update(reference_price=Decimal("2.00"), is_real_reduction=False)
+        old.get_model("prices", "PriceHistory").objects.create(store_id=store.id, product_id=oats.id,
+                                                               date=date(2025, 9, 1), price=Decimal("2.50"))
+
+        new = migrate(latest())
+
+        assert "pricehistory_date" in indexes("prices_pricehistory")
+        assert "price_not_real_reduction" in indexes("catalog_price")
+        assert new.get_model("prices", "PriceHistory").objects.get().price == Decimal("2.50")
+        flagged = new.get_model("catalog", "Price").objects.filter(is_real_reduction=False,
+                                                                   scraped_date__gte=date(2025, 9, 1))
+        assert list(flagged.values_list("product_id", flat=True)) == [oats.id]
+
+        migrate(with_history)
+        assert "pricehistory_date" not in indexes("prices_pricehistory")
+        assert "price_not_real_reduction" not in indexes("catalog_price")
+        assert old.get_model("prices", "PriceHistory").objects.count() == 1
     finally:
         migrate(latest())
