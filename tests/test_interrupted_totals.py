@@ -10,10 +10,12 @@ import signal
 import orjson
 import pytest
 from click.testing import CliRunner
+from django.db import connection
 
 from catalog.models import Price, Product
 from update import cli, orchestrator, stop_signals
 from update.models import RunFile, UpdateRun
+from update.orchestrator import run_update
 
 from .factories import product, write_file
 
@@ -131,3 +133,25 @@ def test_a_failed_file_is_counted_as_rolled_back_too(workspace, monkeypatch):
     assert failed.status == "failed" and Product.objects.count() == 0
     assert failed.products_created == 0 and failed.rolled_back["products_created"] == 4
     assert report.totals()["products_created"] == 0 and report.rolled_back_totals() == failed.rolled_back
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a psycopg connection left mid-command")
+def test_a_signal_cutting_a_query_off_midway_still_leaves_the_run_on_record(workspace, monkeypatch):
+    # A stop signal landing inside the driver, between sending a query and reading its result (it did, in
+    # test_stop_signals.py): the connection is left mid-command. The ledger must still record the run.
+    write_file(workspace.inbox, "iga", "2025-09-01", [product("oats")])
+    real_already_applied = orchestrator.already_applied
+
+    def cut_off(sha256):
+        real_already_applied(sha256)
+        connection.connection.pgconn.send_query(b"SELECT pg_sleep(0.05)")  # sent, its result never read
+        raise stop_signals.Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(orchestrator, "already_applied", cut_off)
+    report = run_update(workspace)
+    assert report.interrupted == "interrupted by SIGTERM"
+    assert [f.status for f in report.files] == ["interrupted"]
+    run = UpdateRun.objects.get()
+    assert run.status == UpdateRun.INTERRUPTED
+    assert list(RunFile.objects.values_list("status", flat=True)) == ["interrupted"]
+    assert not Product.objects.exists()

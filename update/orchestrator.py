@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Price
@@ -147,6 +147,7 @@ def run_update(options: UpdateOptions) -> RunReport:
                     process_file(entry, index, scratch, options, failed_stores, report)
                     watch.sample()
         except Interrupted as exc:
+            drop_connection_cut_mid_query()
             report.interrupted = str(exc)
             if not report.count("interrupted"):  # else the file's own line said it
                 options.progress.warn(f"{exc} between files; the rest stay in the inbox")
@@ -253,6 +254,7 @@ def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: Fil
                 result.status, result.reason = "failed", f"unreadable: {one_line(exc)}"
         except Interrupted as exc:
             interrupted = exc
+            drop_connection_cut_mid_query()
             result.roll_back()
             result.status = "interrupted"
             result.reason = f"{exc}: rolled back, left in the inbox for the next run"
@@ -274,6 +276,15 @@ def process_file(entry: inbox_files.InboxFile, index: ProductIndex, scratch: Fil
     if stop is not None:
         stop.raise_if_received()
     return result
+
+
+def drop_connection_cut_mid_query() -> None:
+    """A stop signal raised inside the database driver, between sending a query and reading its result,
+    leaves the connection in the middle of that command: every later query, the ledger's record of the
+    interruption first, fails with "another command is already in progress". Outside a transaction
+    nothing is lost by dropping it, and Django connects again at the next query."""
+    if connection.connection is not None and not connection.in_atomic_block and not connection.is_usable():
+        connection.close()
 
 
 def _archive_if_applied(entry, options: UpdateOptions, result: FileResult) -> bool:
