@@ -30,7 +30,7 @@ import orjson
 from .pending import DELETED, PendingWrites
 from .keying import ProductRow, decode_slim, encode_slim, nnbs_key, product_entries
 from .keys import id_bytes, id_from_bytes, sku_key, text_key
-from .seen import SeenLine, decode_seen, encode_seen, seen_key
+from .seen import _HITS, SEEN_SIZE, SeenLine, decode_seen, encode_seen, seen_key
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,28 @@ class ProductIndex:
     def seen_many(self, store_id: int, product_ids: Iterable[int]) -> dict[int, SeenLine]:
         """What the store's last file applied to each product, for the products the index remembers."""
         return {}
+
+    def key_owners(self, company_id: int, keys: list[tuple]) -> list[tuple[int, int, int]]:
+        """For each (barcode, sku, nnbs), the product each key names (0 for none), in the order a line's
+        keys are tried: barcode, then SKU, then NNBS."""
+        barcodes = self.get_many("barcode", {b for b, _, _ in keys if b})
+        skus = self.get_many("sku", {(company_id, s) for _, s, _ in keys if s})
+        nnbs = self.get_many("nnbs", {n for _, _, n in keys})
+        return [(barcodes.get(b, 0) if b else 0, skus.get((company_id, s), 0) if s else 0, nnbs.get(n, 0))
+                for b, s, n in keys]
+
+    def seen_lines(self, company_id: int, store_id: int, lines: list[tuple]) -> list[int]:
+        """For each (digest, barcode, sku, nnbs) of a line of the store, the product the line names if
+        the index remembers it as the store's last line of that product, with the same digest and the
+        same key owners (it is "seen": ``update/unchanged.py``); 0 otherwise."""
+        owners = self.key_owners(company_id, [line[1:] for line in lines])
+        product_ids = [next((pid for pid in hits if pid), 0) for hits in owners]
+        entries = self.seen_many(store_id, {pid for pid in product_ids if pid})
+        seen = []
+        for (digest, *_), hits, pid in zip(lines, owners, product_ids):
+            entry = entries.get(pid)
+            seen.append(pid if entry is not None and entry.digest == digest and entry.hits == hits else 0)
+        return seen
 
     def writer(self) -> "IndexWriter":
         raise NotImplementedError
@@ -236,8 +258,8 @@ class LmdbIndex(ProductIndex):
         until after the environment is closed.
         """
         pending, db = self._pending, self.dbs[db_name]
-        if pending is not None and not pending.count:
-            pending = None  # nothing written yet: one get per key, not two
+        if pending is not None and not pending.written(db_name):
+            pending = None  # nothing written to this database yet: one get per key, not two
         found = {}
         with self.env.begin(buffers=True) as txn:
             for key, raw_key in raw_keys:
@@ -259,6 +281,36 @@ class LmdbIndex(ProductIndex):
     def seen_many(self, store_id: int, product_ids: Iterable[int]) -> dict[int, SeenLine]:
         wanted = ((pid, seen_key(pid, store_id)) for pid in product_ids if pid not in self._forgotten)
         return self._lookup("seen", wanted, decode_seen)
+
+    def seen_lines(self, company_id: int, store_id: int, lines: list[tuple]) -> list[int]:
+        """As ``ProductIndex.seen_lines``, in one read transaction: a line's 3 key gets and its entry's
+        get, compared as bytes; the pending writes are read only for a key they may hold."""
+        forgotten = self._forgotten
+        seen = []
+        with self.env.begin(buffers=True) as txn:
+            barcode_of, sku_of, nnbs_of, entry_of = (self._getter(txn, name)
+                                                     for name in ("barcode", "sku", "nnbs", "seen"))
+            for digest, barcode, sku, nnbs in lines:
+                hits = (_owner(barcode_of(text_key(barcode))) if barcode else 0,
+                        _owner(sku_of(sku_key(company_id, sku))) if sku else 0,
+                        _owner(nnbs_of(text_key(nnbs_key(nnbs)))))
+                pid = hits[0] or hits[1] or hits[2]
+                entry = entry_of(seen_key(pid, store_id)) if pid and pid not in forgotten else None
+                seen.append(pid if entry is not None and entry[:SEEN_SIZE] == digest + _HITS.pack(*hits) else 0)
+        return seen
+
+    def _getter(self, txn, db_name: str):
+        """raw key -> raw value or None, in ``txn``, after this file's pending writes of the key if any."""
+        db, pending, get = self.dbs[db_name], self._pending, txn.get
+        if pending is None or not pending.written(db_name):
+            return lambda raw_key: get(raw_key, db=db)
+
+        def get_after_pending(raw_key):
+            value = pending.get(db_name, raw_key)
+            if value is None:
+                return get(raw_key, db=db)
+            return None if value is DELETED else value
+        return get_after_pending
 
     def meta(self) -> dict:
         with self.env.begin(buffers=True) as txn:
@@ -290,6 +342,10 @@ class LmdbIndex(ProductIndex):
     def close(self) -> None:
         self._finish_write()
         self.env.close()
+
+
+def _owner(value) -> int:
+    return 0 if value is None else id_from_bytes(value)
 
 
 _DB_ORDER = tuple(_DB_NAMES)  # "meta" last: a watermark is applied only after the writes it covers
