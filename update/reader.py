@@ -172,7 +172,7 @@ def _candidate(line_no: int, data: bytes, seen: bytes) -> Candidate:
     return Candidate(line_no, data, seen[:DIGEST_SIZE], nnbs, sku, barcode)
 
 
-@dataclass
+@dataclass(slots=True)
 class RawLine:
     line_no: int
     data: bytes  # the line without its end; only the first MAX_LINE_BYTES when ``length`` is more
@@ -292,7 +292,7 @@ def numbered_lines(source: InputFile, survey_: Survey | None = None,
         if on_position is not None and source.consumed - reported >= PROGRESS_EVERY_BYTES:
             reported = source.consumed
             on_position(source.position())
-        if not raw.data.strip():
+        if not raw.data or raw.data.isspace():  # isspace stops at the first other byte; strip copies the line
             continue
         yield raw
     if on_position is not None:
