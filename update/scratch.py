@@ -209,11 +209,15 @@ class FileScratch:
         nothing, trusting the index); False when it already had."""
         return txn.put(id_bytes(product_id), _SEEN if seen else b"", db=self.dbs["priced"], overwrite=False)
 
-    def was_priced(self, txn, product_id: int) -> bool:
-        return txn.get(id_bytes(product_id), db=self.dbs["priced"]) is not None
-
-    def priced_by_seen_line(self, txn, product_id: int) -> bool:
-        return txn.get(id_bytes(product_id), db=self.dbs["priced"]) == _SEEN
+    def price_claims(self, txn, product_ids: list[int]) -> list[bool | None]:
+        """For each product: None when no line of this file priced it, else whether a seen line did
+        (one get a product)."""
+        get, priced = txn.get, self.dbs["priced"]
+        claims = []
+        for product_id in product_ids:
+            claim = get(id_bytes(product_id), db=priced)
+            claims.append(None if claim is None else claim == _SEEN)
+        return claims
 
     def close(self) -> None:
         self.env.close()
