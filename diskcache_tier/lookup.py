@@ -283,34 +283,37 @@ class LmdbIndex(ProductIndex):
         return self._lookup("seen", wanted, decode_seen)
 
     def seen_lines(self, company_id: int, store_id: int, lines: list[tuple]) -> list[int]:
-        """As ``ProductIndex.seen_lines``, in one read transaction: a line's 3 key gets and its entry's
-        get, compared as bytes; the pending writes are read only for a key they may hold."""
+        """As ``ProductIndex.seen_lines``, in one read transaction: each kind of key of the chunk's lines
+        read in one loop, then each line's entry, compared as bytes."""
         forgotten = self._forgotten
-        seen = []
         with self.env.begin(buffers=True) as txn:
-            barcode_of, sku_of, nnbs_of, entry_of = (self._getter(txn, name)
-                                                     for name in ("barcode", "sku", "nnbs", "seen"))
-            for digest, barcode, sku, nnbs in lines:
-                hits = (_owner(barcode_of(text_key(barcode))) if barcode else 0,
-                        _owner(sku_of(sku_key(company_id, sku))) if sku else 0,
-                        _owner(nnbs_of(text_key(nnbs_key(nnbs)))))
-                pid = hits[0] or hits[1] or hits[2]
-                entry = entry_of(seen_key(pid, store_id)) if pid and pid not in forgotten else None
-                seen.append(pid if entry is not None and entry[:SEEN_SIZE] == digest + _HITS.pack(*hits) else 0)
-        return seen
+            barcodes = self._owners(txn, "barcode", [text_key(b) if b else None for _, b, _, _ in lines])
+            skus = self._owners(txn, "sku", [sku_key(company_id, s) if s else None for _, _, s, _ in lines])
+            nnbs = self._owners(txn, "nnbs", [text_key(nnbs_key(n)) for _, _, _, n in lines])
+            product_ids = [b or s or n for b, s, n in zip(barcodes, skus, nnbs)]
+            entries = self._values(txn, "seen", [seen_key(pid, store_id) if pid and pid not in forgotten else None
+                                                 for pid in product_ids])
+            return [pid if entry is not None and entry[:SEEN_SIZE] == digest + _HITS.pack(b, s, n) else 0
+                    for (digest, *_), pid, b, s, n, entry in zip(lines, product_ids, barcodes, skus, nnbs, entries)]
 
-    def _getter(self, txn, db_name: str):
-        """raw key -> raw value or None, in ``txn``, after this file's pending writes of the key if any."""
+    def _owners(self, txn, db_name: str, raw_keys: list) -> list[int]:
+        return [0 if value is None else int.from_bytes(value, "big") for value in self._values(txn, db_name, raw_keys)]
+
+    def _values(self, txn, db_name: str, raw_keys: list) -> list:
+        """The value of each raw key (None for a key None or not found) in ``txn``, after this file's
+        pending writes; those are read only for a key they may hold."""
         db, pending, get = self.dbs[db_name], self._pending, txn.get
         if pending is None or not pending.written(db_name):
-            return lambda raw_key: get(raw_key, db=db)
-
-        def get_after_pending(raw_key):
-            value = pending.get(db_name, raw_key)
+            return [None if key is None else get(key, db=db) for key in raw_keys]
+        values = []
+        for key in raw_keys:
+            value = None if key is None else pending.get(db_name, key)
             if value is None:
-                return get(raw_key, db=db)
-            return None if value is DELETED else value
-        return get_after_pending
+                value = None if key is None else get(key, db=db)
+            elif value is DELETED:
+                value = None
+            values.append(value)
+        return values
 
     def meta(self) -> dict:
         with self.env.begin(buffers=True) as txn:
@@ -342,10 +345,6 @@ class LmdbIndex(ProductIndex):
     def close(self) -> None:
         self._finish_write()
         self.env.close()
-
-
-def _owner(value) -> int:
-    return 0 if value is None else id_from_bytes(value)
 
 
 _DB_ORDER = tuple(_DB_NAMES)  # "meta" last: a watermark is applied only after the writes it covers
