@@ -30,7 +30,7 @@ import orjson
 from .pending import DELETED, PendingWrites
 from .keying import ProductRow, decode_slim, encode_slim, nnbs_key, product_entries
 from .keys import id_bytes, id_from_bytes, sku_key, text_key
-from .seen import SeenLine, decode_seen, encode_seen, seen_key
+from .seen import _HITS, SEEN_SIZE, SeenLine, decode_seen, encode_seen, seen_key
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,28 @@ class ProductIndex:
     def seen_many(self, store_id: int, product_ids: Iterable[int]) -> dict[int, SeenLine]:
         """What the store's last file applied to each product, for the products the index remembers."""
         return {}
+
+    def key_owners(self, company_id: int, keys: list[tuple]) -> list[tuple[int, int, int]]:
+        """For each (barcode, sku, nnbs), the product each key names (0 for none), in the order a line's
+        keys are tried: barcode, then SKU, then NNBS."""
+        barcodes = self.get_many("barcode", {b for b, _, _ in keys if b})
+        skus = self.get_many("sku", {(company_id, s) for _, s, _ in keys if s})
+        nnbs = self.get_many("nnbs", {n for _, _, n in keys})
+        return [(barcodes.get(b, 0) if b else 0, skus.get((company_id, s), 0) if s else 0, nnbs.get(n, 0))
+                for b, s, n in keys]
+
+    def seen_lines(self, company_id: int, store_id: int, lines: list[tuple]) -> list[int]:
+        """For each (digest, barcode, sku, nnbs) of a line of the store, the product the line names if
+        the index remembers it as the store's last line of that product, with the same digest and the
+        same key owners (it is "seen": ``update/unchanged.py``); 0 otherwise."""
+        owners = self.key_owners(company_id, [line[1:] for line in lines])
+        product_ids = [next((pid for pid in hits if pid), 0) for hits in owners]
+        entries = self.seen_many(store_id, {pid for pid in product_ids if pid})
+        seen = []
+        for (digest, *_), hits, pid in zip(lines, owners, product_ids):
+            entry = entries.get(pid)
+            seen.append(pid if entry is not None and entry.digest == digest and entry.hits == hits else 0)
+        return seen
 
     def writer(self) -> "IndexWriter":
         raise NotImplementedError
@@ -236,8 +258,8 @@ class LmdbIndex(ProductIndex):
         until after the environment is closed.
         """
         pending, db = self._pending, self.dbs[db_name]
-        if pending is not None and not pending.count:
-            pending = None  # nothing written yet: one get per key, not two
+        if pending is not None and not pending.written(db_name):
+            pending = None  # nothing written to this database yet: one get per key, not two
         found = {}
         with self.env.begin(buffers=True) as txn:
             for key, raw_key in raw_keys:
@@ -259,6 +281,39 @@ class LmdbIndex(ProductIndex):
     def seen_many(self, store_id: int, product_ids: Iterable[int]) -> dict[int, SeenLine]:
         wanted = ((pid, seen_key(pid, store_id)) for pid in product_ids if pid not in self._forgotten)
         return self._lookup("seen", wanted, decode_seen)
+
+    def seen_lines(self, company_id: int, store_id: int, lines: list[tuple]) -> list[int]:
+        """As ``ProductIndex.seen_lines``, in one read transaction: each kind of key of the chunk's lines
+        read in one loop, then each line's entry, compared as bytes."""
+        forgotten = self._forgotten
+        with self.env.begin(buffers=True) as txn:
+            barcodes = self._owners(txn, "barcode", [text_key(b) if b else None for _, b, _, _ in lines])
+            skus = self._owners(txn, "sku", [sku_key(company_id, s) if s else None for _, _, s, _ in lines])
+            nnbs = self._owners(txn, "nnbs", [text_key(nnbs_key(n)) for _, _, _, n in lines])
+            product_ids = [b or s or n for b, s, n in zip(barcodes, skus, nnbs)]
+            entries = self._values(txn, "seen", [seen_key(pid, store_id) if pid and pid not in forgotten else None
+                                                 for pid in product_ids])
+            return [pid if entry is not None and entry[:SEEN_SIZE] == digest + _HITS.pack(b, s, n) else 0
+                    for (digest, *_), pid, b, s, n, entry in zip(lines, product_ids, barcodes, skus, nnbs, entries)]
+
+    def _owners(self, txn, db_name: str, raw_keys: list) -> list[int]:
+        return [0 if value is None else int.from_bytes(value, "big") for value in self._values(txn, db_name, raw_keys)]
+
+    def _values(self, txn, db_name: str, raw_keys: list) -> list:
+        """The value of each raw key (None for a key None or not found) in ``txn``, after this file's
+        pending writes; those are read only for a key they may hold."""
+        db, pending, get = self.dbs[db_name], self._pending, txn.get
+        if pending is None or not pending.written(db_name):
+            return [None if key is None else get(key, db=db) for key in raw_keys]
+        values = []
+        for key in raw_keys:
+            value = None if key is None else pending.get(db_name, key)
+            if value is None:
+                value = None if key is None else get(key, db=db)
+            elif value is DELETED:
+                value = None
+            values.append(value)
+        return values
 
     def meta(self) -> dict:
         with self.env.begin(buffers=True) as txn:

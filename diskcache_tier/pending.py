@@ -18,6 +18,10 @@ import lmdb
 # Address space, not disk: the sparse scratch file only grows by the pages one file's writes need.
 _PENDING_MAP_SIZE = 8 << 30
 _PUT, _DELETE = b"P", b"D"
+# A filter of the keys written, one bit per hash: a read of a key it has no bit for skips the pending
+# store, one get instead of two. 2^20 bits (128 KB, whatever the file) stay mostly clear for the tens of
+# thousands of keys a day writes; a key that shares a bit costs only the look it would have had anyway.
+_FILTER_BITS = 1 << 20
 DELETED = object()
 
 
@@ -36,17 +40,36 @@ class PendingWrites:
         self.dbs = {name: self.env.open_db(name.encode()) for name in db_names}
         self.txn = self.env.begin(write=True)
         self.count = 0
+        self._written = set()  # the databases this file wrote to: a read of another needs no look here
+        self._filter = bytearray(_FILTER_BITS // 8)
 
     def put(self, db_name: str, key: bytes, value: bytes) -> None:
         self.txn.put(key, _PUT + value, db=self.dbs[db_name])
-        self.count += 1
+        self._note(db_name, key)
 
     def delete(self, db_name: str, key: bytes) -> None:
         self.txn.put(key, _DELETE, db=self.dbs[db_name])
+        self._note(db_name, key)
+
+    def _note(self, db_name: str, key: bytes) -> None:
         self.count += 1
+        self._written.add(db_name)
+        bit = hash(bytes(key)) % _FILTER_BITS
+        self._filter[bit >> 3] |= 1 << (bit & 7)
+
+    def may_hold(self, key: bytes) -> bool:
+        """False when no database has a pending write of ``key``; True when one may have."""
+        bit = hash(bytes(key)) % _FILTER_BITS
+        return bool(self._filter[bit >> 3] & (1 << (bit & 7)))
+
+    def written(self, db_name: str) -> bool:
+        """Whether this file has written (put or deleted) any key of the database."""
+        return db_name in self._written
 
     def get(self, db_name: str, key: bytes):
         """The pending value of a key: bytes, DELETED, or None when this file has not written it."""
+        if not self.may_hold(key):
+            return None
         raw = self.txn.get(key, db=self.dbs[db_name])
         if raw is None:
             return None

@@ -26,6 +26,7 @@ from .keys import id_bytes
 
 DIGEST_SIZE = 16
 _HITS = struct.Struct(">QQQ")
+SEEN_SIZE = DIGEST_SIZE + _HITS.size  # what ``encode_seen`` writes
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,3 +53,34 @@ def test_one_writer_at_a_time(index):
     with pytest.raises(RuntimeError, match="one file at a time"):
         index.writer()
     writer.abort()
+
+
+def test_seen_lines_read_the_files_writes_and_a_dry_runs_overlay(tmp_path):
+    """A line is seen only with the key owners the update would read now: the file's own pending writes,
+    and in a dry run the run's overlay (what the catch-up would have written), not the disk alone."""
+    from diskcache_tier.lookup import ProductIndex
+    from diskcache_tier.seen import SeenLine
+    from update.dry_run_index import DryRunIndex
+
+    digest, line = b"d" * 16, (b"d" * 16, "9300000000001", "S1", "milk 1l")
+    index = LmdbIndex(tmp_path / "index")
+    writer = index.writer()
+    writer.put("nnbs", "milk 1l", 7)
+    writer.put("sku", (3, "S1"), 7)
+    writer.put_seen(5, 7, SeenLine(digest, (0, 7, 7)))  # the barcode named no product when it was applied
+    writer.commit()
+    assert index.seen_lines(3, 5, [line]) == ProductIndex.seen_lines(index, 3, 5, [line]) == [7]
+    writer = index.writer()
+    writer.put("barcode", "9300000000001", 8)  # another product took the barcode in this file
+    assert index.seen_lines(3, 5, [line]) == ProductIndex.seen_lines(index, 3, 5, [line]) == [0]
+    writer.abort()
+    assert index.seen_lines(3, 5, [line]) == [7]
+    index.close()
+
+    dry = DryRunIndex(tmp_path / "index")
+    try:
+        assert dry.seen_lines(3, 5, [line]) == [7]
+        dry._run_overlay.put("barcode", text_key("9300000000001"), (8).to_bytes(8, "big"))  # the catch-up's
+        assert dry.seen_lines(3, 5, [line]) == [0]
+    finally:
+        dry.close()

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from diskcache_tier.build_index import load_memory_index, why_rebuild
 from diskcache_tier.catchup import RebuildNeeded, catch_up
-from diskcache_tier.lookup import _DB_ORDER, LmdbIndex, LmdbWriter
+from diskcache_tier.lookup import _DB_ORDER, LmdbIndex, LmdbWriter, ProductIndex
 from diskcache_tier.pending import DELETED, PendingWrites
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ class DryRunIndex(LmdbIndex):
                 if value is not None:
                     found[key] = decode(value)
         return found
+
+    # Read through ``_lookup``, which reads the run's overlay too; LmdbIndex's own reads only the file's.
+    seen_lines = ProductIndex.seen_lines
 
     def meta(self) -> dict:
         meta = super().meta()

@@ -7,11 +7,13 @@ and the line carries a warning saying so. Nothing here touches a file or the dat
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from catalog.gtin import NotAGtin, canonical_gtin
 from catalog.models import NAME_MAX_LENGTH, NNBS_MAX_LENGTH, SKU, URL_MAX_LENGTH, Company, Price, Store
@@ -139,6 +141,8 @@ def check_same_day(file_date: date, line_meta: FileMeta) -> None:
     line may carry the file's date or the day after; anything else is not this file's scrape.
     """
     day = line_meta.scraped_date
+    if day == file_date:  # nearly every line: no timedelta to build
+        return
     if not file_date <= day <= file_date + timedelta(days=1):
         raise LineRejected(
             f"metadata scraped_date {day} is neither the file's {file_date} nor the day after",
@@ -154,7 +158,7 @@ READ_FIELDS = ("normalized_name_brand_size", "name", "price_current", "price_was
 
 def read_part(product: dict) -> list:
     """The values of the fields the update reads, in one order (what a line's digest is taken of)."""
-    return [product.get(name) for name in READ_FIELDS]
+    return list(map(product.get, READ_FIELDS))
 
 
 def parse_line(line_no: int, record, warnings: list[LineWarning] | None = None) -> ScrapedLine:
@@ -193,9 +197,9 @@ def parse_line(line_no: int, record, warnings: list[LineWarning] | None = None) 
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LineKeys:
-    """What the first pass needs of a usable line: its keys, without building the whole line."""
+class LineKeys(NamedTuple):
+    """What the first pass needs of a usable line: its keys, without building the whole line (a tuple:
+    one is built per line)."""
     nnbs: str
     sku: str | None
     barcode: str | None
@@ -233,17 +237,35 @@ def _usable(record) -> tuple[dict, str, str, Decimal]:
     return p, nnbs, name, price
 
 
+_PLACES = {"0.01": CENT, "0.0001": Decimal("0.0001")}
+_CACHED_TEXT = 24  # a longer "price" is not one, and is not kept
+
+
 def parse_money(value, *, places: str = "0.01", allow_zero: bool = False) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= _CACHED_TEXT):
+        return _cached_money(type(value), value, places, allow_zero)
+    return _money(value, places, allow_zero)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_money(kind: type, value, places: str, allow_zero: bool) -> Decimal | None:
+    """Prices repeat (3.5 is on hundreds of lines): each distinct one is parsed once. ``kind`` keeps
+    "3.5" and 3.5 apart; a Decimal is immutable, so sharing it is safe."""
+    return _money(value, places, allow_zero)
+
+
+def _money(value, places: str, allow_zero: bool) -> Decimal | None:
     try:
-        amount = Decimal(str(value).strip().lstrip("$"))
+        # A number's text has no spaces or "$" to take off (most prices are numbers).
+        amount = Decimal(value.strip().lstrip("$") if isinstance(value, str) else str(value))
         if not amount.is_finite():
             return None
         # Checked after rounding, as stored: 0.004 would be stored as 0.00 and 99999.999 as 100000.00.
-        amount = amount.quantize(Decimal(places))
+        amount = amount.quantize(_PLACES.get(places) or Decimal(places))
     except (InvalidOperation, ValueError):
         return None
     if amount < 0 or amount >= MAX_PRICE or (amount == 0 and not allow_zero):

@@ -173,7 +173,7 @@ def _candidate(line_no: int, data: bytes, seen: bytes) -> Candidate:
     return Candidate(line_no, data, seen[:DIGEST_SIZE], nnbs, sku, barcode)
 
 
-@dataclass
+@dataclass(slots=True)
 class RawLine:
     line_no: int
     data: bytes  # the line without its end; only the first MAX_LINE_BYTES when ``length`` is more
@@ -301,7 +301,7 @@ def numbered_lines(source: InputFile, survey_: Survey | None = None,
         if on_position is not None and source.consumed - reported >= PROGRESS_EVERY_BYTES:
             reported = source.consumed
             on_position(source.position())
-        if not raw.data.strip():
+        if not raw.data or raw.data.isspace():  # isspace stops at the first other byte; strip copies the line
             continue
         yield raw
     if on_position is not None:
@@ -374,14 +374,20 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
                     _log(scratch, txn, raw.line_no, "rejected", str(exc), shown_line(raw.data), raw.length)
                     continue
                 tally.kept += 1
-                first = scratch.claim_nnbs(txn, tally.ordinal, keys.nnbs, raw.line_no)
-                seen = _seen_bytes(record, keys) if digests and first else b""
-                scratch.set_role(txn, raw.line_no, tally.ordinal, first, seen)
+                canonical = canonical_nnbs(keys.nnbs)
+                earlier, same_spelling = scratch.claim_canonical_nnbs(txn, tally.ordinal, canonical, keys.nnbs,
+                                                                      raw.line_no)
+                first = earlier is None or (not same_spelling and scratch.claim_nnbs(txn, tally.ordinal,
+                                                                                     keys.nnbs, raw.line_no))
+                joined = False
                 if first:
                     tally.unique += 1
-                    result.joins += _group(scratch, txn, tally.ordinal, keys, raw.line_no)
+                    joined = _group(scratch, txn, tally.ordinal, keys, earlier, raw.line_no)
+                    result.joins += joined
                 else:
                     tally.duplicates += 1
+                seen = _seen_bytes(record, keys) if digests and first else b""
+                scratch.set_role(txn, raw.line_no, tally.ordinal, first, seen, grouped=joined)
         tallies.flush(txn)
         txn.commit()
     except BaseException:
@@ -415,17 +421,28 @@ def _keys_and_store(txn, tallies: _Tallies, raw: RawLine) -> tuple[LineKeys, Sto
     return keys, tally, record
 
 
-def _group(scratch: FileScratch, txn, store: int, keys: LineKeys, line_no: int) -> bool:
-    """Join the line to the group of every earlier line of its store that shares one of its keys;
-    True when it joined one."""
+def _group(scratch: FileScratch, txn, store: int, keys: LineKeys, nnbs_earlier: int | None, line_no: int) -> bool:
+    """Join the line to the group of every earlier line of its store that shares one of its keys
+    (``nnbs_earlier``: the one that claimed its canonical NNBS, if any); True when it joined one."""
     joined = False
-    for kind, key in (("barcode", keys.barcode), ("sku", keys.sku), ("nnbs", canonical_nnbs(keys.nnbs))):
+    for kind, key in (("barcode", keys.barcode), ("sku", keys.sku)):
         if key is None:
             continue
         earlier = scratch.claim_key(txn, store, kind, key, line_no)
         if earlier is not None:
-            joined = scratch.join(txn, line_no, earlier) or joined
+            joined = _join(scratch, txn, line_no, earlier) or joined
+    if nnbs_earlier is not None:
+        joined = _join(scratch, txn, line_no, nnbs_earlier) or joined
     return joined
+
+
+def _join(scratch: FileScratch, txn, line_no: int, earlier: int) -> bool:
+    """Join two lines' groups; the earlier line's role says it is grouped now (the line's own role is
+    written after its joins)."""
+    if not scratch.join(txn, line_no, earlier):
+        return False
+    scratch.mark_grouped(txn, earlier)
+    return True
 
 
 def _decide_store(scratch: FileScratch, result: Survey) -> None:
@@ -477,7 +494,7 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
             role = scratch.role(txn, raw.line_no)
             if role is None:
                 continue  # refused in pass one, with its reason
-            store, first, seen = role
+            store, first, seen, grouped = role
             if store != own:
                 refusals.append((raw, str(another_store(scratch.store_name(txn, store), file_store))))
                 if len(refusals) >= SCRATCH_COMMIT_EVERY:
@@ -485,12 +502,12 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
                 continue
             if not first or not emit:
                 continue
-            root = scratch.group_root(txn, raw.line_no)
-            members, last = scratch.group(txn, root)
-            if members == 1:
+            if not grouped:  # alone in its unit: no group to look up
                 yield [_candidate(raw.line_no, raw.data, seen) if seen else _parsed(raw.line_no, raw.data,
                                                                                       grouped=False)]
                 continue
+            root = scratch.group_root(txn, raw.line_no)
+            members, last = scratch.group(txn, root)
             with scratch.begin() as write:
                 scratch.defer(write, root, raw.line_no, raw.data)
                 waiting = scratch.take_deferred(write, root) if raw.line_no == last else []

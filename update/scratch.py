@@ -20,7 +20,8 @@ from diskcache_tier.keys import id_bytes, text_key
 # Sparse address space, not disk: the scratch file only grows by what one file's keys need.
 _SCRATCH_MAP_SIZE = 8 << 30
 _LINE = struct.Struct(">Q")  # big-endian, so LMDB's byte order is line order
-_ROLE = struct.Struct(">IB")  # store ordinal, first line of its NNBS (1) or a duplicate (0)
+_ROLE = struct.Struct(">IB")  # store ordinal, flags: first line of its NNBS, member of a group
+_FIRST, _GROUPED = 1, 2
 _GROUP = struct.Struct(">QQ")  # members, line number of the last member
 _DBS = (b"stores", b"store_names", b"line_role", b"first_line", b"key_line", b"parent", b"group", b"deferred", b"log", b"warned",
         b"priced")
@@ -78,18 +79,29 @@ class FileScratch:
             for _, record in cursor:
                 yield bytes(record)
 
-    def set_role(self, txn, line_no: int, store: int, first: bool, seen: bytes = b"") -> None:
-        """``seen``: what the second pass needs to tell an unchanged line without decoding it again."""
-        txn.put(line_bytes(line_no), _ROLE.pack(store, first) + seen, db=self.dbs["line_role"])
+    def set_role(self, txn, line_no: int, store: int, first: bool, seen: bytes = b"", *,
+                 grouped: bool = False) -> None:
+        """``seen``: what the second pass needs to tell an unchanged line without decoding it again;
+        ``grouped``: the line shares a key with another (``mark_grouped`` says it of earlier lines)."""
+        flags = (_FIRST if first else 0) | (_GROUPED if grouped else 0)
+        txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + seen, db=self.dbs["line_role"])
 
-    def role(self, txn, line_no: int) -> tuple[int, bool, bytes] | None:
-        """(store ordinal, first line of its NNBS, what ``set_role`` was given as ``seen``) of a line the
-        first pass kept; None for a refused line."""
+    def mark_grouped(self, txn, line_no: int) -> None:
+        """Say of an earlier line that a later one joined its group (once per join: rare)."""
+        raw = bytes(txn.get(line_bytes(line_no), db=self.dbs["line_role"]))
+        store, flags = _ROLE.unpack(raw[:_ROLE.size])
+        if not flags & _GROUPED:
+            txn.put(line_bytes(line_no), _ROLE.pack(store, flags | _GROUPED) + raw[_ROLE.size:],
+                    db=self.dbs["line_role"])
+
+    def role(self, txn, line_no: int) -> tuple[int, bool, bytes, bool] | None:
+        """(store ordinal, first line of its NNBS, what ``set_role`` was given as ``seen``, member of a
+        group) of a line the first pass kept; None for a refused line."""
         raw = txn.get(line_bytes(line_no), db=self.dbs["line_role"])
         if raw is None:
             return None
-        store, first = _ROLE.unpack(raw[:_ROLE.size])
-        return store, bool(first), bytes(raw[_ROLE.size:])
+        store, flags = _ROLE.unpack(raw[:_ROLE.size])
+        return store, bool(flags & _FIRST), bytes(raw[_ROLE.size:]), bool(flags & _GROUPED)
 
     def claim_nnbs(self, txn, store: int, nnbs: str, line_no: int) -> bool:
         """Record the first line of an NNBS in a store's lines; False when an earlier line has it."""
@@ -102,6 +114,20 @@ class FileScratch:
         if txn.put(raw_key, line_bytes(line_no), db=self.dbs["key_line"], overwrite=False):
             return None
         return _LINE.unpack(txn.get(raw_key, db=self.dbs["key_line"]))[0]
+
+    def claim_canonical_nnbs(self, txn, store: int, canonical: str, nnbs: str, line_no: int) -> tuple[int | None, bool]:
+        """Claim a line's NNBS in its canonical form (the key that groups spellings); (the earlier line
+        that has it or None, whether that line's NNBS is spelled exactly as this one's).
+
+        The claimant's own spelling is kept with its claim, so that a line repeating it is found a
+        duplicate here, and ``claim_nnbs`` is only needed for the other spellings: one write a line.
+        """
+        raw_key = text_key(f"{store}\x1fnnbs\x1f{canonical}")
+        spelled = nnbs.encode()
+        if txn.put(raw_key, line_bytes(line_no) + spelled, db=self.dbs["key_line"], overwrite=False):
+            return None, False
+        raw = txn.get(raw_key, db=self.dbs["key_line"])
+        return _LINE.unpack(raw[:_LINE.size])[0], raw[_LINE.size:] == spelled
 
     # ------------------------------------------------------- groups of lines sharing a key (union-find)
 
@@ -183,11 +209,15 @@ class FileScratch:
         nothing, trusting the index); False when it already had."""
         return txn.put(id_bytes(product_id), _SEEN if seen else b"", db=self.dbs["priced"], overwrite=False)
 
-    def was_priced(self, txn, product_id: int) -> bool:
-        return txn.get(id_bytes(product_id), db=self.dbs["priced"]) is not None
-
-    def priced_by_seen_line(self, txn, product_id: int) -> bool:
-        return txn.get(id_bytes(product_id), db=self.dbs["priced"]) == _SEEN
+    def price_claims(self, txn, product_ids: list[int]) -> list[bool | None]:
+        """For each product: None when no line of this file priced it, else whether a seen line did
+        (one get a product)."""
+        get, priced = txn.get, self.dbs["priced"]
+        claims = []
+        for product_id in product_ids:
+            claim = get(id_bytes(product_id), db=priced)
+            claims.append(None if claim is None else claim == _SEEN)
+        return claims
 
     def close(self) -> None:
         self.env.close()

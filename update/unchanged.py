@@ -72,28 +72,12 @@ class UnchangedLines:
 
     def _seen(self, candidates: list[Candidate]) -> dict[int, int]:
         """id(candidate) -> product id, for the candidates the index remembers exactly as they are."""
-        hits = key_owners(self.ctx.index, self.company_id,
-                          [(c.barcode, c.sku, c.nnbs) for c in candidates])
-        owner_of = {}
-        for candidate, owners in zip(candidates, hits):
-            product_id = next((pid for pid in owners if pid), 0)
-            if product_id:
-                owner_of[id(candidate)] = (product_id, owners)
-        entries = self.ctx.index.seen_many(self.store_id, {pid for pid, _ in owner_of.values()})
-        seen_as = {}
-        for candidate in candidates:
-            product_id, owners = owner_of.get(id(candidate), (0, None))
-            entry = entries.get(product_id)
-            if entry is not None and entry.digest == candidate.digest and entry.hits == owners:
-                seen_as[id(candidate)] = product_id
-        return seen_as
+        found = self.ctx.index.seen_lines(self.company_id, self.store_id,
+                                          [(c.digest, c.barcode, c.sku, c.nnbs) for c in candidates])
+        return {id(candidate): pid for candidate, pid in zip(candidates, found) if pid}
 
 
 def key_owners(index, company_id: int, keys: list[tuple]) -> list[tuple[int, int, int]]:
     """For each (barcode, sku, nnbs), the product each key names in the index (0 for none), in the
     order a line's keys are tried: barcode, then SKU, then NNBS."""
-    barcodes = index.get_many("barcode", {b for b, _, _ in keys if b})
-    skus = index.get_many("sku", {(company_id, s) for _, s, _ in keys if s})
-    nnbs = index.get_many("nnbs", {n for _, _, n in keys})
-    return [(barcodes.get(b, 0) if b else 0, skus.get((company_id, s), 0) if s else 0, nnbs.get(n, 0))
-            for b, s, n in keys]
+    return index.key_owners(company_id, keys)

@@ -249,9 +249,9 @@ class PriceManager:
                 break
             last = rows[-1][1]
             with scratch.env.begin() as txn:
-                absent = [price_id for price_id, pid in rows if not scratch.was_priced(txn, pid)]
-                if self.seen_claims:
-                    seen_found += sum(1 for _, pid in rows if scratch.priced_by_seen_line(txn, pid))
+                claims = scratch.price_claims(txn, [pid for _, pid in rows])
+            absent = [price_id for (price_id, _), claim in zip(rows, claims) if claim is None]
+            seen_found += sum(1 for claim in claims if claim)
             if absent:
                 Price.objects.filter(id__in=absent).delete()
                 self.ctx.result.prices_deleted += len(absent)
