@@ -201,3 +201,17 @@ def test_a_key_another_writer_freed_is_taken_by_the_same_line(workspace, tmp_pat
     assert unchanged(outcome[True][1][3]) == [40]
     survivor = Product.objects.get(normalized_name_brand_size="rolled oats")
     assert survivor.normalized_name_brand_size_variations == ["oats"]
+
+
+def test_a_dry_run_does_not_skip_a_line_whose_product_another_writer_changed(workspace):
+    # The dry run's catch-up keeps the index as it is on disk: the entry it forgets must not count.
+    write_file(workspace.inbox, "iga", "2025-09-01", FILL)
+    run_update(workspace)
+    Product.objects.filter(normalized_name_brand_size="p3").update(url=None)
+    write_file(workspace.inbox, "iga", "2025-09-02", FILL)
+    workspace.dry_run = True
+    rehearsed = run_update(workspace).files[0]
+    workspace.dry_run = False
+    applied = run_update(workspace).files[0]
+    assert (rehearsed.lines_unchanged, rehearsed.products_updated) == (39, 1)
+    assert (applied.lines_unchanged, applied.products_updated) == (39, 1)

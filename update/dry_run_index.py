@@ -29,6 +29,9 @@ class DryRunIndex(LmdbIndex):
         super().__init__(path, readonly=True)
         # What a real run would have written to the index before its first file: the catch-up.
         self._run_overlay = PendingWrites(_DB_ORDER)
+        # Products whose remembered lines the catch-up forgot (another writer changed them): a real run
+        # deletes those entries at its commit; the dry run leaves the index alone and ignores them instead.
+        self._run_forgotten: set[int] = set()
 
     def _lookup(self, db_name, raw_keys, decode) -> dict:
         pending, overlay, db = self._pending, self._run_overlay, self.dbs[db_name]
@@ -48,6 +51,9 @@ class DryRunIndex(LmdbIndex):
 
     # Read through ``_lookup``, which reads the run's overlay too; LmdbIndex's own reads only the file's.
     seen_lines = ProductIndex.seen_lines
+
+    def seen_many(self, store_id, product_ids):
+        return super().seen_many(store_id, [pid for pid in product_ids if pid not in self._run_forgotten])
 
     def meta(self) -> dict:
         meta = super().meta()
@@ -73,6 +79,7 @@ class OverlayWriter(LmdbWriter):
 
     def commit(self):
         overlay = self.index._run_overlay
+        self.index._run_forgotten.update(self.index._forgotten)
         try:
             for batch in self.pending.writes(10_000):
                 for db_name, key, value in batch:
