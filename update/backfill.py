@@ -138,7 +138,7 @@ def _end_rows(store_id: int, day, scratch: FileScratch, result: BackfillResult) 
     while ids := priced_before(store_id, day, last, BATCH):
         last = ids[-1]
         with scratch.env.begin() as txn:
-            absent = [pid for pid in ids if not scratch.was_priced(txn, pid)]
+            absent = [pid for pid, claim in zip(ids, scratch.price_claims(txn, ids)) if claim is None]
         _, present = rows_around(store_id, absent, day)
         result.rows_present += len(present)
         result.rows_added += insert_rows(PriceHistory, history.ROW_FIELDS,
