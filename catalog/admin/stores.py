@@ -95,7 +95,7 @@ class StoreAdmin(CatalogAdmin):
 
     @admin.display(description="prices")
     def prices_link(self, store):
-        url = reverse("admin:catalog_price_changelist") + f"?store__id__exact={store.pk}"
+        url = reverse("admin:catalog_price_changelist") + f"?store=%23{store.pk}"
         return format_html('<a href="{}">prices</a>', url)
 
     # On the store's own page only: counting every listed store's prices would read as many index
@@ -103,8 +103,8 @@ class StoreAdmin(CatalogAdmin):
     @admin.display(description="price count")
     def price_count(self, store):
         # One pass over the store's prices for both figures.
-        counts = Price.objects.filter(store=store).aggregate(total=Count("pk"), specials=Count("pk", filter=SPECIAL))
-        url = reverse("admin:catalog_price_changelist") + f"?store__id__exact={store.pk}"
+        counts = Price.objects.for_store(store).aggregate(total=Count("pk"), specials=Count("pk", filter=SPECIAL))
+        url = reverse("admin:catalog_price_changelist") + f"?store=%23{store.pk}"
         specials = url + "&special=yes"
         return format_html('<a href="{}">{} prices</a>, <a href="{}">{} specials</a> (a saving or on special)',
                            url, f"{counts['total']:,}", specials, f"{counts['specials']:,}")
@@ -142,9 +142,9 @@ class PriceColumns:
 
 @admin.register(Price)
 class PriceAdmin(PriceColumns, ReadOnlyMixin, CatalogAdmin):
-    list_display = ("product", "store", "scraped_date", "price_shown", "was_shown", "special_shown",
+    list_display = ("product", "store", "price_list", "scraped_date", "price_shown", "was_shown", "special_shown",
                     "unit_price_shown")
-    list_select_related = ("product__brand", "store__company")
+    list_select_related = ("product__brand", "store__company", "price_list__company")
     list_filter = (StoreFilter, "store__company", SpecialFilter)
     # (store, product) is the index the update keeps for its per-store work; a store's prices come out
     # in its order, and the pair is unique so Django adds no "-pk" tie-breaker.
@@ -152,8 +152,8 @@ class PriceAdmin(PriceColumns, ReadOnlyMixin, CatalogAdmin):
     sortable_by = ()
     search_fields = ("product__normalized_name_brand_size",)
     search_help_text = "Barcode, SKU or NNBS of the product (exact)."
-    raw_id_fields = ("product", "store")
-    fields = ("product", "store", "scraped_date", "price_shown", "was_shown", "special_shown", "unit_price_shown",
+    raw_id_fields = ("product", "store", "price_list")
+    fields = ("product", "store", "price_list", "scraped_date", "price_shown", "was_shown", "special_shown", "unit_price_shown",
               "is_on_special", "per_unit_price_string", "unit_price", "unit_of_measure", "price_hash")
     readonly_fields = ("price_shown", "was_shown", "special_shown", "unit_price_shown")
 
