@@ -5,7 +5,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -72,8 +72,9 @@ class StoreAdmin(CatalogAdmin):
     list_filter = ("company", StoppedSendingFilter, "state")
     search_fields = ("store_id", "store_name")
     ordering = ("company__name", "store_id")
-    fields = ("company", "store_id", "store_name", "state", "last_scraped", "price_count", "recent_files")
-    readonly_fields = ("company", "store_id", "last_scraped", "price_count", "recent_files")
+    fields = ("company", "store_id", "store_name", "state", "last_scraped", "price_count", "shared_prices",
+              "recent_files")
+    readonly_fields = ("company", "store_id", "last_scraped", "price_count", "shared_prices", "recent_files")
 
     # The update creates stores from the files' metadata; deleting one would delete its prices with it.
     def has_add_permission(self, request):
@@ -108,6 +109,28 @@ class StoreAdmin(CatalogAdmin):
         specials = url + "&special=yes"
         return format_html('<a href="{}">{} prices</a>, <a href="{}">{} specials</a> (a saving or on special)',
                            url, f"{counts['total']:,}", specials, f"{counts['specials']:,}")
+
+    # Stores named on the page; a list of a national chain's stores of one state can hold hundreds.
+    SHARING_SHOWN = 20
+
+    @admin.display(description="shared prices")
+    def shared_prices(self, store):
+        """The list the store shares (docs/price-lists.md), the stores it shares it with, and what it keeps
+        of its own: prices where it differs, and gaps (the list's products it does not carry)."""
+        if store.price_list_id is None:
+            return "none yet: the store's prices are its own until its first file joins its company's list"
+        others = Store.objects.filter(price_list_id=store.price_list_id).exclude(pk=store.pk).select_related(
+            "company").order_by("store_id")
+        shown = [format_html('<a href="{}">{}</a>', reverse("admin:catalog_store_change", args=[s.pk]), s)
+                 for s in others[:self.SHARING_SHOWN]]
+        more = others.count() - len(shown)
+        own = Price.objects.filter(store=store).aggregate(prices=Count("pk", filter=Q(price__isnull=False)),
+                                                          gaps=Count("pk", filter=Q(price__isnull=True)))
+        return format_html(
+            "{} ({} entries), shared with {}{}; its own: {} prices that differ, {} products not carried",
+            store.price_list, f"{store.price_list.entries.count():,}",
+            format_html_join(", ", "{}", ((s,) for s in shown)) if shown else "no other store",
+            f" and {more:,} more" if more > 0 else "", f"{own['prices']:,}", f"{own['gaps']:,}")
 
     @admin.display(description=f"files received in the last {RECENT_DAYS} days")
     def recent_files(self, store):
