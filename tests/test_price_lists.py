@@ -164,3 +164,53 @@ def test_one_stores_file_changes_no_other_stores_reading(workspace):
     assert {n: reading(f"G{n}") for n in (2, 3, 4)} == before
     assert sum(1 for price, _ in reading("G1").values() if price != D("0")) == 40
     assert reading("G1")["p0"][0] == D("1.50") and reading("G1")["p39"][0] == D("40.00")
+
+
+def test_a_company_wide_file_is_one_store_of_its_list(workspace):
+    chain = {f"p{i}": 1.0 + i for i in range(10)}
+    for n in (1, 2):
+        day_file(workspace, "2025-09-01", n, chain)
+    write_file(workspace.inbox, "aldi", "2025-09-01",
+               [product(name, sku=name, price_current=price) for name, price in {**chain, "p9": 0.5}.items()],
+               store={"store_name": "aldi online", "state": "nsw"})
+    report = run_update(workspace)
+    assert [f.status for f in report.files] == ["processed"] * 3
+    wide = Store.objects.exclude(store_id__in=["G1", "G2"]).get()
+    assert wide.price_list_id == Store.objects.get(store_id="G1").price_list_id
+    assert reading(wide.store_id)["p9"] == (D("0.50"), None) and reading("G1")["p9"] == (D("10.00"), None)
+    assert Price.objects.count() == 11  # ten entries and the company-wide store's own p9
+
+
+def test_merging_products_keeps_what_each_store_reads_of_them(workspace):
+    from catalog.merge import merge_products
+
+    # Two stores share "oats" as one product, a third store sells it under another spelling only.
+    for n in (1, 2):
+        day_file(workspace, "2025-09-01", n, {"oats": 2.50, "milk": 1.20, "jam": 4.00})
+    day_file(workspace, "2025-09-01", 3, {"rolled oats": 2.40, "milk": 1.20, "jam": 4.00})
+    run_update(workspace)
+    oats = Product.objects.get(normalized_name_brand_size="oats")
+    rolled = Product.objects.get(normalized_name_brand_size="rolled oats")
+
+    merge_products(oats.id, [rolled.id])
+
+    assert reading("G1")["oats"] == reading("G2")["oats"] == (D("2.50"), None)
+    assert reading("G3")["oats"] == (D("2.40"), None)  # its gap for the list's oats went: it carries them
+    assert "rolled oats" not in reading("G3")
+
+
+def test_the_store_page_shows_its_list_the_stores_sharing_it_and_its_own_differences(workspace, admin_client,
+                                                                                      settings):
+    from django.urls import reverse
+
+    settings.SECURE_SSL_REDIRECT = False
+    chain = {f"p{i}": 1.0 + i for i in range(10)}
+    for n in (1, 2):
+        day_file(workspace, "2025-09-01", n, chain)
+    day_file(workspace, "2025-09-01", 3, {**{k: v for k, v in chain.items() if k != "p0"}, "p1": 0.99})
+    run_update(workspace)
+    store = Store.objects.get(store_id="G3")
+    page = admin_client.get(reverse("admin:catalog_store_change", args=[store.pk])).content.decode()
+    assert "Aldi NSW price list (10 entries), shared with" in page
+    assert "Aldi Store 1 (G1)</a>, " in page and "Aldi Store 2 (G2)</a>" in page
+    assert "its own: 1 prices that differ, 1 products not carried" in page
