@@ -3,6 +3,10 @@
 ``decide`` holds the rule on plain data; ``PriceManager`` gathers the prices of a few chunks (each product
 once, in stream order), fetches their existing rows in one query, applies the rule and writes in bulk,
 and at the end of a complete file deletes the store's prices of products the file no longer lists.
+What the store reads is its own rows, else its price list's entries (docs/price-lists.md): a decided price
+equal to the list's entry drops the store's own row, any other is written as the store's own, and the
+products it wrote are then placed again among the list's stores (prices/sharing.py), which changes no
+store's reading.
 Each change it writes (a created price, a changed one, a deleted one) is also a row of price history
 (prices/history.py), inserted in the same batch: a batch that changes nothing sends no history statement.
 """
