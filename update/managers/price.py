@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.db.models import Q
+from django.db.models import BooleanField, Exists, OuterRef, Q, Value
 
 from catalog.models import Price, PriceList, Store
 from diskcache_tier.seen import SeenLine
@@ -303,18 +303,19 @@ class PriceManager:
         while True:
             # Keyset on product id walks the (store, product) and (list, product) indexes.
             rows = list(Price.objects.for_store(self.store).filter(product_id__gt=last).order_by("product_id")
-                        .values_list("id", "product_id", "store_id")[:DELETE_BATCH])
+                        .annotate(listed=self._listed()).values_list("id", "product_id", "store_id", "listed")
+                        [:DELETE_BATCH])
             if not rows:
                 break
             last = rows[-1][1]
             with scratch.env.begin() as txn:
                 absent = [row for row in rows if not scratch.was_priced(txn, row[1])]
                 if self.seen_claims:
-                    seen_found += sum(1 for _, pid, _ in rows if scratch.priced_by_seen_line(txn, pid))
+                    seen_found += sum(1 for _, pid, _, _ in rows if scratch.priced_by_seen_line(txn, pid))
             if absent:
                 self._delist(absent)
                 self.ctx.result.prices_deleted += len(absent)
-                delisted = [pid for _, pid, _ in absent]
+                delisted = [pid for _, pid, _, _ in absent]
                 for pid in delisted:
                     self.ctx.writer.delete_seen(self.store.id, pid)
                 day = self.ctx.meta.scraped_date
@@ -337,22 +338,27 @@ class PriceManager:
         self.list_stores = None
         return True
 
-    def _delist(self, absent: list[tuple[int, int, int | None]]) -> None:
+    def _listed(self):
+        """Whether the store's list holds the product of a row: an own row of such a product becomes a gap
+        when the product is delisted, any other own row is deleted. Asked in the walk's own query."""
+        if self.store.price_list_id is None:
+            return Value(False, output_field=BooleanField())
+        return Exists(Price.objects.filter(price_list_id=self.store.price_list_id, product_id=OuterRef("product_id")))
+
+    def _delist(self, absent: list[tuple[int, int, int | None, bool]]) -> None:
         """The store no longer carries the products: its own rows go, or become gaps while its list has
         the product; a product it read from the list gets a gap. Then they are placed again."""
-        own = {pid: price_id for price_id, pid, store_id in absent if store_id is not None}
-        listed = set() if self.store.price_list_id is None or not own else set(
-            Price.objects.filter(price_list_id=self.store.price_list_id, product_id__in=list(own))
-            .values_list("product_id", flat=True))
-        Price.objects.filter(id__in=[price_id for pid, price_id in own.items() if pid not in listed]).delete()
+        own = [(price_id, listed) for price_id, _, store_id, listed in absent if store_id is not None]
+        Price.objects.filter(id__in=[price_id for price_id, listed in own if not listed]).delete()
         if self.store.price_list_id is None:
             return
         day = self.ctx.meta.scraped_date
-        Price.objects.filter(id__in=[own[pid] for pid in listed]).update(scraped_date=day, **sharing.GAP)
+        Price.objects.filter(id__in=[price_id for price_id, listed in own if listed]).update(
+            scraped_date=day, **sharing.GAP)
         gaps = [(pid, self.store.id, day, *(sharing.GAP[name] for name in sharing.CONTENT_FIELDS))
-                for _, pid, store_id in absent if store_id is None]
+                for _, pid, store_id, _ in absent if store_id is None]
         insert_rows(Price, ["product", "store", "scraped_date", *sharing.CONTENT_FIELDS], gaps)
-        self._share([pid for _, pid, _ in absent])
+        self._share([pid for _, pid, _, _ in absent])
 
     def _share_own(self) -> None:
         """Share what a store that just joined its list has in common with the list's other stores."""
