@@ -29,11 +29,7 @@ def _tables():
             "brand_name_company_pairs"),
         "sku": SKU.objects.order_by("company__name", "sku").values_list(
             "company__name", "sku", "product__normalized_name_brand_size"),
-        "price": Price.objects.order_by("store__company__name", "store__store_id",
-                                        "product__normalized_name_brand_size").values_list(
-            "store__company__name", "store__store_id", "product__normalized_name_brand_size", "scraped_date",
-            "price", "was_price", "save_amount", "unit_price", "unit_of_measure", "per_unit_price_string",
-            "is_on_special", "price_hash"),
+        "price": _StorePrices(),
         "category": Category.objects.order_by("company__name", "slug").values_list("company__name", "slug", "name"),
         "category_parent": Category.parents.through.objects.order_by(
             "from_category__company__name", "from_category__slug", "to_category__slug").values_list(
@@ -42,6 +38,20 @@ def _tables():
             "product__normalized_name_brand_size", "category__company__name", "category__slug").values_list(
             "product__normalized_name_brand_size", "category__company__name", "category__slug"),
     }
+
+
+class _StorePrices:
+    """What each store reads (``Price.objects.for_store``), store by store: the same digest whether a price
+    is a list's entry or the store's own row (docs/price-lists.md)."""
+
+    def iterator(self, chunk_size: int):
+        stores = Store.objects.select_related("company").order_by("company__name", "store_id")
+        for store in stores.iterator(chunk_size=chunk_size):
+            rows = Price.objects.for_store(store).order_by("product__normalized_name_brand_size").values_list(
+                "product__normalized_name_brand_size", "scraped_date", "price", "was_price", "save_amount",
+                "unit_price", "unit_of_measure", "per_unit_price_string", "is_on_special", "price_hash")
+            for row in rows.iterator(chunk_size=chunk_size):
+                yield (store.company.name, store.store_id, *row)
 
 
 def _default(value):

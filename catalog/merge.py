@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from django.db import transaction
 
-from .models import SKU, Price, Product, ProductCategory
+from .models import SKU, Price, Product, ProductCategory, Store
 
 
 class MergeError(ValueError):
@@ -36,11 +36,12 @@ class MergeResult:
         return asdict(self)
 
 
-def merge_products(survivor_id: int, merged_ids: list[int]) -> MergeResult:
+def merge_products(survivor_id: int, merged_ids: list[int], *, merge_prices=None) -> MergeResult:
     """Fold the products ``merged_ids`` into ``survivor_id`` and delete them; one transaction.
 
     Queries are per group, not per row: one UPDATE for the SKUs, one read and at most two writes for
     the prices and for the category links, one DELETE for the merged products, one UPDATE of the survivor.
+    ``merge_prices`` replaces the price step for a migration whose price table is an older one's (0007).
     """
     merged_ids = sorted({int(pid) for pid in merged_ids} - {int(survivor_id)})
     result = MergeResult()
@@ -56,7 +57,7 @@ def merge_products(survivor_id: int, merged_ids: list[int]) -> MergeResult:
         merged = [products[pid] for pid in merged_ids]
 
         result.skus_moved = SKU.objects.filter(product_id__in=merged_ids).update(product_id=survivor_id)
-        result.prices_moved, result.prices_dropped = _merge_prices(survivor_id, merged_ids)
+        result.prices_moved, result.prices_dropped = (merge_prices or _merge_prices)(survivor_id, merged_ids)
         result.category_links_moved = _merge_category_links(survivor_id, merged_ids)
         result.variations_added = _fold_fields(survivor, merged)
         # Deleted before the survivor is saved: the barcode is unique, and the merged product holding it
@@ -71,17 +72,31 @@ def merge_products(survivor_id: int, merged_ids: list[int]) -> MergeResult:
 
 
 def _merge_prices(survivor_id: int, merged_ids: list[int]) -> tuple[int, int]:
-    """Keep the newest price of each store: (prices moved to the survivor, prices dropped)."""
+    """Keep the newest price of each owner, a store or a list (docs/price-lists.md): (prices moved to the
+    survivor, prices dropped). A store's gap stays only if the store read none of the products: a store
+    that carried one of them carries the survivor."""
     rows = list(Price.objects.filter(product_id__in=[survivor_id, *merged_ids])
-                .values_list("id", "product_id", "store_id", "scraped_date"))
-    # Newest date first; on a tie the survivor's own price, then the oldest product's.
-    rows.sort(key=lambda r: (r[2], -r[3].toordinal(), r[1] != survivor_id, r[1]))
+                .values_list("id", "product_id", "store_id", "price_list_id", "scraped_date", "price"))
+    lists_of = dict(Store.objects.filter(id__in={r[2] for r in rows if r[2]}).values_list("id", "price_list_id"))
+    listed = {(r[3], r[1]) for r in rows if r[3]}
+    gapped = {(r[2], r[1]) for r in rows if r[2] and r[5] is None}
+    priced_stores = {r[2] for r in rows if r[2] and r[5] is not None}
+
+    def read_something(store_id):
+        return store_id in priced_stores or any((lists_of.get(store_id), pid) in listed
+                                                and (store_id, pid) not in gapped
+                                                for pid in [survivor_id, *merged_ids])
+
+    # A price before a gap, then newest date first; on a tie the survivor's own price, then the oldest
+    # product's.
+    rows.sort(key=lambda r: (r[2] or 0, r[3] or 0, r[5] is None, -r[4].toordinal(), r[1] != survivor_id, r[1]))
     winners, losers, seen = [], [], set()
-    for price_id, product_id, store_id, _ in rows:
-        if store_id in seen:
+    for price_id, product_id, store_id, list_id, _, price in rows:
+        owner = (store_id, list_id)
+        if owner in seen or (price is None and read_something(store_id)):
             losers.append(price_id)
         else:
-            seen.add(store_id)
+            seen.add(owner)
             if product_id != survivor_id:
                 winners.append(price_id)
     if losers:

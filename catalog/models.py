@@ -54,6 +54,10 @@ class Store(models.Model):
     store_name = models.CharField(max_length=255, blank=True)
     state = models.CharField(max_length=50, blank=True)
     last_scraped = models.DateField(null=True, blank=True)
+    # The prices the store shares with its chain's stores of its state (docs/price-lists.md); NULL until
+    # its first file is applied.
+    price_list = models.ForeignKey("PriceList", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="stores")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "store_id"], name="store_company_store_id")]
@@ -175,11 +179,48 @@ class SKU(models.Model):
         return f"SKU {self.sku}"
 
 
+class PriceList(models.Model):
+    """The prices a company's stores of one state share: its entries are Price rows with price_list set."""
+    # A company can only go once its stores have (Store.company protects it): its lists go with it.
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="price_lists")
+    state = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "state"], name="pricelist_company_state")]
+
+    def __str__(self):
+        company = self.company.name
+        shown = company.capitalize() if company.islower() else company
+        return f"{shown} {self.state.upper()} price list".replace("  ", " ")
+
+
+class PriceQuerySet(models.QuerySet):
+    def for_store(self, store: "Store") -> "PriceQuerySet":
+        """The store's current prices, one row per product it carries (docs/price-lists.md): its own rows
+        that are prices, and its list's entries it has no row of its own for. One query on one table."""
+        return self.filter(read_by(store))
+
+
+def read_by(store: "Store") -> models.Q:
+    """The condition ``for_store`` filters on; ORed for several stores, the rows any of them reads."""
+    own = models.Q(store_id=store.pk, price__isnull=False)
+    if store.price_list_id is None:
+        return own
+    overridden = Price.objects.filter(store_id=store.pk, product_id=models.OuterRef("product_id"))
+    return own | (models.Q(price_list_id=store.price_list_id) & ~models.Exists(overridden))
+
+
 class Price(models.Model):
+    """A price row of one of three kinds: a list's entry (price_list set), a store's own price (store set),
+    or a store's gap (store set, price NULL: the store does not carry the list's product). What a store
+    charges is ``Price.objects.for_store(store)``; never read ``filter(store=...)``, its own rows only."""
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="prices")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="prices", null=True, blank=True)
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="entries", null=True,
+                                   blank=True)
     scraped_date = models.DateField()
-    price = models.DecimalField(max_digits=12, decimal_places=2)
+    price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                                help_text="empty on a gap: the store does not carry the list's product")
     was_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     save_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     unit_price = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
@@ -192,9 +233,20 @@ class Price(models.Model):
     reference_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     is_real_reduction = models.BooleanField(null=True, blank=True)
 
+    objects = PriceQuerySet.as_manager()
+
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["product", "store"], name="price_product_store")]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "store"], name="price_product_store"),
+            models.UniqueConstraint(fields=["product", "price_list"], name="price_product_price_list"),
+            # Exactly one owner: a store's own row or a list's entry (a gap is a store's row).
+            models.CheckConstraint(
+                condition=(models.Q(store__isnull=False, price_list__isnull=True)
+                           | models.Q(store__isnull=True, price_list__isnull=False, price__isnull=False)),
+                name="price_one_owner"),
+        ]
         indexes = [models.Index(fields=["store", "product"], name="price_store_product"),
+                   models.Index(fields=["price_list", "product"], name="price_price_list_product"),
                    # The admin's "not a real reduction" list (prices/changes.py): only those rows, so it
                    # stays small.
                    models.Index(fields=["scraped_date"], condition=models.Q(is_real_reduction=False),
@@ -202,7 +254,10 @@ class Price(models.Model):
 
     def __str__(self):
         # "$4.50 at Aldi Carindale (G102)": the product is the page's subject where prices are inlined.
-        return f"${self.price:,.2f} at {self.store}"
+        owner = self.store if self.store_id else self.price_list
+        if self.price is None:
+            return f"not carried at {owner}"
+        return f"${self.price:,.2f} at {owner}"
 
 
 class Category(models.Model):

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from catalog.models import Price, Store
 
@@ -143,14 +143,25 @@ def _as_move(row: PriceHistory, previous_price) -> PriceHistory:
 
 
 def _current_specials(rows) -> dict[tuple[int, int], Price]:
-    """The current prices on special of the rows' (product, store) pairs, in one query."""
+    """The current prices on special of the rows' (product, store) pairs, as each store reads them: its own
+    row (a gap: none), else its list's entry (docs/price-lists.md). Two queries, whatever the pairs."""
     if not rows:
         return {}
     pairs = {(row.product_id, row.store_id) for row in rows}
-    prices = Price.objects.filter(product_id__in={p for p, _ in pairs}, store_id__in={s for _, s in pairs},
-                                  is_on_special=True).only("product_id", "store_id", "price", "reference_price",
-                                                           "is_real_reduction")
-    return {(p.product_id, p.store_id): p for p in prices if (p.product_id, p.store_id) in pairs}
+    products = {p for p, _ in pairs}
+    lists = dict(Store.objects.filter(id__in={s for _, s in pairs}).values_list("id", "price_list_id"))
+    fields = ("product_id", "store_id", "price_list_id", "price", "is_on_special", "reference_price",
+              "is_real_reduction")
+    own = {(p.product_id, p.store_id): p for p in Price.objects.filter(
+        product_id__in=products, store_id__in=lists).only(*fields)}
+    entries = {(p.product_id, p.price_list_id): p for p in Price.objects.filter(
+        product_id__in=products, price_list_id__in={pl for pl in lists.values() if pl}).only(*fields)}
+    current = {}
+    for product_id, store_id in pairs:
+        price = own.get((product_id, store_id)) or entries.get((product_id, lists.get(store_id)))
+        if price is not None and price.price is not None and price.is_on_special:
+            current[(product_id, store_id)] = price
+    return current
 
 
 def not_real_reductions(chosen: ChangeFilter) -> list[Price]:
@@ -161,6 +172,10 @@ def not_real_reductions(chosen: ChangeFilter) -> list[Price]:
     rows = Price.objects.filter(is_real_reduction=False, scraped_date__gte=chosen.since,
                                 scraped_date__lte=chosen.until)
     if chosen.company_id is not None:
-        rows = rows.filter(store__company_id=chosen.company_id)
-    return list(rows.select_related("store__company", "product__brand")
-                .order_by("-scraped_date", "store_id", "product_id")[:ROWS_PER_LIST])
+        rows = rows.filter(Q(store__company_id=chosen.company_id) | Q(price_list__company_id=chosen.company_id))
+    # A shared price is its list's entry: the page names the list where it would name a store.
+    found = list(rows.select_related("store__company", "price_list__company", "product__brand")
+                 .order_by("-scraped_date", "store_id", "product_id")[:ROWS_PER_LIST])
+    for price in found:
+        price.held_by = price.store if price.store_id else price.price_list
+    return found

@@ -44,7 +44,7 @@ def store_history(store_ref: str, sku: str, *, prog: str) -> StoreHistory:
         raise NotFound(f"no SKU {sku!r} at {store.company.name}: give the SKU as the company's files spell it")
     rows = list(PriceHistory.objects.filter(store=store, product_id=link.product_id).order_by("date")
                 .values_list(*CHANGE_FIELDS))
-    reference, verdict = Price.objects.filter(store=store, product_id=link.product_id).values_list(
+    reference, verdict = Price.objects.for_store(store).filter(product_id=link.product_id).values_list(
         "reference_price", "is_real_reduction").first() or (None, None)
     return StoreHistory(f"{link.product} at {store_name(store)}, SKU {sku}", store_ref_of(store),
                         [_change(row) for row in rows], _money(reference), verdict)
@@ -55,13 +55,26 @@ def product_history(product_id: int, *, prog: str) -> list[StoreHistory]:
     product = Product.objects.select_related("brand").filter(pk=product_id).first()
     if product is None:
         raise NotFound(f"no product {product_id}: the admin's product page shows a product's id")
-    # Three queries whatever the number of stores: the rows, their stores, the current references.
+    # Four queries whatever the number of stores: the rows, their stores, the current references of the
+    # product in the stores' own rows and in their lists (docs/price-lists.md).
     rows = list(PriceHistory.objects.filter(product_id=product_id).order_by("store_id", "date")
                 .values_list("store_id", *CHANGE_FIELDS))
     store_ids = sorted({row[0] for row in rows})
-    stores = Store.objects.select_related("company").filter(id__in=store_ids)
-    current = {store_id: (reference, verdict) for store_id, reference, verdict in Price.objects.filter(
-        product_id=product_id, store_id__in=store_ids).values_list("store_id", "reference_price", "is_real_reduction")}
+    stores = list(Store.objects.select_related("company").filter(id__in=store_ids))
+    owned = {store_id: (price, reference, verdict) for store_id, price, reference, verdict in Price.objects.filter(
+        product_id=product_id, store_id__in=store_ids).values_list(
+        "store_id", "price", "reference_price", "is_real_reduction")}
+    listed = {list_id: (reference, verdict) for list_id, reference, verdict in Price.objects.filter(
+        product_id=product_id, price_list_id__in={s.price_list_id for s in stores if s.price_list_id}).values_list(
+        "price_list_id", "reference_price", "is_real_reduction")}
+    current = {}
+    for store in stores:
+        if store.id in owned:
+            price, reference, verdict = owned[store.id]
+            if price is not None:  # a gap: the store does not carry it
+                current[store.id] = (reference, verdict)
+        elif store.price_list_id in listed:
+            current[store.id] = listed[store.price_list_id]
     histories = []
     for store in sorted(stores, key=lambda s: (s.company.name.casefold(), s.store_id)):
         reference, verdict = current.get(store.id, (None, None))

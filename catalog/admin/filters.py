@@ -6,12 +6,14 @@ brands and stores are typed into a box instead; companies, a handful, are listed
 from __future__ import annotations
 
 import datetime as dt
+from functools import reduce
+from operator import or_
 
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from catalog.models import SKU, Company, ProductBrand
+from catalog.models import SKU, Company, Price, ProductBrand, Store, read_by
 
 
 class InputFilter(admin.SimpleListFilter):
@@ -81,8 +83,12 @@ class StoreFilter(InputFilter):
         if not value:
             return queryset
         if value.startswith("#") and value[1:].isdigit():
-            return queryset.filter(store_id=int(value[1:]))
-        return queryset.filter(store__store_id=value)
+            stores = Store.objects.filter(pk=int(value[1:]))
+        else:
+            stores = Store.objects.filter(store_id=value)
+        if queryset.model is Price:  # what the stores read: their own rows and their lists' entries
+            return queryset.filter(reduce(or_, (read_by(store) for store in stores), Q(pk__in=[])))
+        return queryset.filter(store__in=stores)
 
 
 # What the price list calls a special: a saving against the was-price, or the retailer's flag without one.

@@ -42,11 +42,13 @@ class PriceInline(PriceColumns, ReadOnlyMixin, admin.TabularInline):
     verbose_name_plural = f"prices (newest {PRICES_ON_PRODUCT_PAGE}; all of them under 'All prices' above)"
 
     def get_queryset(self, request):
-        return (super().get_queryset(request).select_related("store__company")
+        return (super().get_queryset(request).select_related("store__company", "price_list__company")
                 .order_by("-scraped_date", "store_id"))
 
     @admin.display(description="store")
     def store_link(self, price):
+        if price.store_id is None:  # a list's entry: every store of the list without a row of its own
+            return f"{price.price_list}, shared"
         url = reverse("admin:catalog_store_change", args=[price.store_id])
         return format_html('<a href="{}">{}</a>', url, price.store)
 

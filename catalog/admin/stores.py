@@ -5,7 +5,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -72,8 +72,9 @@ class StoreAdmin(CatalogAdmin):
     list_filter = ("company", StoppedSendingFilter, "state")
     search_fields = ("store_id", "store_name")
     ordering = ("company__name", "store_id")
-    fields = ("company", "store_id", "store_name", "state", "last_scraped", "price_count", "recent_files")
-    readonly_fields = ("company", "store_id", "last_scraped", "price_count", "recent_files")
+    fields = ("company", "store_id", "store_name", "state", "last_scraped", "price_count", "shared_prices",
+              "recent_files")
+    readonly_fields = ("company", "store_id", "last_scraped", "price_count", "shared_prices", "recent_files")
 
     # The update creates stores from the files' metadata; deleting one would delete its prices with it.
     def has_add_permission(self, request):
@@ -95,7 +96,7 @@ class StoreAdmin(CatalogAdmin):
 
     @admin.display(description="prices")
     def prices_link(self, store):
-        url = reverse("admin:catalog_price_changelist") + f"?store__id__exact={store.pk}"
+        url = reverse("admin:catalog_price_changelist") + f"?store=%23{store.pk}"
         return format_html('<a href="{}">prices</a>', url)
 
     # On the store's own page only: counting every listed store's prices would read as many index
@@ -103,11 +104,33 @@ class StoreAdmin(CatalogAdmin):
     @admin.display(description="price count")
     def price_count(self, store):
         # One pass over the store's prices for both figures.
-        counts = Price.objects.filter(store=store).aggregate(total=Count("pk"), specials=Count("pk", filter=SPECIAL))
-        url = reverse("admin:catalog_price_changelist") + f"?store__id__exact={store.pk}"
+        counts = Price.objects.for_store(store).aggregate(total=Count("pk"), specials=Count("pk", filter=SPECIAL))
+        url = reverse("admin:catalog_price_changelist") + f"?store=%23{store.pk}"
         specials = url + "&special=yes"
         return format_html('<a href="{}">{} prices</a>, <a href="{}">{} specials</a> (a saving or on special)',
                            url, f"{counts['total']:,}", specials, f"{counts['specials']:,}")
+
+    # Stores named on the page; a list of a national chain's stores of one state can hold hundreds.
+    SHARING_SHOWN = 20
+
+    @admin.display(description="shared prices")
+    def shared_prices(self, store):
+        """The list the store shares (docs/price-lists.md), the stores it shares it with, and what it keeps
+        of its own: prices where it differs, and gaps (the list's products it does not carry)."""
+        if store.price_list_id is None:
+            return "none yet: the store's prices are its own until its first file joins its company's list"
+        others = Store.objects.filter(price_list_id=store.price_list_id).exclude(pk=store.pk).select_related(
+            "company").order_by("store_id")
+        shown = [format_html('<a href="{}">{}</a>', reverse("admin:catalog_store_change", args=[s.pk]), s)
+                 for s in others[:self.SHARING_SHOWN]]
+        more = others.count() - len(shown)
+        own = Price.objects.filter(store=store).aggregate(prices=Count("pk", filter=Q(price__isnull=False)),
+                                                          gaps=Count("pk", filter=Q(price__isnull=True)))
+        return format_html(
+            "{} ({} entries), shared with {}{}; its own: {} prices that differ, {} products not carried",
+            store.price_list, f"{store.price_list.entries.count():,}",
+            format_html_join(", ", "{}", ((s,) for s in shown)) if shown else "no other store",
+            f" and {more:,} more" if more > 0 else "", f"{own['prices']:,}", f"{own['gaps']:,}")
 
     @admin.display(description=f"files received in the last {RECENT_DAYS} days")
     def recent_files(self, store):
@@ -142,9 +165,9 @@ class PriceColumns:
 
 @admin.register(Price)
 class PriceAdmin(PriceColumns, ReadOnlyMixin, CatalogAdmin):
-    list_display = ("product", "store", "scraped_date", "price_shown", "was_shown", "special_shown",
+    list_display = ("product", "store", "price_list", "scraped_date", "price_shown", "was_shown", "special_shown",
                     "unit_price_shown")
-    list_select_related = ("product__brand", "store__company")
+    list_select_related = ("product__brand", "store__company", "price_list__company")
     list_filter = (StoreFilter, "store__company", SpecialFilter)
     # (store, product) is the index the update keeps for its per-store work; a store's prices come out
     # in its order, and the pair is unique so Django adds no "-pk" tie-breaker.
@@ -152,8 +175,8 @@ class PriceAdmin(PriceColumns, ReadOnlyMixin, CatalogAdmin):
     sortable_by = ()
     search_fields = ("product__normalized_name_brand_size",)
     search_help_text = "Barcode, SKU or NNBS of the product (exact)."
-    raw_id_fields = ("product", "store")
-    fields = ("product", "store", "scraped_date", "price_shown", "was_shown", "special_shown", "unit_price_shown",
+    raw_id_fields = ("product", "store", "price_list")
+    fields = ("product", "store", "price_list", "scraped_date", "price_shown", "was_shown", "special_shown", "unit_price_shown",
               "is_on_special", "per_unit_price_string", "unit_price", "unit_of_measure", "price_hash")
     readonly_fields = ("price_shown", "was_shown", "special_shown", "unit_price_shown")
 

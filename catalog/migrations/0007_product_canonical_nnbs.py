@@ -8,6 +8,8 @@ migration refuses with the list, changing nothing: merge or fix them by hand, th
 
 ``catalog.merge`` works on the current models, which match the tables at this migration; a later
 migration that changes those tables must freeze its own copy here if it ever has to run this on old data.
+Catalog 0011 (price lists) changed the price table: its price step is frozen here (``_store_prices``), on
+this migration's model.
 """
 import unicodedata
 
@@ -57,8 +59,32 @@ def fill_and_merge(apps, schema_editor):
             f"(or `manage.py reconcile`), then run migrate again; nothing was changed.")
     from catalog.merge import merge_products
 
+    Price = apps.get_model("catalog", "Price")
     for group in groups.values():
-        merge_products(group[0][0], [pid for pid, _, _ in group[1:]])
+        merge_products(group[0][0], [pid for pid, _, _ in group[1:]],
+                       merge_prices=lambda survivor_id, merged_ids: _store_prices(Price, survivor_id, merged_ids))
+
+
+def _store_prices(Price, survivor_id: int, merged_ids: list[int]) -> tuple[int, int]:
+    """Frozen copy of catalog.merge's price step before price lists: keep the newest price of each store
+    (prices moved to the survivor, prices dropped)."""
+    rows = list(Price.objects.filter(product_id__in=[survivor_id, *merged_ids])
+                .values_list("id", "product_id", "store_id", "scraped_date"))
+    # Newest date first; on a tie the survivor's own price, then the oldest product's.
+    rows.sort(key=lambda r: (r[2], -r[3].toordinal(), r[1] != survivor_id, r[1]))
+    winners, losers, seen = [], [], set()
+    for price_id, product_id, store_id, _ in rows:
+        if store_id in seen:
+            losers.append(price_id)
+        else:
+            seen.add(store_id)
+            if product_id != survivor_id:
+                winners.append(price_id)
+    if losers:
+        Price.objects.filter(id__in=losers).delete()
+    if winners:
+        Price.objects.filter(id__in=winners).update(product_id=survivor_id)
+    return len(winners), len(losers)
 
 
 class Migration(migrations.Migration):

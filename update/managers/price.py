@@ -3,6 +3,10 @@
 ``decide`` holds the rule on plain data; ``PriceManager`` gathers the prices of a few chunks (each product
 once, in stream order), fetches their existing rows in one query, applies the rule and writes in bulk,
 and at the end of a complete file deletes the store's prices of products the file no longer lists.
+What the store reads is its own rows, else its price list's entries (docs/price-lists.md): a decided price
+equal to the list's entry drops the store's own row, any other is written as the store's own, and the
+products it wrote are then placed again among the list's stores (prices/sharing.py), which changes no
+store's reading.
 Each change it writes (a created price, a changed one, a deleted one) is also a row of price history
 (prices/history.py), inserted in the same batch: a batch that changes nothing sends no history statement.
 """
@@ -14,13 +18,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import BooleanField, Exists, OuterRef, Q, Value
 
-from catalog.models import Price
+from catalog.models import Price, PriceList, Store
 from diskcache_tier.seen import SeenLine
-from prices import history
+from prices import history, sharing
 from prices.charged import charged_in_window
 from prices.models import PriceHistory
 from prices.reference import is_real_reduction, reference_price
+from prices.sharing import content_key
 
 from ..bulk import Gathered, insert_rows, max_query_params, update_rows
 from ..context import FileContext
@@ -59,6 +65,20 @@ class Quote:
     def of(cls, line: ScrapedLine, origin: tuple | None = None) -> "Quote":
         return cls(line.price, line.was_price, line.unit_price, line.unit_of_measure, line.per_unit_price_string,
                    line.is_on_special, line.price_hash, origin)
+
+
+@dataclass
+class Reading:
+    """The store's own rows and its list's entries for a batch of products (named rows, by product id)."""
+    own: dict
+    listed: dict
+
+    def read(self, pid: int):
+        """What the store reads of the product: its own row, unless a gap; else the list's entry; or None."""
+        mine = self.own.get(pid)
+        if mine is not None:
+            return mine if mine.price is not None else None
+        return self.listed.get(pid)
 
 
 @dataclass
@@ -133,6 +153,7 @@ class PriceManager:
         # The batch's product ids go in one IN (...), beside the store's id.
         self.pending = Gathered(min(PRICE_BATCH, max_query_params() - 1), self._write)
         self.seen_claims = 0  # products priced by a seen line: each must still have its row here
+        self.list_stores = None  # the ids of the stores of the store's list, read once per file
 
     def apply(self, pairs: list[tuple[ScrapedLine | None, int]]) -> None:
         """Price each product once per file: the first line that resolved to it wins.
@@ -161,34 +182,68 @@ class PriceManager:
     def _write(self, firsts: list[tuple[Quote, int]]) -> None:
         if not firsts:
             return
-        # Named rows, not model instances: most prices are unchanged, and building a Price per row was a
-        # twentieth of a day-2 update's CPU. Only the rows to update become instances.
-        existing = {row.product_id: row for row in Price.objects.filter(
-            store=self.store, product_id__in=[pid for _, pid in firsts]).values_list(
-            "id", "product_id", *STORED_FIELDS, *SPECIAL_FIELDS, named=True)}
+        reading = self._reading([pid for _, pid in firsts])
         day = self.ctx.meta.scraped_date
-        decided = [(line, pid, existing.get(pid), decide(existing.get(pid), line, day)) for line, pid in firsts]
+        decided = [(line, pid, reading.read(pid), decide(reading.read(pid), line, day)) for line, pid in firsts]
         self._judge_specials(decided, day)
-        to_create, to_update, remembered, changes = [], [], [], []
+        to_create, to_update, to_drop, remembered, changes, own = [], [], [], [], [], []
+        created = updated = 0
         for line, pid, stored, change in decided:
-            if change.action == "create":
-                to_create.append((pid, self.store.id, *(change.fields[name] for name in PRICE_FIELDS)))
-            elif change.action == "update":
-                to_update.append(Price(id=existing[pid].id, product_id=pid, store_id=self.store.id,
-                                       **change.fields))
+            if change.action != "unchanged":
+                created += change.action == "create"
+                updated += change.action == "update"
+                mine = reading.own.get(pid)
+                listed = reading.listed.get(pid)
+                if listed is not None and content_key(listed) == content_key(change.fields):
+                    if mine is not None:  # the list says it already: the store reads the list's
+                        to_drop.append(mine.id)
+                elif mine is not None:
+                    to_update.append(Price(id=mine.id, product_id=pid, store_id=self.store.id, **change.fields))
+                    own.append(pid)
+                else:
+                    to_create.append((pid, self.store.id, *(change.fields[name] for name in PRICE_FIELDS)))
+                    own.append(pid)
             if change.action == "create" or (change.action == "update"
                                              and history.changed(stored, change.fields)):
                 changes.append(history.change_row(self.store.id, pid, day, change.fields))
             was_price = stored.was_price if change.action == "unchanged" else change.fields["was_price"]
             remembered.append((pid, line.origin if _same_money(was_price, line.was_price) else None))
+        if to_drop:
+            Price.objects.filter(id__in=to_drop).delete()
         insert_rows(Price, ["product", "store", *PRICE_FIELDS], to_create)
         update_rows(Price, to_update, PRICE_FIELDS)
         self.ctx.result.history_rows += insert_rows(PriceHistory, history.ROW_FIELDS, changes)
+        self._share(own)
         self._remember(remembered)
         result = self.ctx.result
-        result.prices_created += len(to_create)
-        result.prices_updated += len(to_update)
-        result.prices_unchanged += len(firsts) - len(to_create) - len(to_update)
+        result.prices_created += created
+        result.prices_updated += updated
+        result.prices_unchanged += len(firsts) - created - updated
+
+    def _reading(self, product_ids: list[int]) -> "Reading":
+        """The store's rows and its list's entries for the products, in one query."""
+        owners = Q(store_id=self.store.id)
+        if self.store.price_list_id is not None:
+            owners |= Q(price_list_id=self.store.price_list_id)
+        rows = Price.objects.filter(owners, product_id__in=product_ids).values_list(
+            "id", "product_id", "store_id", *STORED_FIELDS, *SPECIAL_FIELDS, "price_hash", "is_real_reduction",
+            named=True)
+        reading = Reading({}, {})
+        for row in rows:
+            (reading.own if row.store_id is not None else reading.listed)[row.product_id] = row
+        return reading
+
+    def _share(self, product_ids: list[int]) -> None:
+        """Place again among the list's stores the products the store now has rows of its own for."""
+        # A list of one store shares nothing: its rows stay its own (placement's tie), so nothing is read.
+        if product_ids and self.store.price_list_id is not None and len(self._list_stores()) > 1:
+            sharing.share_products(Price, self.store.price_list_id, self._list_stores(), product_ids)
+
+    def _list_stores(self) -> list[int]:
+        if self.list_stores is None:
+            self.list_stores = list(Store.objects.filter(price_list_id=self.store.price_list_id)
+                                    .order_by("id").values_list("id", flat=True))
+        return self.list_stores
 
     def _judge_specials(self, decided: list[tuple], day: date) -> None:
         """Give each price written its reference price and verdict (prices/reference.py).
@@ -235,33 +290,83 @@ class PriceManager:
     def delete_absent(self) -> None:
         """Delete the store's prices of products this complete file does not list.
 
-        The same walk over the store's rows checks the seen lines against the database: each product a
+        A store's first file joins its list first (docs/price-lists.md): the list's entries it does not
+        carry become its gaps here, and its own rows are then shared where they can be.
+
+        The same walk over the store's reading checks the seen lines against the database: each product a
         seen line priced must still have its row. One that has not (a product deleted behind a lost change
         log) fails the file's first attempt, and the repair path writes it again trusting no line.
         """
         scratch = self.ctx.scratch
+        joined = self._join_list()
         last, seen_found = 0, 0
         while True:
-            # Keyset on product id walks the (store, product) index, touching this store's rows only.
-            rows = list(Price.objects.filter(store=self.store, product_id__gt=last).order_by("product_id")
-                        .values_list("id", "product_id")[:DELETE_BATCH])
+            # Keyset on product id walks the (store, product) and (list, product) indexes.
+            rows = list(Price.objects.for_store(self.store).filter(product_id__gt=last).order_by("product_id")
+                        .annotate(listed=self._listed()).values_list("id", "product_id", "store_id", "listed")
+                        [:DELETE_BATCH])
             if not rows:
                 break
             last = rows[-1][1]
             with scratch.env.begin() as txn:
-                claims = scratch.price_claims(txn, [pid for _, pid in rows])
-            absent = [price_id for (price_id, _), claim in zip(rows, claims) if claim is None]
+                claims = scratch.price_claims(txn, [row[1] for row in rows])
+            absent = [row for row, claim in zip(rows, claims) if claim is None]
             seen_found += sum(1 for claim in claims if claim)
             if absent:
-                Price.objects.filter(id__in=absent).delete()
+                self._delist(absent)
                 self.ctx.result.prices_deleted += len(absent)
-                gone = set(absent)
-                delisted = [pid for price_id, pid in rows if price_id in gone]
+                delisted = [pid for _, pid, _, _ in absent]
                 for pid in delisted:
                     self.ctx.writer.delete_seen(self.store.id, pid)
                 day = self.ctx.meta.scraped_date
                 self.ctx.result.history_rows += insert_rows(
                     PriceHistory, history.ROW_FIELDS, [history.end_row(self.store.id, pid, day) for pid in delisted])
+        if joined:
+            self._share_own()
         if seen_found != self.seen_claims:
             raise IntegrityError(f"the index remembers {self.seen_claims - seen_found} prices of store "
                                  f"{self.store.id} that the database does not have")
+
+    def _join_list(self) -> bool:
+        """Give a store its list (its company's, of its state) at the end of its first file: until then it
+        read its own rows only, so that the list's entries never stood for its previous prices."""
+        if self.store.price_list_id is not None:
+            return False
+        price_list, _ = PriceList.objects.get_or_create(company_id=self.store.company_id, state=self.store.state)
+        self.store.price_list = price_list
+        self.store.save(update_fields=["price_list"])
+        self.list_stores = None
+        return True
+
+    def _listed(self):
+        """Whether the store's list holds the product of a row: an own row of such a product becomes a gap
+        when the product is delisted, any other own row is deleted. Asked in the walk's own query."""
+        if self.store.price_list_id is None:
+            return Value(False, output_field=BooleanField())
+        return Exists(Price.objects.filter(price_list_id=self.store.price_list_id, product_id=OuterRef("product_id")))
+
+    def _delist(self, absent: list[tuple[int, int, int | None, bool]]) -> None:
+        """The store no longer carries the products: its own rows go, or become gaps while its list has
+        the product; a product it read from the list gets a gap. Then they are placed again."""
+        own = [(price_id, listed) for price_id, _, store_id, listed in absent if store_id is not None]
+        Price.objects.filter(id__in=[price_id for price_id, listed in own if not listed]).delete()
+        if self.store.price_list_id is None:
+            return
+        day = self.ctx.meta.scraped_date
+        Price.objects.filter(id__in=[price_id for price_id, listed in own if listed]).update(
+            scraped_date=day, **sharing.GAP)
+        gaps = [(pid, self.store.id, day, *(sharing.GAP[name] for name in sharing.CONTENT_FIELDS))
+                for _, pid, store_id, _ in absent if store_id is None]
+        insert_rows(Price, ["product", "store", "scraped_date", *sharing.CONTENT_FIELDS], gaps)
+        self._share([pid for _, pid, _, _ in absent])
+
+    def _share_own(self) -> None:
+        """Share what a store that just joined its list has in common with the list's other stores."""
+        last = 0
+        while True:
+            batch = list(Price.objects.filter(store=self.store, product_id__gt=last).order_by("product_id")
+                         .values_list("product_id", flat=True)[:DELETE_BATCH])
+            if not batch:
+                return
+            last = batch[-1]
+            self._share(batch)
