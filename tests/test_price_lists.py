@@ -213,4 +213,4 @@ def test_the_store_page_shows_its_list_the_stores_sharing_it_and_its_own_differe
     page = admin_client.get(reverse("admin:catalog_store_change", args=[store.pk])).content.decode()
     assert "Aldi NSW price list (10 entries), shared with" in page
     assert "Aldi Store 1 (G1)</a>, " in page and "Aldi Store 2 (G2)</a>" in page
-    assert "its own: 1 prices that differ, 1 products not carried" in page
+    assert "its own: 1 price that differs, 1 product not carried" in page

@@ -127,10 +127,12 @@ class StoreAdmin(CatalogAdmin):
         own = Price.objects.filter(store=store).aggregate(prices=Count("pk", filter=Q(price__isnull=False)),
                                                           gaps=Count("pk", filter=Q(price__isnull=True)))
         return format_html(
-            "{} ({} entries), shared with {}{}; its own: {} prices that differ, {} products not carried",
+            "{} ({} entries), shared with {}{}; its own: {}, {}",
             store.price_list, f"{store.price_list.entries.count():,}",
             format_html_join(", ", "{}", ((s,) for s in shown)) if shown else "no other store",
-            f" and {more:,} more" if more > 0 else "", f"{own['prices']:,}", f"{own['gaps']:,}")
+            f" and {more:,} more" if more > 0 else "",
+            _counted(own["prices"], "price that differs", "prices that differ"),
+            _counted(own["gaps"], "product not carried", "products not carried"))
 
     @admin.display(description=f"files received in the last {RECENT_DAYS} days")
     def recent_files(self, store):
@@ -141,6 +143,10 @@ class StoreAdmin(CatalogAdmin):
             "", '<li><a href="{}">{}</a>: {} {}</li>',
             ((reverse("admin:update_runfile_change", args=[f.pk]), f.name, f.status, f.reason) for f in files))
         return format_html("<ul>{}</ul>", rows)
+
+
+def _counted(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
 
 
 class PriceColumns:

@@ -147,3 +147,23 @@ def test_owner_reads_the_front_page_and_the_formatted_lists(browser, live_server
     assert "$2.50" in listed and "$0.25 per 100 g" in listed and "save $1.50 (was $7.50)" in listed
     assert "0.0000" not in listed and "Price object" not in listed
     _screenshot(browser, "admin-prices.png", height=800)
+
+
+def test_owner_reads_what_a_store_shares_with_its_chain(browser, live_server, workspace, django_user_model):
+    # Three Aldi stores of one state: the same prices but one store's milk, and one store without the cheese.
+    shelf = [product("milk full 2l", sku="a-1", price_current=2.5), product("bread white", sku="a-2"),
+             product("cheese tasty", sku="a-3", price_current=6)]
+    stores = [{"store_id": f"G{n}", "store_name": name, "state": "qld"}
+              for n, name in ((1, "testville"), (2, "carindale"), (3, "highfields"))]
+    write_file(workspace.inbox, "aldi", "2025-01-02", shelf, store=stores[0])
+    write_file(workspace.inbox, "aldi", "2025-01-02", [{**shelf[0], "price_current": 2.2}, *shelf[1:]],
+               store=stores[1])
+    write_file(workspace.inbox, "aldi", "2025-01-02", shelf[:2], store=stores[2])
+    run_update(workspace)
+    carindale = Store.objects.get(store_id="G2")
+    _log_in(browser, live_server, django_user_model)
+    browser.get(live_server.url + f"/admin/catalog/store/{carindale.pk}/change/")
+    content = browser.find_element(By.ID, "content").text
+    assert "shared with" in content and "testville" in content.lower() and "highfields" in content.lower()
+    assert "its own: 1 price that differs, 0 products not carried" in content
+    _screenshot(browser, "admin-store-shared-prices.png", height=900)
