@@ -211,6 +211,29 @@ def test_the_store_page_shows_its_list_the_stores_sharing_it_and_its_own_differe
     run_update(workspace)
     store = Store.objects.get(store_id="G3")
     page = admin_client.get(reverse("admin:catalog_store_change", args=[store.pk])).content.decode()
-    assert "Aldi NSW price list (10 entries), shared with" in page
+    assert "Aldi NSW price list</a> (10 entries), shared with" in page
     assert "Aldi Store 1 (G1)</a>, " in page and "Aldi Store 2 (G2)</a>" in page
     assert "its own: 1 price that differs, 1 product not carried" in page
+
+
+def test_a_list_page_shows_its_stores_with_their_differences_and_links_its_prices(workspace, admin_client,
+                                                                                   settings):
+    from django.urls import reverse
+
+    from catalog.models import PriceList
+
+    settings.SECURE_SSL_REDIRECT = False
+    chain = {f"p{i}": 1.0 + i for i in range(10)}
+    for n in (1, 2):
+        day_file(workspace, "2025-09-01", n, chain)
+    day_file(workspace, "2025-09-01", 3, {**{k: v for k, v in chain.items() if k != "p0"}, "p1": 0.99})
+    run_update(workspace)
+    price_list = PriceList.objects.get()
+    listed = admin_client.get(reverse("admin:catalog_pricelist_changelist")).content.decode()
+    assert "Aldi NSW price list" in listed
+    page = admin_client.get(reverse("admin:catalog_pricelist_change", args=[price_list.pk])).content.decode()
+    assert "10 shared prices" in page
+    assert "Aldi Store 1 (G1)</a>: 0 prices of its own, 0 products not carried" in page
+    assert "Aldi Store 3 (G3)</a>: 1 price of its own, 1 product not carried" in page
+    entries = admin_client.get(reverse("admin:catalog_price_changelist") + f"?price_list__id__exact={price_list.pk}")
+    assert entries.status_code == 200 and entries.context["cl"].result_count == 10

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from catalog.admin.base import CatalogAdmin, ReadOnlyMixin
 from catalog.admin.filters import SPECIAL, SpecialFilter, StoppedSendingFilter, StoreFilter
 from catalog.admin.formatting import money, special, unit_price
-from catalog.models import Company, Price, Store, fold_company_name
+from catalog.models import Company, Price, PriceList, Store, fold_company_name
 
 RECENT_DAYS = 7
 FILES_ON_STORE_PAGE = 30
@@ -128,7 +128,9 @@ class StoreAdmin(CatalogAdmin):
                                                           gaps=Count("pk", filter=Q(price__isnull=True)))
         return format_html(
             "{} ({} entries), shared with {}{}; its own: {}, {}",
-            store.price_list, f"{store.price_list.entries.count():,}",
+            format_html('<a href="{}">{}</a>', reverse("admin:catalog_pricelist_change", args=[store.price_list_id]),
+                        store.price_list),
+            f"{store.price_list.entries.count():,}",
             format_html_join(", ", "{}", ((s,) for s in shown)) if shown else "no other store",
             f" and {more:,} more" if more > 0 else "",
             _counted(own["prices"], "price that differs", "prices that differ"),
@@ -174,7 +176,7 @@ class PriceAdmin(PriceColumns, ReadOnlyMixin, CatalogAdmin):
     list_display = ("product", "store", "price_list", "scraped_date", "price_shown", "was_shown", "special_shown",
                     "unit_price_shown")
     list_select_related = ("product__brand", "store__company", "price_list__company")
-    list_filter = (StoreFilter, "store__company", SpecialFilter)
+    list_filter = (StoreFilter, "store__company", "price_list", SpecialFilter)
     # (store, product) is the index the update keeps for its per-store work; a store's prices come out
     # in its order, and the pair is unique so Django adds no "-pk" tie-breaker.
     ordering = ("store", "product")
@@ -193,3 +195,45 @@ class PriceAdmin(PriceColumns, ReadOnlyMixin, CatalogAdmin):
         if not term:
             return queryset, False
         return queryset.filter(product_id__in=products_by_exact_key(term)), False
+
+
+@admin.register(PriceList)
+class PriceListAdmin(ReadOnlyMixin, CatalogAdmin):
+    """A list a company's stores of one state share (docs/price-lists.md): its stores, and its entries."""
+
+    list_display = ("__str__", "company", "state", "store_count")
+    list_select_related = ("company",)
+    list_filter = ("company",)
+    ordering = ("company__name", "state")
+    fields = ("company", "state", "entries", "stores")
+    readonly_fields = ("entries", "stores")
+    # Stores named on the page, as on a store's page.
+    STORES_SHOWN = 50
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_stores=Count("stores", distinct=True))
+
+    @admin.display(description="stores", ordering="_stores")
+    def store_count(self, price_list):
+        return price_list._stores
+
+    @admin.display(description="entries")
+    def entries(self, price_list):
+        url = reverse("admin:catalog_price_changelist") + f"?price_list__id__exact={price_list.pk}"
+        return format_html('<a href="{}">{} shared prices</a>', url, f"{price_list.entries.count():,}")
+
+    @admin.display(description="stores that share it")
+    def stores(self, price_list):
+        """Each store with its own differences: the prices it charges apart from the list, and its gaps."""
+        rows = (price_list.stores.select_related("company").order_by("store_id")
+                .annotate(own=Count("prices", filter=Q(prices__price__isnull=False)),
+                          gaps=Count("prices", filter=Q(prices__price__isnull=True))))
+        shown = list(rows[:self.STORES_SHOWN])
+        if not shown:
+            return "none"
+        items = format_html_join("", '<li><a href="{}">{}</a>: {}, {}</li>', (
+            (reverse("admin:catalog_store_change", args=[store.pk]), store,
+             _counted(store.own, "price of its own", "prices of its own"),
+             _counted(store.gaps, "product not carried", "products not carried")) for store in shown))
+        more = price_list._stores - len(shown)
+        return format_html("<ul>{}</ul>{}", items, f"and {more:,} more" if more > 0 else "")
