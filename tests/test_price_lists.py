@@ -237,3 +237,21 @@ def test_a_list_page_shows_its_stores_with_their_differences_and_links_its_price
     assert "Aldi Store 3 (G3)</a>: 1 price of its own, 1 product not carried" in page
     entries = admin_client.get(reverse("admin:catalog_price_changelist") + f"?price_list__id__exact={price_list.pk}")
     assert entries.status_code == 200 and entries.context["cl"].result_count == 10
+
+
+def test_the_product_page_shows_each_price_with_the_stores_that_charge_it(workspace, admin_client, settings):
+    from django.urls import reverse
+
+    settings.SECURE_SSL_REDIRECT = False
+    chain = {f"p{i}": 1.0 + i for i in range(10)}
+    for n in (1, 2):
+        day_file(workspace, "2025-09-01", n, chain)
+    day_file(workspace, "2025-09-01", 3, {**{k: v for k, v in chain.items() if k != "p0"}, "p1": 0.99})
+    run_update(workspace)
+    p1, p0 = (Product.objects.get(normalized_name_brand_size=n) for n in ("p1", "p0"))
+    page = admin_client.get(reverse("admin:catalog_product_change", args=[p1.pk])).content.decode()
+    assert "<strong>$0.99</strong> at 1 store: Aldi Store 3 (G3)" in page
+    assert "<strong>$2.00</strong> at 2 stores: Aldi Store 1 (G1), Aldi Store 2 (G2)" in page
+    page = admin_client.get(reverse("admin:catalog_product_change", args=[p0.pk])).content.decode()
+    # G3 does not carry p0 (its gap): one price, charged by the two others only.
+    assert "<ul><li><strong>$1.00</strong> at 2 stores: Aldi Store 1 (G1), Aldi Store 2 (G2)</li></ul>" in page

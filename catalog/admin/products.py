@@ -9,14 +9,16 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Q
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from catalog.admin.base import CatalogAdmin, ReadOnlyMixin, bounded_formset
 from catalog.admin.filters import BrandFilter, CompanyOfProductFilter
 from catalog.admin.merge import merge_selected_products
 from catalog.admin.search import search_products
 from catalog.admin.stores import PriceColumns
+from catalog.admin.formatting import money
 from catalog.models import SKU, Price, Product, ProductBrand, ProductCategory
+from catalog.price_groups import prices_by_store
 from diskcache_tier.keys import canonical_nnbs
 from update.lines import parse_barcode
 
@@ -111,10 +113,10 @@ class ProductAdmin(CatalogAdmin):
     search_help_text = ("Barcode, SKU or NNBS (exact, any company), else part of the name, NNBS or one "
                         "of its variations.")
     autocomplete_fields = ("brand",)
-    readonly_fields = ("all_prices", "created_at", "updated_at")
+    readonly_fields = ("all_prices", "prices_charged", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "brand", "barcode", "normalized_name_brand_size",
-                           "normalized_name_brand_size_variations", "all_prices")}),
+                           "normalized_name_brand_size_variations", "prices_charged", "all_prices")}),
         ("Details", {"classes": ("collapse",), "fields": ("size", "sizes", "url", "image_url", "brand_name_company_pairs",
                                 "created_at", "updated_at")}),
     )
@@ -123,6 +125,30 @@ class ProductAdmin(CatalogAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return search_products(queryset, search_term), False
+
+    # Stores named per price; a price a national chain shares is charged by hundreds.
+    STORES_PER_PRICE = 12
+
+    @admin.display(description="prices charged")
+    def prices_charged(self, product):
+        """Each distinct current price, with the stores that charge it (catalog/price_groups.py)."""
+        if not product.pk:
+            return "-"
+        groups, stores = prices_by_store(product.pk)
+        if not groups:
+            return "no store sells it now"
+
+        def said(group):
+            names = ", ".join(str(stores[s]) for s in group.store_ids[:self.STORES_PER_PRICE])
+            more = len(group.store_ids) - self.STORES_PER_PRICE
+            was = f" (was {money(group.was_price)})" if group.was_price is not None else ""
+            special = ", on special" if group.is_on_special else ""
+            return (f"{money(group.price)}{was}{special}", len(group.store_ids),
+                    "store" if len(group.store_ids) == 1 else "stores",
+                    names + (f" and {more:,} more" if more > 0 else ""))
+
+        return format_html("<ul>{}</ul>", format_html_join(
+            "", "<li><strong>{}</strong> at {} {}: {}</li>", (said(group) for group in groups)))
 
     @admin.display(description="all prices")
     def all_prices(self, product):
