@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
@@ -195,10 +196,19 @@ def main(argv=None) -> None:
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "results" / "price-lists.json")
     opts = parser.parse_args(argv)
+    from bench.machine import git_state
+
+    git = git_state(PROJECT, ignore=opts.out.parent)
+    if git["dirty"]:
+        print(f"refusing to run: uncommitted changes in {', '.join(git['changed'])} (commit them first: the "
+              "results name the commit they measured)", file=sys.stderr)
+        return 1
     with tempfile.TemporaryDirectory(prefix="price-lists-") as tmp:
         root = Path(tmp)
         results = real_workloads(root) if REAL.is_dir() else {}
         results["generated"] = generated_workload(root, opts.products, opts.stores_per_company, opts.days)
+    results["_run"] = {"command": "python -m bench.price_lists " + " ".join(argv if argv is not None else sys.argv[1:]),
+                       "git": git, "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     opts.out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(summary(results), indent=2))
 
@@ -207,6 +217,8 @@ def summary(results: dict) -> dict:
     out = {}
     one = results.get("real-one-store")
     for name, figures in results.items():
+        if name.startswith("_"):  # the run's own record: command, commit
+            continue
         row = {"price_rows": figures["price_rows"], "database_bytes": figures["database_bytes"]}
         if "readings" in figures:
             row["prices_read"] = sum(figures["readings"].values())
@@ -219,4 +231,4 @@ def summary(results: dict) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
