@@ -33,6 +33,15 @@ def day_file(workspace, day: str, n: int, prices: dict[str, float]) -> None:
                store=aldi(n))
 
 
+def chain_with_one_store_apart(workspace) -> None:
+    """Stores G1 and G2 charge the list's ten prices; G3 charges its own for p1 and does not carry p0."""
+    chain = {f"p{i}": 1.0 + i for i in range(10)}
+    for n in (1, 2):
+        day_file(workspace, "2025-09-01", n, chain)
+    day_file(workspace, "2025-09-01", 3, {**{k: v for k, v in chain.items() if k != "p0"}, "p1": 0.99})
+    run_update(workspace)
+
+
 def test_placement_keeps_a_tie_and_takes_what_costs_fewer_rows():
     assert placement(None, ["a"]) == "a"  # (the update never places for a list of one store)
     assert placement(None, ["a", "a"]) == "a"  # two stores: one entry instead of two rows
@@ -204,11 +213,7 @@ def test_the_store_page_shows_its_list_the_stores_sharing_it_and_its_own_differe
     from django.urls import reverse
 
     settings.SECURE_SSL_REDIRECT = False
-    chain = {f"p{i}": 1.0 + i for i in range(10)}
-    for n in (1, 2):
-        day_file(workspace, "2025-09-01", n, chain)
-    day_file(workspace, "2025-09-01", 3, {**{k: v for k, v in chain.items() if k != "p0"}, "p1": 0.99})
-    run_update(workspace)
+    chain_with_one_store_apart(workspace)
     store = Store.objects.get(store_id="G3")
     page = admin_client.get(reverse("admin:catalog_store_change", args=[store.pk])).content.decode()
     assert "Aldi NSW price list</a> (10 entries), shared with" in page
@@ -223,11 +228,7 @@ def test_a_list_page_shows_its_stores_with_their_differences_and_links_its_price
     from catalog.models import PriceList
 
     settings.SECURE_SSL_REDIRECT = False
-    chain = {f"p{i}": 1.0 + i for i in range(10)}
-    for n in (1, 2):
-        day_file(workspace, "2025-09-01", n, chain)
-    day_file(workspace, "2025-09-01", 3, {**{k: v for k, v in chain.items() if k != "p0"}, "p1": 0.99})
-    run_update(workspace)
+    chain_with_one_store_apart(workspace)
     price_list = PriceList.objects.get()
     listed = admin_client.get(reverse("admin:catalog_pricelist_changelist")).content.decode()
     assert "Aldi NSW price list" in listed
@@ -243,11 +244,7 @@ def test_the_product_page_shows_each_price_with_the_stores_that_charge_it(worksp
     from django.urls import reverse
 
     settings.SECURE_SSL_REDIRECT = False
-    chain = {f"p{i}": 1.0 + i for i in range(10)}
-    for n in (1, 2):
-        day_file(workspace, "2025-09-01", n, chain)
-    day_file(workspace, "2025-09-01", 3, {**{k: v for k, v in chain.items() if k != "p0"}, "p1": 0.99})
-    run_update(workspace)
+    chain_with_one_store_apart(workspace)
     p1, p0 = (Product.objects.get(normalized_name_brand_size=n) for n in ("p1", "p0"))
     page = admin_client.get(reverse("admin:catalog_product_change", args=[p1.pk])).content.decode()
     assert "<strong>$0.99</strong> at 1 store: Aldi Store 3 (G3)" in page
