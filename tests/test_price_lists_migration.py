@@ -16,8 +16,11 @@ from prices import sharing
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PREVIOUS_RELEASE = [("catalog", "0010_price_reference"), ("prices", "0001_initial")]
-FIELDS = ("product_id", "scraped_date", "price", "was_price", "save_amount", "unit_price", "unit_of_measure",
-          "per_unit_price_string", "is_on_special", "price_hash", "reference_price", "is_real_reduction")
+# What landed before this round: catalog 0009, no prices app, no reference prices.
+LANDED_RELEASE = [("catalog", "0009_product_text_search"), ("prices", None)]
+LANDED_FIELDS = ("product_id", "scraped_date", "price", "was_price", "save_amount", "unit_price", "unit_of_measure",
+                 "per_unit_price_string", "is_on_special", "price_hash")
+FIELDS = (*LANDED_FIELDS, "reference_price", "is_real_reduction")
 
 
 def migrate(targets):
@@ -32,7 +35,7 @@ def latest() -> list:
     return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
-def previous_catalog(apps) -> dict[int, set]:
+def previous_catalog(apps, fields=FIELDS) -> dict[int, set]:
     """Three Aldi stores of NSW sharing most prices with different assortments, one of VIC, one IGA store;
     returns each store's rows as the previous release read them (its own rows)."""
     Company, Store = apps.get_model("catalog", "Company"), apps.get_model("catalog", "Store")
@@ -57,18 +60,20 @@ def previous_catalog(apps) -> dict[int, set]:
                                  was_price=amount + 1 if special else None, save_amount=D("1") if special else None,
                                  unit_price=D("0.1234"), unit_of_measure="100g", per_unit_price_string="$0.12/100g",
                                  is_on_special=special, price_hash=f"h{i}-{amount}",
-                                 reference_price=amount + 2 if special else None,
-                                 is_real_reduction=True if special else None)
-    return {store.id: set(Price.objects.filter(store=store).values_list(*FIELDS)) for store in stores}
+                                 **({"reference_price": amount + 2 if special else None,
+                                     "is_real_reduction": True if special else None} if fields == FIELDS else {}))
+    return {store.id: set(Price.objects.filter(store=store).values_list(*fields)) for store in stores}
 
 
-def test_the_previous_releases_prices_become_shared_and_every_store_reads_the_same(monkeypatch):
+@pytest.mark.parametrize("release, fields", [(PREVIOUS_RELEASE, FIELDS), (LANDED_RELEASE, LANDED_FIELDS)],
+                         ids=["with history", "as landed before history"])
+def test_the_previous_releases_prices_become_shared_and_every_store_reads_the_same(monkeypatch, release, fields):
     # Small batches, so that the keyset walks and the batched placement run over several batches.
     monkeypatch.setattr(importlib.import_module("prices.migrations.0003_share_prices"), "PRODUCT_BATCH", 3)
     monkeypatch.setattr(sharing, "SHARE_BATCH", 2)
     try:
-        old = migrate(PREVIOUS_RELEASE)
-        before = previous_catalog(old)
+        old = migrate(release)
+        before = previous_catalog(old, fields)
         rows_before = sum(len(rows) for rows in before.values())
 
         migrate(latest())
@@ -78,7 +83,7 @@ def test_the_previous_releases_prices_become_shared_and_every_store_reads_the_sa
         for store_id, rows in before.items():
             store = Store.objects.get(pk=store_id)
             assert store.price_list_id is not None
-            assert set(Price.objects.for_store(store).values_list(*FIELDS)) == rows, store.store_id
+            assert set(Price.objects.for_store(store).values_list(*fields)) == rows, store.store_id
         # One list per company and state; the three NSW Aldi stores share theirs.
         assert set(PriceList.objects.values_list("company__name", "state")) == {
             ("aldi", "nsw"), ("aldi", "vic"), ("iga", "nsw")}
@@ -86,10 +91,10 @@ def test_the_previous_releases_prices_become_shared_and_every_store_reads_the_sa
         assert nsw.entries.count() >= 10 and nsw.stores.count() == 3
         assert Price.objects.count() < rows_before
 
-        migrate(PREVIOUS_RELEASE)
+        migrate(release)
         OldPrice = old.get_model("catalog", "Price")
         for store_id, rows in before.items():
-            assert set(OldPrice.objects.filter(store_id=store_id).values_list(*FIELDS)) == rows
+            assert set(OldPrice.objects.filter(store_id=store_id).values_list(*fields)) == rows
         assert OldPrice.objects.count() == rows_before
     finally:
         migrate(latest())
