@@ -3,6 +3,9 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+# The admin modules are registered here rather than when Django starts (settings: SimpleAdminConfig):
+# only a process that serves pages, or checks them, loads the URLs.
+admin.autodiscover()
 admin.site.site_header = "Grocery catalog"
 admin.site.site_title = "Grocery catalog admin"
 admin.site.index_title = "Catalog and update runs"
