@@ -140,3 +140,22 @@ def test_nor_the_size_of_the_price_and_category_batches(workspace, tmp_path, mon
     monkeypatch.setattr("update.managers.category.LINK_BATCH", 3)
     for size in (7, 500):
         assert catalog_after(workspace, tmp_path, synthetic_inbox, size, skip) == default, size
+
+
+@with_and_without_skip
+def test_nor_where_the_scratch_keeps_a_files_lines(workspace, tmp_path, monkeypatch, skip):
+    """A file's per-line bookkeeping starts in dicts and moves to LMDB past ``HOT_LINES`` lines, wherever
+    that falls in the file (here: from the first line, the middle, or never)."""
+    default = catalog_after(workspace, tmp_path, synthetic_inbox, 500, skip)
+    for hot_lines in (0, 3, 30):
+        monkeypatch.setattr("update.scratch.HOT_LINES", hot_lines)
+        assert catalog_after(workspace, tmp_path, synthetic_inbox, 7, skip) == default, hot_lines
+
+
+@pytest.mark.slow
+def test_real_files_make_one_catalog_wherever_the_scratch_keeps_their_lines(workspace, tmp_path, real_files,
+                                                                             monkeypatch):
+    fill = real_inbox(real_files, None)
+    default = catalog_after(workspace, tmp_path, fill, 500)
+    monkeypatch.setattr("update.scratch.HOT_LINES", 1000)  # each real file moves to LMDB mid-way
+    assert catalog_after(workspace, tmp_path, fill, 500) == default

@@ -28,3 +28,38 @@ def test_chunks_never_split_a_group():
     units = [["a"], ["b", "c", "d"], ["e"], ["f", "g"], ["h"]]
     assert [sum(chunk, []) for chunk in chunked(units, 3)] == [["a"], ["b", "c", "d"], ["e", "f", "g"], ["h"]]
     assert [sum(chunk, []) for chunk in chunked(units, 1)] == [["a"], ["b", "c", "d"], ["e"], ["f", "g"], ["h"]]
+
+
+def _claims(scratch, txn):
+    """What a first pass asks of the scratch for a few lines, and what a second pass asks of prices."""
+    answers = [scratch.claim_canonical_nnbs(txn, 0, "milkfull2l", "milk full 2l", 1),
+               scratch.claim_key(txn, 0, "sku", "A", 1),
+               scratch.claim_canonical_nnbs(txn, 0, "milkfull2l", "milkfull2l", 2),
+               scratch.claim_nnbs(txn, 0, "milkfull2l", 2),
+               scratch.claim_nnbs(txn, 0, "milkfull2l", 3),
+               scratch.claim_key(txn, 0, "sku", "A", 3),
+               scratch.claim_key(txn, 1, "sku", "A", 4),
+               scratch.claim_canonical_nnbs(txn, 0, "milkfull2l", "milk full 2l", 5)]
+    for line_no in range(1, 6):
+        scratch.set_role(txn, line_no, 0, line_no == 1, b"seen%d" % line_no, grouped=line_no == 2)
+    scratch.mark_grouped(txn, 1)
+    answers += [scratch.role(txn, line_no) for line_no in range(0, 7)]
+    answers += [scratch.claim_product(txn, pid, seen=pid % 2 == 0) for pid in (7, 8, 7, 9)]
+    answers.append(scratch.price_claims(txn, [6, 7, 8, 9]))
+    return answers
+
+
+def test_a_files_lines_get_the_same_answers_in_dicts_and_in_lmdb():
+    with FileScratch() as scratch, scratch.begin() as txn:
+        in_dicts = _claims(scratch, txn)
+        assert not scratch.lines_in_lmdb
+    for hot_lines in (0, 2, 4):  # moved before the first line, or part-way
+        with FileScratch() as scratch, scratch.begin() as txn:
+            scratch.hot_lines = hot_lines
+            assert _claims(scratch, txn) == in_dicts, hot_lines
+            assert scratch.lines_in_lmdb
+    assert in_dicts[:8] == [(None, False), None, (1, False), True, False, 1, None, (1, True)]
+    assert in_dicts[8:15] == [None, (0, True, b"seen1", True), (0, False, b"seen2", True),
+                              (0, False, b"seen3", False), (0, False, b"seen4", False), (0, False, b"seen5", False),
+                              None]
+    assert in_dicts[15:] == [True, True, False, True, [None, False, True, False]]

@@ -4,6 +4,11 @@ a key, lines waiting for the rest of their group, the refused and warned lines, 
 All of it grows with the file, and the file grows with the catalog, so it lives in a scratch LMDB
 environment rather than in Python sets. It is opened with writemap, so its dirty pages are shared
 file-backed pages the kernel can write out and drop, not anonymous memory of this process.
+
+What every line touches (its role, its keys' first lines, the products priced) starts in dicts all the
+same: a store's file is a few thousand lines, and an LMDB write with its key's encoding costs several
+times a dict's. Past ``HOT_LINES`` lines (or priced products) the dicts move to LMDB and stay there for
+the rest of the file, so memory stays bounded by that count whatever the file's size.
 """
 from __future__ import annotations
 
@@ -28,6 +33,19 @@ _DBS = (b"stores", b"store_names", b"line_role", b"first_line", b"key_line", b"p
 
 
 _SEEN = b"s"
+# Lines (and priced products) a file keeps in dicts before moving them to LMDB: about 1 KB each, so at
+# most about 10 MB, and a real store's file (2,000-20,000 lines) mostly never moves.
+HOT_LINES = 10_000
+
+
+class _HotTables:
+    """The per-line tables of a file while it is small: what the LMDB databases of the same names hold."""
+
+    def __init__(self):
+        self.line_role: dict[int, tuple[int, int, bytes]] = {}  # line -> (store, flags, seen)
+        # (store, kind, key) -> (first line, its NNBS's spelling for kind "nnbs", else None)
+        self.key_line: dict[tuple, tuple[int, str | None]] = {}
+        self.first_line: dict[tuple[int, str], int] = {}  # (store, NNBS as spelled) -> first line
 
 
 def line_bytes(line_no: int) -> bytes:
@@ -42,17 +60,43 @@ class FileScratch:
         self.dbs = {name.decode(): self.env.open_db(name) for name in _DBS}
         # Pass one of the current file kept each line's digest and keys with its role (reader.survey).
         self.digests_kept = False
+        self.hot_lines = HOT_LINES
+        self._hot: _HotTables | None = _HotTables()  # None once the file's lines moved to LMDB
+        self._priced: dict[int, bool] | None = {}  # likewise, the products priced
 
     def reset(self) -> None:
         self.digests_kept = False
+        self._hot, self._priced = _HotTables(), {}
         with self.env.begin(write=True) as txn:
             for db in self.dbs.values():
                 txn.drop(db, delete=False)
 
     def forget_prices(self) -> None:
         """Forget which products got a price: the file is written again from the start."""
+        self._priced = {}
         with self.env.begin(write=True) as txn:
             txn.drop(self.dbs["priced"], delete=False)
+
+    @property
+    def lines_in_lmdb(self) -> bool:
+        """Whether the file's per-line tables moved to LMDB (it passed ``hot_lines`` lines)."""
+        return self._hot is None
+
+    def _move_lines(self, txn) -> None:
+        """Write the per-line dicts to their LMDB databases, where the rest of the file's lines go too."""
+        hot, self._hot = self._hot, None
+        for line_no, (store, flags, seen) in hot.line_role.items():
+            txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + seen, db=self.dbs["line_role"])
+        for (store, kind, key), (line_no, spelled) in hot.key_line.items():
+            value = line_bytes(line_no) + (spelled.encode() if spelled is not None else b"")
+            txn.put(text_key(f"{store}\x1f{kind}\x1f{key}"), value, db=self.dbs["key_line"])
+        for (store, nnbs), line_no in hot.first_line.items():
+            txn.put(text_key(f"{store}\x1f{nnbs}"), line_bytes(line_no), db=self.dbs["first_line"])
+
+    def _move_priced(self, txn) -> None:
+        priced, self._priced = self._priced, None
+        for product_id, seen in priced.items():
+            txn.put(id_bytes(product_id), _SEEN if seen else b"", db=self.dbs["priced"])
 
     def begin(self, write: bool = True) -> lmdb.Transaction:
         return self.env.begin(write=write)
@@ -84,10 +128,21 @@ class FileScratch:
         """``seen``: what the second pass needs to tell an unchanged line without decoding it again;
         ``grouped``: the line shares a key with another (``mark_grouped`` says it of earlier lines)."""
         flags = (_FIRST if first else 0) | (_GROUPED if grouped else 0)
+        hot = self._hot
+        if hot is not None:
+            hot.line_role[line_no] = (store, flags, seen)
+            if len(hot.line_role) > self.hot_lines:
+                self._move_lines(txn)
+            return
         txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + seen, db=self.dbs["line_role"])
 
     def mark_grouped(self, txn, line_no: int) -> None:
         """Say of an earlier line that a later one joined its group (once per join: rare)."""
+        hot = self._hot
+        if hot is not None:
+            store, flags, seen = hot.line_role[line_no]
+            hot.line_role[line_no] = (store, flags | _GROUPED, seen)
+            return
         raw = bytes(txn.get(line_bytes(line_no), db=self.dbs["line_role"]))
         store, flags = _ROLE.unpack(raw[:_ROLE.size])
         if not flags & _GROUPED:
@@ -97,6 +152,13 @@ class FileScratch:
     def role(self, txn, line_no: int) -> tuple[int, bool, bytes, bool] | None:
         """(store ordinal, first line of its NNBS, what ``set_role`` was given as ``seen``, member of a
         group) of a line the first pass kept; None for a refused line."""
+        hot = self._hot
+        if hot is not None:
+            role = hot.line_role.get(line_no)
+            if role is None:
+                return None
+            store, flags, seen = role
+            return store, bool(flags & _FIRST), seen, bool(flags & _GROUPED)
         raw = txn.get(line_bytes(line_no), db=self.dbs["line_role"])
         if raw is None:
             return None
@@ -105,11 +167,18 @@ class FileScratch:
 
     def claim_nnbs(self, txn, store: int, nnbs: str, line_no: int) -> bool:
         """Record the first line of an NNBS in a store's lines; False when an earlier line has it."""
+        hot = self._hot
+        if hot is not None:
+            return hot.first_line.setdefault((store, nnbs), line_no) == line_no
         return txn.put(text_key(f"{store}\x1f{nnbs}"), line_bytes(line_no), db=self.dbs["first_line"],
                        overwrite=False)
 
     def claim_key(self, txn, store: int, kind: str, key: str, line_no: int) -> int | None:
         """Record the first line of a key; the earlier line's number when one has it."""
+        hot = self._hot
+        if hot is not None:
+            earlier = hot.key_line.setdefault((store, kind, key), (line_no, None))[0]
+            return None if earlier == line_no else earlier
         raw_key = text_key(f"{store}\x1f{kind}\x1f{key}")
         if txn.put(raw_key, line_bytes(line_no), db=self.dbs["key_line"], overwrite=False):
             return None
@@ -122,6 +191,10 @@ class FileScratch:
         The claimant's own spelling is kept with its claim, so that a line repeating it is found a
         duplicate here, and ``claim_nnbs`` is only needed for the other spellings: one write a line.
         """
+        hot = self._hot
+        if hot is not None:
+            earlier, spelled = hot.key_line.setdefault((store, "nnbs", canonical), (line_no, nnbs))
+            return (None, False) if earlier == line_no else (earlier, spelled == nnbs)
         raw_key = text_key(f"{store}\x1fnnbs\x1f{canonical}")
         spelled = nnbs.encode()
         if txn.put(raw_key, line_bytes(line_no) + spelled, db=self.dbs["key_line"], overwrite=False):
@@ -207,11 +280,22 @@ class FileScratch:
     def claim_product(self, txn, product_id: int, *, seen: bool = False) -> bool:
         """Record that a product got its price from this file (``seen``: from a line that changed
         nothing, trusting the index); False when it already had."""
+        priced = self._priced
+        if priced is not None:
+            if product_id in priced:
+                return False
+            priced[product_id] = seen
+            if len(priced) > self.hot_lines:
+                self._move_priced(txn)
+            return True
         return txn.put(id_bytes(product_id), _SEEN if seen else b"", db=self.dbs["priced"], overwrite=False)
 
     def price_claims(self, txn, product_ids: list[int]) -> list[bool | None]:
         """For each product: None when no line of this file priced it, else whether a seen line did
         (one get a product)."""
+        hot = self._priced
+        if hot is not None:
+            return [hot.get(product_id) for product_id in product_ids]
         get, priced = txn.get, self.dbs["priced"]
         claims = []
         for product_id in product_ids:
