@@ -232,6 +232,26 @@ def write_with_growth(env: lmdb.Environment, write) -> None:
             grow_map(env)
 
 
+class _PendingFirst:
+    """Gets in a read transaction that see the open writer's pending writes first, for the keys its
+    filter says they may hold (a key's get is then one LMDB get, not two)."""
+
+    def __init__(self, txn, pending: PendingWrites, dbs: dict):
+        self.txn, self.pending = txn, pending
+        self.names = {db: name for name, db in dbs.items()}
+
+    def get(self, key: bytes, default, db):
+        """As ``txn.get(key, default, db)``."""
+        pending, db_name = self.pending, self.names[db]
+        if pending.written(db_name):
+            value = pending.get(db_name, key)
+            if value is DELETED:
+                return None
+            if value is not None:
+                return value
+        return self.txn.get(key, default, db)
+
+
 class LmdbIndex(ProductIndex):
     backend = "lmdb"
     # Kept current by catch-up from the database's change log (diskcache_tier.freshness checks it).
@@ -283,18 +303,251 @@ class LmdbIndex(ProductIndex):
         return self._lookup("seen", wanted, decode_seen)
 
     def seen_lines(self, company_id: int, store_id: int, lines: list[tuple]) -> list[int]:
-        """As ``ProductIndex.seen_lines``, in one read transaction: each kind of key of the chunk's lines
-        read in one loop, then each line's entry, compared as bytes."""
-        forgotten = self._forgotten
+        """As ``ProductIndex.seen_lines``, in one read transaction, one loop over the lines: this runs for
+        nearly every line of a day, so its keys are spelled inline and each get goes to the file's pending
+        writes only when they may hold the key."""
+        forgotten, dbs, pending = self._forgotten, self.dbs, self._pending
+        barcode_db, sku_db, nnbs_db, seen_db = dbs["barcode"], dbs["sku"], dbs["nnbs"], dbs["seen"]
+        store_key = id_bytes(store_id)
+        sku_prefix = f"{company_id}\x1f"
+        pack, from_bytes = _HITS.pack, int.from_bytes
+        found = []
         with self.env.begin(buffers=True) as txn:
-            barcodes = self._owners(txn, "barcode", [text_key(b) if b else None for _, b, _, _ in lines])
-            skus = self._owners(txn, "sku", [sku_key(company_id, s) if s else None for _, _, s, _ in lines])
-            nnbs = self._owners(txn, "nnbs", [text_key(nnbs_key(n)) for _, _, _, n in lines])
-            product_ids = [b or s or n for b, s, n in zip(barcodes, skus, nnbs)]
-            entries = self._values(txn, "seen", [seen_key(pid, store_id) if pid and pid not in forgotten else None
-                                                 for pid in product_ids])
-            return [pid if entry is not None and entry[:SEEN_SIZE] == digest + _HITS.pack(b, s, n) else 0
-                    for (digest, *_), pid, b, s, n, entry in zip(lines, product_ids, barcodes, skus, nnbs, entries)]
+            get = txn.get if pending is None else _PendingFirst(txn, pending, dbs).get
+            for digest, barcode, sku, nnbs in lines:
+                b = get(text_key(barcode), None, barcode_db) if barcode else None
+                s = get(text_key(sku_prefix + sku), None, sku_db) if sku else None
+                n = get(text_key(nnbs_key(nnbs)), None, nnbs_db)
+                b, s, n = (0 if b is None else from_bytes(b, "big"), 0 if s is None else from_bytes(s, "big"),
+                           0 if n is None else from_bytes(n, "big"))
+                pid = b or s or n
+                if not pid or pid in forgotten:
+                    found.append(0)
+                    continue
+                entry = get(id_bytes(pid) + store_key, None, seen_db)
+                found.append(pid if entry is not None and entry[:SEEN_SIZE] == digest + pack(b, s, n) else 0)
+        return found
+
+    def meta(self) -> dict:
+        raise NotImplementedError
+
+    def counts(self) -> dict[str, int]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class IndexWriter:
+    """Records what one file created or changed; durable only on commit."""
+
+    def on_commit(self, callback) -> None:
+        """Call ``callback()`` once this writer's writes are durable (never after an abort)."""
+        self.__dict__.setdefault("_after_commit", []).append(callback)
+
+    def _run_after_commit(self) -> None:
+        for callback in self.__dict__.pop("_after_commit", []):
+            callback()
+
+    def _forget_after_commit(self) -> None:
+        self.__dict__.pop("_after_commit", None)
+
+    def put_product(self, product_id: int, slim: dict) -> None:
+        raise NotImplementedError
+
+    def write_product(self, row: ProductRow) -> None:
+        """Put a product's slim record and every key it gives the index (``keying.product_entries``).
+
+        The own NNBS always takes its key; a variation never takes a key another product holds.
+        """
+        entries = product_entries(row)
+        self.put_product(row.id, entries.slim)
+        # Spellings as the product has them: a backend keys them in its own form (``encode_key``).
+        self.put("nnbs", row.nnbs, row.id)
+        for variation in entries.variation_spellings:
+            self.put_variation(variation, row.id)
+        if entries.barcode:
+            self.put("barcode", entries.barcode, row.id)
+
+    def put_variation(self, variation: str, product_id: int) -> None:
+        """Put a variation's key unless another product holds it (the backends here check; others put)."""
+        self.put("nnbs", variation, product_id)
+
+    def delete_product(self, product_id: int) -> None:
+        raise NotImplementedError
+
+    def put_seen(self, store_id: int, product_id: int, seen: SeenLine) -> None:
+        """Remember the line that priced the product in the store (only an index that remembers lines)."""
+
+    def delete_seen(self, store_id: int, product_id: int) -> None:
+        """Forget it: the store's price of the product was written by a line that can't be skipped."""
+
+    def forget_seen(self, product_ids: Iterable[int]) -> None:
+        """Forget every store's line of these products: another writer changed them."""
+
+    def put(self, kind: str, key, product_id: int) -> None:
+        raise NotImplementedError
+
+    def delete(self, kind: str, key) -> None:
+        raise NotImplementedError
+
+    def set_meta(self, name: str, value) -> None:
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------- LMDB
+
+
+def open_environment(path: Path, *, readonly: bool = False,
+                     map_size: int = DEFAULT_MAP_SIZE) -> lmdb.Environment:
+    return lmdb.open(
+        str(path),
+        map_size=map_size,
+        max_dbs=len(_DB_NAMES),
+        subdir=True,
+        readonly=readonly,
+        # Lookups are random: reading ahead would only pull neighbouring pages nobody asked for.
+        readahead=False,
+        # Durability comes from the database; a lost index tail is healed by catch-up or rebuild.
+        sync=True,
+        metasync=True,
+        create=not readonly,
+    )
+
+
+def open_databases(env: lmdb.Environment, *, create: bool) -> dict:
+    # Without a txn argument lmdb opens each handle in a transaction of its own that it commits; a handle
+    # opened in a read transaction of ours would close when that transaction ends.
+    return {name: env.open_db(raw, create=create) for name, raw in _DB_NAMES.items()}
+
+
+def grow_map(env: lmdb.Environment) -> int:
+    """Enlarge a full map; only valid while this process has no transaction open on ``env``."""
+    current = env.info()["map_size"]
+    new_size = current + max(current, MIN_MAP_GROWTH)
+    env.set_mapsize(new_size)
+    log.info("index map full at %d MB: grown to %d MB", current >> 20, new_size >> 20)
+    return new_size
+
+
+def write_with_growth(env: lmdb.Environment, write) -> None:
+    """Run ``write(txn)`` in one write transaction, growing the map and redoing it when the map fills."""
+    while True:
+        try:
+            with env.begin(write=True) as txn:
+                write(txn)
+            return
+        except lmdb.MapFullError:
+            grow_map(env)
+
+
+class _PendingFirst:
+    """Gets in a read transaction that see the open writer's pending writes first, for the keys its
+    filter says they may hold (a key's get is then one LMDB get, not two)."""
+
+    def __init__(self, txn, pending: PendingWrites, dbs: dict):
+        self.txn, self.pending = txn, pending
+        self.names = {db: name for name, db in dbs.items()}
+
+    def get(self, key: bytes, default, db):
+        """As ``txn.get(key, default, db)``."""
+        pending, db_name = self.pending, self.names[db]
+        if pending.written(db_name):
+            value = pending.get(db_name, key)
+            if value is DELETED:
+                return None
+            if value is not None:
+                return value
+        return self.txn.get(key, default, db)
+
+
+class LmdbIndex(ProductIndex):
+    backend = "lmdb"
+    # Kept current by catch-up from the database's change log (diskcache_tier.freshness checks it).
+    follows_change_log = True
+    # Current with the database when a file starts, so its hits and misses are taken as they are.
+    is_current = True
+
+    remembers_lines = True
+
+    def __init__(self, path: Path, *, readonly: bool = False, map_size: int = DEFAULT_MAP_SIZE):
+        self.path = Path(path)
+        self.env = open_environment(self.path, readonly=readonly, map_size=map_size)
+        self.dbs = open_databases(self.env, create=not readonly)
+        self._pending: PendingWrites | None = None
+        # Products whose remembered lines the open writer forgets at commit: not trusted meanwhile.
+        self._forgotten: set[int] = set()
+        self.catchup = None  # what the catch-up at opening applied (diskcache_tier.catchup.CatchupStats)
+
+    def _lookup(self, db_name: str, raw_keys: Iterable[tuple[object, bytes]], decode) -> dict:
+        """{key: decode(value)} for each (key, raw key) found, the open writer's pending writes first.
+
+        Each call takes a short read transaction, so none is held across a run. Not a generator: a stop
+        signal raised mid-lookup would keep a suspended one (and its transaction) alive in the traceback
+        until after the environment is closed.
+        """
+        pending, db = self._pending, self.dbs[db_name]
+        if pending is not None and not pending.written(db_name):
+            pending = None  # nothing written to this database yet: one get per key, not two
+        found = {}
+        with self.env.begin(buffers=True) as txn:
+            for key, raw_key in raw_keys:
+                value = pending.get(db_name, raw_key) if pending is not None else None
+                if value is DELETED:
+                    continue
+                if value is None:
+                    value = txn.get(raw_key, db=db)
+                if value is not None:
+                    found[key] = decode(value)
+        return found
+
+    def get_many(self, kind: str, keys: Iterable) -> dict:
+        return self._lookup(kind, ((key, encode_key(kind, key)) for key in keys), id_from_bytes)
+
+    def slim_many(self, product_ids: Iterable[int]) -> dict[int, dict]:
+        return self._lookup("products", ((pid, id_bytes(pid)) for pid in product_ids), decode_slim)
+
+    def seen_many(self, store_id: int, product_ids: Iterable[int]) -> dict[int, SeenLine]:
+        wanted = ((pid, seen_key(pid, store_id)) for pid in product_ids if pid not in self._forgotten)
+        return self._lookup("seen", wanted, decode_seen)
+
+    def seen_lines(self, company_id: int, store_id: int, lines: list[tuple]) -> list[int]:
+        """As ``ProductIndex.seen_lines``, in one read transaction, one loop over the lines: this runs for
+        nearly every line of a day, so its keys are spelled inline and each get goes to the file's pending
+        writes only when they may hold the key."""
+        forgotten, dbs, pending = self._forgotten, self.dbs, self._pending
+        barcode_db, sku_db, nnbs_db, seen_db = dbs["barcode"], dbs["sku"], dbs["nnbs"], dbs["seen"]
+        store_key = id_bytes(store_id)
+        sku_prefix = f"{company_id}\x1f"
+        pack, from_bytes = _HITS.pack, int.from_bytes
+        found = []
+        with self.env.begin(buffers=True) as txn:
+            get = txn.get if pending is None else _PendingFirst(txn, pending, dbs).get
+            for digest, barcode, sku, nnbs in lines:
+                b = get(text_key(barcode), None, barcode_db) if barcode else None
+                s = get(text_key(sku_prefix + sku), None, sku_db) if sku else None
+                n = get(text_key(nnbs_key(nnbs)), None, nnbs_db)
+                b, s, n = (0 if b is None else from_bytes(b, "big"), 0 if s is None else from_bytes(s, "big"),
+                           0 if n is None else from_bytes(n, "big"))
+                pid = b or s or n
+                if not pid or pid in forgotten:
+                    found.append(0)
+                    continue
+                entry = get(id_bytes(pid) + store_key, None, seen_db)
+                found.append(pid if entry is not None and entry[:SEEN_SIZE] == digest + pack(b, s, n) else 0)
+        return found
 
     def _owners(self, txn, db_name: str, raw_keys: list) -> list[int]:
         return [0 if value is None else int.from_bytes(value, "big") for value in self._values(txn, db_name, raw_keys)]

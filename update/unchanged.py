@@ -37,8 +37,9 @@ class UnchangedLines:
     def split(self, chunk: list[list[ReadLine | Candidate]]) -> tuple[list[list[ReadLine]], list[tuple[int, int]]]:
         """The chunk's units to update (every line parsed), and (position in the chunk, product id) of
         each seen line."""
-        candidates = [item for unit in chunk for item in unit if isinstance(item, Candidate)]
-        seen_as = self._seen(candidates) if self.skip and candidates else {}
+        candidates = [item for unit in chunk for item in unit if item.__class__ is Candidate]
+        # The product each candidate was seen as (0: changed), in the chunk's order.
+        found = iter(self._seen(candidates) if self.skip and candidates else [0] * len(candidates))
         self._origins, self._positions = {}, {}
         units: list[list[ReadLine]] = []
         seen: list[tuple[int, int]] = []
@@ -46,11 +47,13 @@ class UnchangedLines:
         for unit in chunk:
             kept = []
             for item in unit:
-                if id(item) in seen_as:
-                    seen.append((position, seen_as[id(item)]))
+                candidate = item.__class__ is Candidate
+                pid = next(found) if candidate else 0
+                if pid:
+                    seen.append((position, pid))
                 else:
-                    read = item.parsed() if isinstance(item, Candidate) else item
-                    if isinstance(item, Candidate) and not read.warnings:
+                    read = item.parsed() if candidate else item
+                    if candidate and not read.warnings:
                         self._origins[id(read.line)] = (item.digest, item.barcode, item.sku, item.nnbs)
                     self._positions[id(read.line)] = position
                     kept.append(read)
@@ -70,11 +73,10 @@ class UnchangedLines:
     def origin_of(self, line) -> Origin | None:
         return self._origins.get(id(line))
 
-    def _seen(self, candidates: list[Candidate]) -> dict[int, int]:
-        """id(candidate) -> product id, for the candidates the index remembers exactly as they are."""
-        found = self.ctx.index.seen_lines(self.company_id, self.store_id,
-                                          [(c.digest, c.barcode, c.sku, c.nnbs) for c in candidates])
-        return {id(candidate): pid for candidate, pid in zip(candidates, found) if pid}
+    def _seen(self, candidates: list[Candidate]) -> list[int]:
+        """For each candidate, the product id if the index remembers it exactly as it is, else 0."""
+        return self.ctx.index.seen_lines(self.company_id, self.store_id,
+                                         [(c.digest, c.barcode, c.sku, c.nnbs) for c in candidates])
 
 
 def key_owners(index, company_id: int, keys: list[tuple]) -> list[tuple[int, int, int]]:
