@@ -41,7 +41,8 @@ def _claims(scratch, txn):
                scratch.claim_key(txn, 1, "sku", "A", 4),
                scratch.claim_canonical_nnbs(txn, 0, "milkfull2l", "milk full 2l", 5)]
     for line_no in range(1, 6):
-        scratch.set_role(txn, line_no, 0, line_no == 1, b"seen%d" % line_no, grouped=line_no == 2)
+        scratch.set_role(txn, line_no, 0, line_no == 1, (b"%16d" % line_no, "nnbs", "sku", None),
+                         grouped=line_no == 2)
     scratch.mark_grouped(txn, 1)
     answers += [scratch.role(txn, line_no) for line_no in range(0, 7)]
     answers += [scratch.claim_product(txn, pid, seen=pid % 2 == 0) for pid in (7, 8, 7, 9)]
@@ -59,7 +60,8 @@ def test_a_files_lines_get_the_same_answers_in_dicts_and_in_lmdb():
             assert _claims(scratch, txn) == in_dicts, hot_lines
             assert scratch.lines_in_lmdb
     assert in_dicts[:8] == [(None, False), None, (1, False), True, False, 1, None, (1, True)]
-    assert in_dicts[8:15] == [None, (0, True, b"seen1", True), (0, False, b"seen2", True),
-                              (0, False, b"seen3", False), (0, False, b"seen4", False), (0, False, b"seen5", False),
+    seen = [(b"%16d" % line_no, "nnbs", "sku", None) for line_no in range(6)]
+    assert in_dicts[8:15] == [None, (0, True, seen[1], True), (0, False, seen[2], True),
+                              (0, False, seen[3], False), (0, False, seen[4], False), (0, False, seen[5], False),
                               None]
     assert in_dicts[15:] == [True, True, False, True, [None, False, True, False]]

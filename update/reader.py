@@ -30,7 +30,7 @@ from typing import Callable, Iterator
 import orjson
 
 from diskcache_tier.keys import canonical_nnbs
-from diskcache_tier.seen import DIGEST_SIZE, line_digest
+from diskcache_tier.seen import line_digest
 
 from .compression import BAD_DATA, OPENERS, compression_of, why_unreadable
 from .lines import (
@@ -163,14 +163,14 @@ class Candidate:
         return _parsed(self.line_no, self.data, grouped=False)
 
 
-def _seen_bytes(record: dict, keys: LineKeys) -> bytes:
-    """What pass two needs of a line to look it up as seen, kept with its role by pass one."""
-    return line_digest(orjson.dumps(read_part(record["product"]))) + orjson.dumps([keys.nnbs, keys.sku, keys.barcode])
+def _seen(record: dict, keys: LineKeys) -> tuple:
+    """What pass two needs of a line to look it up as seen, kept with its role by pass one: its digest
+    and keys."""
+    return line_digest(orjson.dumps(read_part(record["product"]))), *keys
 
 
-def _candidate(line_no: int, data: bytes, seen: bytes) -> Candidate:
-    nnbs, sku, barcode = orjson.loads(seen[DIGEST_SIZE:])
-    return Candidate(line_no, data, seen[:DIGEST_SIZE], nnbs, sku, barcode)
+def _candidate(line_no: int, data: bytes, seen: tuple) -> Candidate:
+    return Candidate(line_no, data, *seen)
 
 
 @dataclass(slots=True)
@@ -319,6 +319,7 @@ class _Tallies:
         self.count = 0
         self.touched: dict[str, StoreTally] = {}
         self._last_meta: tuple[dict, FileMeta] | None = None
+        self._last_tally: tuple[FileMeta, StoreTally] | None = None
 
     def meta_of(self, raw) -> FileMeta:
         """``parse_meta`` of a line's metadata; every line of a file repeats the same, so an equal dict
@@ -331,6 +332,14 @@ class _Tallies:
         return meta
 
     def of(self, txn, meta: FileMeta) -> StoreTally:
+        last = self._last_tally
+        if last is not None and last[0] is meta:  # the same metadata as the line before: its store's
+            return last[1]
+        tally = self._of(txn, meta)
+        self._last_tally = (meta, tally)
+        return tally
+
+    def _of(self, txn, meta: FileMeta) -> StoreTally:
         key = store_of(meta)
         tally = self.touched.get(key)
         if tally is None:
@@ -348,6 +357,7 @@ class _Tallies:
         for key, tally in self.touched.items():
             self.scratch.put_store(txn, key, tally.dumps())
         self.touched.clear()
+        self._last_tally = None  # flushed: the next line's store is read again
 
 
 def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = None, *,
@@ -386,7 +396,7 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
                     result.joins += joined
                 else:
                     tally.duplicates += 1
-                seen = _seen_bytes(record, keys) if digests and first else b""
+                seen = _seen(record, keys) if digests and first else None
                 scratch.set_role(txn, raw.line_no, tally.ordinal, first, seen, grouped=joined)
         tallies.flush(txn)
         txn.commit()
@@ -503,7 +513,7 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
             if not first or not emit:
                 continue
             if not grouped:  # alone in its unit: no group to look up
-                yield [_candidate(raw.line_no, raw.data, seen) if seen else _parsed(raw.line_no, raw.data,
+                yield [_candidate(raw.line_no, raw.data, seen) if seen is not None else _parsed(raw.line_no, raw.data,
                                                                                       grouped=False)]
                 continue
             root = scratch.group_root(txn, raw.line_no)
@@ -519,7 +529,7 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
 def _alone(scratch: FileScratch, txn, raw: RawLine) -> ReadLine | Candidate:
     """A line of the common file (every line its own unit): a candidate if pass one kept its digest."""
     role = scratch.role(txn, raw.line_no) if scratch.digests_kept else None
-    if role is not None and role[2]:
+    if role is not None and role[2] is not None:
         return _candidate(raw.line_no, raw.data, role[2])
     return _parsed(raw.line_no, raw.data, grouped=False)
 

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Iterator
 
 import lmdb
+import orjson
 
 from diskcache_tier.keys import id_bytes, text_key
+from diskcache_tier.seen import DIGEST_SIZE
 
 # Sparse address space, not disk: the scratch file only grows by what one file's keys need.
 _SCRATCH_MAP_SIZE = 8 << 30
@@ -38,11 +40,22 @@ _SEEN = b"s"
 HOT_LINES = 10_000
 
 
+def _seen_bytes(seen: tuple | None) -> bytes:
+    if seen is None:
+        return b""
+    digest, *keys = seen
+    return digest + orjson.dumps(keys)
+
+
+def _seen_of(raw: bytes) -> tuple | None:
+    return (raw[:DIGEST_SIZE], *orjson.loads(raw[DIGEST_SIZE:])) if raw else None
+
+
 class _HotTables:
     """The per-line tables of a file while it is small: what the LMDB databases of the same names hold."""
 
     def __init__(self):
-        self.line_role: dict[int, tuple[int, int, bytes]] = {}  # line -> (store, flags, seen)
+        self.line_role: dict[int, tuple[int, int, tuple | None]] = {}  # line -> (store, flags, seen)
         # (store, kind, key) -> (first line, its NNBS's spelling for kind "nnbs", else None)
         self.key_line: dict[tuple, tuple[int, str | None]] = {}
         self.first_line: dict[tuple[int, str], int] = {}  # (store, NNBS as spelled) -> first line
@@ -86,7 +99,7 @@ class FileScratch:
         """Write the per-line dicts to their LMDB databases, where the rest of the file's lines go too."""
         hot, self._hot = self._hot, None
         for line_no, (store, flags, seen) in hot.line_role.items():
-            txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + seen, db=self.dbs["line_role"])
+            txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + _seen_bytes(seen), db=self.dbs["line_role"])
         for (store, kind, key), (line_no, spelled) in hot.key_line.items():
             value = line_bytes(line_no) + (spelled.encode() if spelled is not None else b"")
             txn.put(text_key(f"{store}\x1f{kind}\x1f{key}"), value, db=self.dbs["key_line"])
@@ -123,10 +136,11 @@ class FileScratch:
             for _, record in cursor:
                 yield bytes(record)
 
-    def set_role(self, txn, line_no: int, store: int, first: bool, seen: bytes = b"", *,
+    def set_role(self, txn, line_no: int, store: int, first: bool, seen: tuple | None = None, *,
                  grouped: bool = False) -> None:
-        """``seen``: what the second pass needs to tell an unchanged line without decoding it again;
-        ``grouped``: the line shares a key with another (``mark_grouped`` says it of earlier lines)."""
+        """``seen``: what the second pass needs to tell an unchanged line without decoding it again, its
+        (digest, nnbs, sku, barcode); ``grouped``: the line shares a key with another (``mark_grouped``
+        says it of earlier lines)."""
         flags = (_FIRST if first else 0) | (_GROUPED if grouped else 0)
         hot = self._hot
         if hot is not None:
@@ -134,7 +148,7 @@ class FileScratch:
             if len(hot.line_role) > self.hot_lines:
                 self._move_lines(txn)
             return
-        txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + seen, db=self.dbs["line_role"])
+        txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + _seen_bytes(seen), db=self.dbs["line_role"])
 
     def mark_grouped(self, txn, line_no: int) -> None:
         """Say of an earlier line that a later one joined its group (once per join: rare)."""
@@ -149,7 +163,7 @@ class FileScratch:
             txn.put(line_bytes(line_no), _ROLE.pack(store, flags | _GROUPED) + raw[_ROLE.size:],
                     db=self.dbs["line_role"])
 
-    def role(self, txn, line_no: int) -> tuple[int, bool, bytes, bool] | None:
+    def role(self, txn, line_no: int) -> tuple[int, bool, tuple | None, bool] | None:
         """(store ordinal, first line of its NNBS, what ``set_role`` was given as ``seen``, member of a
         group) of a line the first pass kept; None for a refused line."""
         hot = self._hot
@@ -163,7 +177,7 @@ class FileScratch:
         if raw is None:
             return None
         store, flags = _ROLE.unpack(raw[:_ROLE.size])
-        return store, bool(flags & _FIRST), bytes(raw[_ROLE.size:]), bool(flags & _GROUPED)
+        return store, bool(flags & _FIRST), _seen_of(bytes(raw[_ROLE.size:])), bool(flags & _GROUPED)
 
     def claim_nnbs(self, txn, store: int, nnbs: str, line_no: int) -> bool:
         """Record the first line of an NNBS in a store's lines; False when an earlier line has it."""
