@@ -49,3 +49,25 @@ def test_store_tallies_survive_the_scratch_commits(tmp_path, monkeypatch):
     assert (surveyed.lines, surveyed.unique_lines, surveyed.duplicate_lines) == (12, 10, 1)
     assert [[p.line_no, p.reason] for p in surveyed.problems] == [
         [1, "metadata names store aldi/99999, but the file is aldi/G1"]]
+
+
+def _lines_as_read(path, monkeypatch, block: int) -> list[tuple]:
+    from update import reader
+
+    monkeypatch.setattr(reader, "_READ_BLOCK", block)
+    with reader.InputFile(path) as source:
+        return [(raw.line_no, raw.data, raw.length, raw.ended) for raw in reader.physical_lines(source)]
+
+
+def test_lines_read_in_blocks_are_the_files_lines_whatever_the_block_size(tmp_path, monkeypatch):
+    """A line may start in one block and end blocks later; an over-long one keeps its first
+    MAX_LINE_BYTES and its whole length; the last line may lack its newline."""
+    monkeypatch.setattr("update.reader.MAX_LINE_BYTES", 10)
+    lines = [b"short", b"", b"exactly 10", b"eleven byte", b"a line of thirty-one bytes, yes", b"x", b"no end"]
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    expected = [(n, line[:10], len(line), n < len(lines)) for n, line in enumerate(lines, start=1)]
+    for block in (1, 2, 3, 7, 10, 11, 64, 1 << 18):
+        assert _lines_as_read(path, monkeypatch, block) == expected, block
+    path.write_bytes(b"\n".join(lines) + b"\n")  # ended: no line after the last newline
+    assert _lines_as_read(path, monkeypatch, 4) == [(n, d, length, True) for n, d, length, _ in expected]

@@ -55,8 +55,8 @@ from .scratch import FileScratch
 SCRATCH_COMMIT_EVERY = 5_000
 # Real lines are 1 to 4 KB. A megabyte is far beyond any product, and small enough to buffer once.
 MAX_LINE_BYTES = 1 << 20
-# How much of an over-long line is read per step while skipping to its end.
-_SKIP_BLOCK = 1 << 16
+# Bytes read at a time: a few hundred lines, split in one call rather than read one by one.
+_READ_BLOCK = 1 << 18
 # Progress is reported every this many bytes, not per line: a callback per line would cost more than
 # the bar is worth on a 300k-line file.
 PROGRESS_EVERY_BYTES = 1 << 18
@@ -204,9 +204,10 @@ class InputFile:
         """Bytes of the file on disk read so far (what a progress bar over its size wants)."""
         return self.raw.tell() if self.compressed else self.consumed
 
-    def readline(self, limit: int) -> bytes:
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes of the file's (decompressed) content; b"" at its end."""
         try:
-            chunk = self.handle.readline(limit)
+            chunk = self.handle.read(size)
         except EOFError:
             raise UnreadableFile(f"the compressed stream ends early (a truncated {self.compression}): what is "
                                  "missing can't be known, so the whole file is refused") from None
@@ -234,26 +235,31 @@ class InputFile:
 
 
 def physical_lines(source: InputFile) -> Iterator[RawLine]:
-    """Every line of the file, numbered from 1, each read with a bounded buffer."""
+    """Every line of the file, numbered from 1, read a block at a time: a line longer than MAX_LINE_BYTES
+    keeps only its first MAX_LINE_BYTES (and its length), so no line costs more memory than that."""
     line_no = 0
-    while True:
-        chunk = source.readline(MAX_LINE_BYTES + 1)
-        if not chunk:
-            return
-        line_no += 1
-        if chunk.endswith(b"\n"):
-            yield RawLine(line_no, chunk[:-1], len(chunk) - 1, True)
-        elif len(chunk) <= MAX_LINE_BYTES:
-            yield RawLine(line_no, chunk, len(chunk), False)
+    head, head_length = b"", 0  # the start of a line that goes on in the next block, and its length so far
+    while block := source.read(_READ_BLOCK):
+        lines = block.split(b"\n")
+        tail = lines.pop()  # after the block's last newline: the start of the next line
+        if lines and head_length:
+            first = lines[0]
+            lines[0] = head + first[:MAX_LINE_BYTES + 1 - len(head)]
+            first_length = head_length + len(first)
+            head, head_length = b"", 0
         else:
-            length, ended = len(chunk), False
-            while rest := source.readline(_SKIP_BLOCK):
-                if rest.endswith(b"\n"):
-                    length += len(rest) - 1
-                    ended = True
-                    break
-                length += len(rest)
-            yield RawLine(line_no, chunk[:MAX_LINE_BYTES], length, ended)
+            first_length = -1
+        for data in lines:
+            line_no += 1
+            length = len(data) if first_length < 0 else first_length
+            first_length = -1
+            yield RawLine(line_no, data if length <= MAX_LINE_BYTES else data[:MAX_LINE_BYTES], length, True)
+        if tail:
+            if len(head) <= MAX_LINE_BYTES:
+                head += tail[:MAX_LINE_BYTES + 1 - len(head)]
+            head_length += len(tail)
+    if head_length:
+        yield RawLine(line_no + 1, head[:MAX_LINE_BYTES], head_length, False)
 
 
 def decode(raw: RawLine) -> object:
