@@ -213,7 +213,9 @@ def read_keys(record) -> LineKeys:
     reads them, dropping the same unusable values (the second pass warns about those).
     """
     p, nnbs, _, _ = _usable(record)
-    return LineKeys(nnbs=nnbs, sku=_sku(p.get("sku"), []), barcode=_barcode(p.get("barcode"), []))
+    sku, barcode = p.get("sku"), p.get("barcode")
+    # Most lines lack one of the two: nothing to read then (this runs for every line of a day).
+    return LineKeys(nnbs, None if sku is None else _sku(sku, []), None if barcode is None else _barcode(barcode, []))
 
 
 def _usable(record) -> tuple[dict, str, str, Decimal]:
