@@ -19,6 +19,9 @@ Designs, each a whole process measured by its CPU time (user + system, from the 
   and its product part, 3 LMDB gets against the seeded index. It writes nothing: no update can cost less.
 * ``skip``: ``bin/update-products run`` as cron runs it, with the skip of unchanged lines (the default).
 * ``noskip``: the same with ``UPDATE_SKIP_UNCHANGED=0``: every line takes the full update, as before.
+* ``empty``: the same update on the same catalog with an empty inbox: what a run costs before its first
+  line (Python, Django, the database's first queries, the index opened). The lines' own cost is
+  ``skip`` less ``empty``, given against the floor as ``lines_ratio_to_floor``.
 
 Every figure is the median of ``--repeats`` runs with its spread (min-max), and the CPU per line is given
 as a ratio to the floor's in the same invocation. ``skip`` and ``noskip`` must leave one catalog digest,
@@ -52,7 +55,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = Path(os.environ.get("REAL_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data" / "real"))
 PYTHON = sys.executable
 WORKLOADS = ("real-files", "real-rates", "high-churn", "real-size-files")
-DESIGNS = ("floor", "skip", "noskip")
+DESIGNS = ("floor", "skip", "noskip", "empty")
+# Designs that update lines: their catalog, lines and statements are checked and counted.
+UPDATING = ("skip", "noskip")
 
 
 # ------------------------------------------------------------------------------------ the inputs
@@ -210,7 +215,10 @@ def fresh_copy(template: Path, root: Path, measured: list[Path]) -> None:
 
 
 def run_design(design: str, template: Path, root: Path, measured: list[Path]) -> dict:
-    fresh_copy(template, root, measured)
+    fresh_copy(template, root, [] if design == "empty" else measured)
+    if design == "empty":
+        cpu, wall = child_cpu([PYTHON, "bin/update-products", "run", "--silent"], environment(root))
+        return {"cpu_s": cpu, "wall_s": wall}
     if design == "floor":
         inbox = sorted(str(f) for f in (root / "inbox").glob("*.jsonl"))
         cpu, wall = child_cpu([PYTHON, "-m", "bench.floor", str(root / "index"), *inbox], environment(root))
@@ -354,13 +362,17 @@ def measure(args, name: str, workload: Workload, template: Path, seeded_at: str)
         figures = summary(design_runs)
         figures["us_per_line"] = round(figures["median_cpu_s"] / lines * 1e6, 1)
         figures["ratio_to_floor"] = round(figures["median_cpu_s"] / floor_cpu, 2)
-        if design != "floor":
+        if design in UPDATING:
             figures["lines_unchanged"] = design_runs[0]["lines_unchanged"]
             figures["statuses"] = design_runs[0]["statuses"]
             figures["digests"] = sorted({r["digest"] for r in design_runs})
             figures.update(statement_figures(design, template, run_root, workload, changed))
         entry["designs"][design] = figures
     skip, noskip = entry["designs"]["skip"], entry["designs"]["noskip"]
+    # The lines' own cost: the whole process less the same process on an empty inbox.
+    empty_cpu = entry["designs"]["empty"]["median_cpu_s"]
+    for figures in (skip, noskip):
+        figures["lines_ratio_to_floor"] = round((figures["median_cpu_s"] - empty_cpu) / floor_cpu, 2)
     entry["same_catalog"] = skip["digests"] == noskip["digests"] and len(skip["digests"]) == 1
     entry["skip_against_noskip_cpu"] = round(skip["median_cpu_s"] / noskip["median_cpu_s"], 2)
     return entry
@@ -388,14 +400,16 @@ def write_results(args, results: dict) -> None:
 
 def markdown(results: dict) -> str:
     rows = ["| workload | lines (per file) | design | CPU s, median (spread) | us/line | x floor | "
-            "lines unchanged | statements / 1,000 lines | / 1,000 unchanged | / 1,000 changed | quiet day / file |",
-            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "lines alone, x floor | lines unchanged | statements / 1,000 lines | / 1,000 unchanged | / 1,000 changed | "
+            "quiet day / file |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, entry in results["workloads"].items():
         for design, f in entry["designs"].items():
             changed = f.get("statements_per_1000_changed_lines", "")
             rows.append(f"| {name} | {entry['lines']:,} ({entry['lines_per_file']:,}) | {design} | "
                         f"{f['median_cpu_s']:.2f} ({f['spread_cpu_s'][0]:.2f}-{f['spread_cpu_s'][1]:.2f}) | "
-                        f"{f['us_per_line']} | {f['ratio_to_floor']} | {f.get('lines_unchanged', '')} | "
+                        f"{f['us_per_line']} | {f['ratio_to_floor']} | {f.get('lines_ratio_to_floor', '')} | "
+                        f"{f.get('lines_unchanged', '')} | "
                         f"{f.get('statements_per_1000_lines', '')} | "
                         f"{f.get('statements_per_1000_unchanged_lines', '')} | {'' if changed is None else changed} | "
                         f"{f.get('quiet_statements_per_file', '')} |")

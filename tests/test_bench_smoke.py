@@ -239,13 +239,17 @@ def test_every_workload_ran_every_design_against_the_floor(change_rates_results)
     out, data = change_rates_results
     assert list(data["workloads"]) == ["real-rates", "high-churn", "real-size-files"]
     for name, entry in data["workloads"].items():
-        assert list(entry["designs"]) == ["floor", "skip", "noskip"]
+        assert list(entry["designs"]) == ["floor", "skip", "noskip", "empty"]
         assert entry["designs"]["floor"]["ratio_to_floor"] == 1.0
+        floor_cpu, empty_cpu = (entry["designs"][d]["median_cpu_s"] for d in ("floor", "empty"))
         for design in ("skip", "noskip"):
             figures = entry["designs"][design]
             assert figures["statuses"] == ["processed"], (name, design)
-            assert figures["ratio_to_floor"] == pytest.approx(
-                figures["median_cpu_s"] / entry["designs"]["floor"]["median_cpu_s"], abs=0.01)
+            assert figures["ratio_to_floor"] == pytest.approx(figures["median_cpu_s"] / floor_cpu, abs=0.01)
+            # The lines alone: the run less the same run on an empty inbox, which costs something.
+            assert 0 < empty_cpu < figures["median_cpu_s"]
+            assert figures["lines_ratio_to_floor"] == pytest.approx(
+                (figures["median_cpu_s"] - empty_cpu) / floor_cpu, abs=0.01)
         assert entry["same_catalog"], name
         # The template was seeded in this invocation, from this tree (dirty here: --allow-dirty).
         assert entry["seeded_at_commit"].endswith("+uncommitted changes") == data["git"]["dirty"]
