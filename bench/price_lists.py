@@ -11,7 +11,8 @@ Workloads, each in a fresh database under a temporary folder, through ``bin/upda
 * ``real-diverging``: ``real-two-stores``, then a day later G110's newest file with 20 prices changed: one
   store diverging; G102 must still read its own newest file's prices (checked).
 * ``generated``: the generator (Aldi only) with ``--stores-per-company`` stores and ``--products``, for
-  ``--days`` days: per list, the rows stored against the prices its stores read (stores x products).
+  ``--days`` days: per list, the rows stored against the prices its stores read (stores x products), and
+  the update's peak anonymous memory over all of it (one run, its report's ``peak_anon_bytes``).
 
 Every store's reading (``Price.objects.for_store``) is checked against its newest file's prices, line by
 line, in every workload. Sizes are the SQLite file after VACUUM.
@@ -110,14 +111,17 @@ def run(work: Path, *args: str) -> str:
     return done.stdout
 
 
-def update(work: Path, files: list[Path]) -> None:
+def update(work: Path, files: list[Path]) -> int:
+    """Run the update over ``files``; return the run's peak anonymous memory in bytes (its report's)."""
     inbox = work / "inbox"
     if not inbox.exists():
         inbox.mkdir(parents=True)
         run(work, sys.executable, "manage.py", "migrate", "--verbosity", "0")
     for f in files:
         shutil.copy(f, inbox / f.name)
-    run(work, sys.executable, "bin/update-products", "run", "--silent", "--inbox", str(inbox))
+    report = work / "report.json"
+    run(work, sys.executable, "bin/update-products", "run", "--silent", "--inbox", str(inbox), "--report", str(report))
+    return json.loads(report.read_text())["peak_anon_bytes"]
 
 
 def measure(work: Path) -> dict:
@@ -184,8 +188,8 @@ def generated_workload(root: Path, products: int, stores: int, days: int) -> dic
         "--products", str(products), "--stores-per-company", str(stores), "--days", str(days),
         "--companies", "aldi")
     files = sorted(inbox.glob("*.jsonl"))
-    update(work, files)
-    return {**measure(work), "check": check(work, newest_files(files)),
+    peak = update(work, files)
+    return {**measure(work), "check": check(work, newest_files(files)), "peak_anon_bytes": peak,
             "inputs": {"products": products, "stores_per_company": stores, "days": days, "files": len(files)}}
 
 
@@ -226,6 +230,8 @@ def summary(results: dict) -> dict:
             row["database_vs_one_store"] = round(figures["database_bytes"] / one["database_bytes"], 2)
         if "check" in figures:
             row["stores_exact"] = not figures["check"]["differ"]
+        if "peak_anon_bytes" in figures:
+            row["peak_anon_mb"] = round(figures["peak_anon_bytes"] / 2**20, 1)
         out[name] = row
     return out
 
