@@ -41,4 +41,6 @@ def canonical_nnbs(text: str) -> str:
     "milk full 2l"), and the same text may arrive composed or decomposed (NFC "café", NFD "café").
     Products keep the spelling as scraped; only keys and uniqueness checks use this form.
     """
+    if text.isascii():  # ASCII is its own NFC: most lines skip the normalizer (this runs per line and key)
+        return "".join(text.split())
     return "".join(unicodedata.normalize("NFC", text).split())
