@@ -57,6 +57,7 @@ SCRATCH_COMMIT_EVERY = 5_000
 MAX_LINE_BYTES = 1 << 20
 # Bytes read at a time: a few hundred lines, split in one call rather than read one by one.
 _READ_BLOCK = 1 << 18
+_FIRST_BLOCK = 1 << 12
 # Progress is reported every this many bytes, not per line: a callback per line would cost more than
 # the bar is worth on a 300k-line file.
 PROGRESS_EVERY_BYTES = 1 << 18
@@ -239,7 +240,11 @@ def physical_lines(source: InputFile) -> Iterator[RawLine]:
     keeps only its first MAX_LINE_BYTES (and its length), so no line costs more memory than that."""
     line_no = 0
     head, head_length = b"", 0  # the start of a line that goes on in the next block, and its length so far
-    while block := source.read(_READ_BLOCK):
+    # Blocks grow from a small first one: a reader that wants the first line alone (scrape_dates) reads
+    # little, and a compressed file cut short still yields the lines before the cut, as line by line.
+    size = min(_FIRST_BLOCK, _READ_BLOCK)
+    while block := source.read(size):
+        size = min(2 * size, _READ_BLOCK)
         lines = block.split(b"\n")
         tail = lines.pop()  # after the block's last newline: the start of the next line
         if lines and head_length:
