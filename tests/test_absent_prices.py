@@ -12,6 +12,7 @@ from django.db import connection
 
 from catalog.models import Price, Store
 from prices.models import PriceHistory
+from update.managers import price
 from update.orchestrator import run_update
 
 from .factories import product, write_file
@@ -22,19 +23,21 @@ FILL = [product(f"p{n}", sku=f"S{n}", price_current=1.0 + n / 10) for n in range
 
 
 class Walks:
-    """Counts the walk's keyset statements (``product_id > last``, in product order) among a run's."""
+    """Counts the walk's keyset statements (``product_id > last``, in product order) among a run's, and the
+    deletions of price rows."""
 
     def __init__(self):
-        self.count = 0
+        self.count = self.deletes = 0
 
     def __call__(self, execute, sql, params, many, context):
         if sql.startswith("SELECT") and 'FROM "catalog_price"' in sql and '"catalog_price"."product_id" > %s' in sql:
             self.count += 1
+        self.deletes += sql.startswith('DELETE FROM "catalog_price"')
         return execute(sql, params, many, context)
 
 
-def counting_walks(workspace):
-    walks = Walks()
+def counting_walks(workspace, walks: Walks | None = None):
+    walks = walks or Walks()
     with connection.execute_wrapper(walks):
         report = run_update(workspace)
     assert all(f.status == "processed" for f in report.files), [(f.file, f.reason) for f in report.files]
@@ -116,6 +119,24 @@ def test_a_file_with_one_absent_product_deletes_its_price_and_ends_its_history(w
     if shared:  # the list keeps p9 for G2 and G3, and G1 gets a gap of its own
         assert Price.objects.filter(store=store, price=None).count() == 1
         assert all(len(reading(Store.objects.get(store_id=other))) == 40 for other in ("G2", "G3"))
+
+
+@pytest.mark.parametrize("batch", [7, 10])
+def test_the_absent_products_of_every_batch_are_delisted_together(workspace, monkeypatch, batch):
+    # Four absent products in four batches of the walk: one deletion. 40 rows in batches of 7 end on a
+    # short batch, with no statement after it; in batches of 10, an empty fifth batch says it ended.
+    monkeypatch.setattr(price, "DELETE_BATCH", batch)
+    write_file(workspace.inbox, "iga", "2025-09-01", FILL)
+    run_update(workspace)
+    gone = {"S5", "S15", "S25", "S35"}
+    write_file(workspace.inbox, "iga", "2025-09-02", [line for line in FILL if line["sku"] not in gone])
+    walks = Walks()
+    report, _ = counting_walks(workspace, walks)
+    assert walks.count == 40 // batch + 1 and walks.deletes == 1
+    assert report.files[0].prices_deleted == 4
+    store = Store.objects.get()
+    assert set(reading(store)) == {line["normalized_name_brand_size"] for line in FILL} - {"p5", "p15", "p25", "p35"}
+    assert PriceHistory.objects.filter(store=store, date=date(2025, 9, 2), price=None).count() == 4
 
 
 def test_a_seen_products_price_deleted_behind_the_index_is_found_and_written_again(workspace):

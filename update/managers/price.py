@@ -332,36 +332,34 @@ class PriceManager:
         """Walk the store's reading, delisting the products no line of this file priced; return how many of
         the products a seen line priced it found."""
         scratch = self.ctx.scratch
+        # A file's few absent products, wherever they fall in the walk, are delisted together; no more than
+        # a batch wait (or what one statement carries beside the store's and its list's ids).
+        absent = Gathered(min(DELETE_BATCH, max_query_params() - 10), self._delete)
         last, seen_found = 0, 0
         while True:
             # Keyset on product id walks the (store, product) and (list, product) indexes. The ids alone: what
-            # delisting needs of a row is read for the few absent products (``_absent_rows``).
+            # delisting needs of a row is read for the absent products only (``_delete``).
             ids = list(Price.objects.for_store(self.store).filter(product_id__gt=last).order_by("product_id")
                        .values_list("product_id", flat=True)[:DELETE_BATCH])
-            if not ids:
-                return seen_found
-            last = ids[-1]
             with scratch.env.begin() as txn:
                 claims = scratch.price_claims(txn, ids)
             seen_found += sum(1 for claim in claims if claim)
-            delisted = [pid for pid, claim in zip(ids, claims) if claim is None]
-            if delisted:
-                self._delist(self._absent_rows(delisted))
-                self.ctx.result.prices_deleted += len(delisted)
-                for pid in delisted:
-                    self.ctx.writer.delete_seen(self.store.id, pid)
-                day = self.ctx.meta.scraped_date
-                self.ctx.result.history_rows += insert_rows(
-                    PriceHistory, history.ROW_FIELDS, [history.end_row(self.store.id, pid, day) for pid in delisted])
+            absent.add([pid for pid, claim in zip(ids, claims) if claim is None])
+            if len(ids) < DELETE_BATCH:  # the last batch: no statement to learn that nothing follows
+                absent.flush()
+                return seen_found
+            last = ids[-1]
 
-    def _absent_rows(self, product_ids: list[int]) -> list[tuple[int, int, int | None, bool]]:
-        """(id, product, store, listed) of the rows the store reads for the products, a statement per batch
-        of ids that one statement can carry beside the store's and its list's."""
-        rows, size = [], max_query_params() - 10
-        for start in range(0, len(product_ids), size):
-            rows += Price.objects.for_store(self.store).filter(product_id__in=product_ids[start:start + size]).annotate(
-                listed=self._listed()).values_list("id", "product_id", "store_id", "listed")
-        return rows
+    def _delete(self, product_ids: list[int]) -> None:
+        """Delist products the store reads and the file did not price, and end their history."""
+        self._delist(list(Price.objects.for_store(self.store).filter(product_id__in=product_ids).annotate(
+            listed=self._listed()).values_list("id", "product_id", "store_id", "listed")))
+        self.ctx.result.prices_deleted += len(product_ids)
+        for pid in product_ids:
+            self.ctx.writer.delete_seen(self.store.id, pid)
+        day = self.ctx.meta.scraped_date
+        self.ctx.result.history_rows += insert_rows(
+            PriceHistory, history.ROW_FIELDS, [history.end_row(self.store.id, pid, day) for pid in product_ids])
 
     def _join_list(self) -> bool:
         """Give a store its list (its company's, of its state) at the end of its first file: until then it
