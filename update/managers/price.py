@@ -301,7 +301,8 @@ class PriceManager:
         The same walk over the store's reading checks the seen lines against the database: each product a
         seen line priced must still have its row. One that has not (a product deleted behind a lost change
         log) fails the file's first attempt, and the repair path writes it again trusting no line. Most
-        files list every product their store reads: one count says so, and the walk is not needed.
+        files list every product their store reads: one aggregate says so, for the seen lines too
+        (``_reads_just_the_claimed``), and nothing is walked.
         """
         joined = self._join_list()
         if not joined and self._reads_just_the_claimed():
