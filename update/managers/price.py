@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.db.models import BooleanField, Exists, OuterRef, Q, Value
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Sum, Value
 
 from catalog.models import Price, PriceList, Store
 from diskcache_tier.seen import SeenLine
@@ -153,6 +153,9 @@ class PriceManager:
         # The batch's product ids go in one IN (...), beside the store's id.
         self.pending = Gathered(min(PRICE_BATCH, max_query_params() - 1), self._write)
         self.seen_claims = 0  # products priced by a seen line: each must still have its row here
+        # The products this file priced, by number and by the sum of their ids, to compare with the
+        # store's reading at the end without walking it (``_reads_just_the_claimed``).
+        self.claimed = self.claimed_ids = 0
         self.list_stores = None  # the ids of the stores of the store's list, read once per file
 
     def apply(self, pairs: list[tuple[ScrapedLine | None, int]]) -> None:
@@ -167,6 +170,8 @@ class PriceManager:
             for line, pid in pairs:
                 if not scratch.claim_product(txn, pid, seen=line is None):
                     continue
+                self.claimed += 1
+                self.claimed_ids += pid
                 if line is None:
                     unchanged += 1
                 else:
@@ -295,37 +300,67 @@ class PriceManager:
 
         The same walk over the store's reading checks the seen lines against the database: each product a
         seen line priced must still have its row. One that has not (a product deleted behind a lost change
-        log) fails the file's first attempt, and the repair path writes it again trusting no line.
+        log) fails the file's first attempt, and the repair path writes it again trusting no line. Most
+        files list every product their store reads: one aggregate says so, for the seen lines too
+        (``_reads_just_the_claimed``), and nothing is walked.
         """
-        scratch = self.ctx.scratch
         joined = self._join_list()
-        last, seen_found = 0, 0
-        while True:
-            # Keyset on product id walks the (store, product) and (list, product) indexes.
-            rows = list(Price.objects.for_store(self.store).filter(product_id__gt=last).order_by("product_id")
-                        .annotate(listed=self._listed()).values_list("id", "product_id", "store_id", "listed")
-                        [:DELETE_BATCH])
-            if not rows:
-                break
-            last = rows[-1][1]
-            with scratch.env.begin() as txn:
-                claims = scratch.price_claims(txn, [row[1] for row in rows])
-            absent = [row for row, claim in zip(rows, claims) if claim is None]
-            seen_found += sum(1 for claim in claims if claim)
-            if absent:
-                self._delist(absent)
-                self.ctx.result.prices_deleted += len(absent)
-                delisted = [pid for _, pid, _, _ in absent]
-                for pid in delisted:
-                    self.ctx.writer.delete_seen(self.store.id, pid)
-                day = self.ctx.meta.scraped_date
-                self.ctx.result.history_rows += insert_rows(
-                    PriceHistory, history.ROW_FIELDS, [history.end_row(self.store.id, pid, day) for pid in delisted])
+        if not joined and self._reads_just_the_claimed():
+            seen_found = self.seen_claims
+        else:
+            seen_found = self._walk()
         if joined:
             self._share_own()
         if seen_found != self.seen_claims:
             raise IntegrityError(f"the index remembers {self.seen_claims - seen_found} prices of store "
                                  f"{self.store.id} that the database does not have")
+
+    def _reads_just_the_claimed(self) -> bool:
+        """Whether the store now reads exactly the products this file priced, by one aggregate.
+
+        Each product a line priced is in the reading (this transaction wrote it, or found it unchanged), and
+        one a seen line priced is as the index says: then a reading of as many products as were priced has
+        no absent product. A seen line's row gone behind a lost log is one product fewer, which an absent
+        product would make up for in the count: not in the sum of the ids as well, unless two or more of
+        each cancel out exactly. A gap is no price the store reads, and ``for_store`` does not count it.
+        Not asked for a store that just joined its list: it reads the list's entries it does not carry
+        until the walk makes them its gaps.
+        """
+        reading = Price.objects.for_store(self.store).aggregate(products=Count("*"), ids=Sum("product_id"))
+        return reading["products"] == self.claimed and int(reading["ids"] or 0) == self.claimed_ids
+
+    def _walk(self) -> int:
+        """Walk the store's reading, delisting the products no line of this file priced; return how many of
+        the products a seen line priced it found."""
+        scratch = self.ctx.scratch
+        # A file's few absent products, wherever they fall in the walk, are delisted together; no more than
+        # a batch wait (or what one statement carries beside the store's and its list's ids).
+        absent = Gathered(min(DELETE_BATCH, max_query_params() - 10), self._delete)
+        last, seen_found = 0, 0
+        while True:
+            # Keyset on product id walks the (store, product) and (list, product) indexes. The ids alone: what
+            # delisting needs of a row is read for the absent products only (``_delete``).
+            ids = list(Price.objects.for_store(self.store).filter(product_id__gt=last).order_by("product_id")
+                       .values_list("product_id", flat=True)[:DELETE_BATCH])
+            with scratch.env.begin() as txn:
+                claims = scratch.price_claims(txn, ids)
+            seen_found += sum(1 for claim in claims if claim)
+            absent.add([pid for pid, claim in zip(ids, claims) if claim is None])
+            if len(ids) < DELETE_BATCH:  # the last batch: no statement to learn that nothing follows
+                absent.flush()
+                return seen_found
+            last = ids[-1]
+
+    def _delete(self, product_ids: list[int]) -> None:
+        """Delist products the store reads and the file did not price, and end their history."""
+        self._delist(list(Price.objects.for_store(self.store).filter(product_id__in=product_ids).annotate(
+            listed=self._listed()).values_list("id", "product_id", "store_id", "listed")))
+        self.ctx.result.prices_deleted += len(product_ids)
+        for pid in product_ids:
+            self.ctx.writer.delete_seen(self.store.id, pid)
+        day = self.ctx.meta.scraped_date
+        self.ctx.result.history_rows += insert_rows(
+            PriceHistory, history.ROW_FIELDS, [history.end_row(self.store.id, pid, day) for pid in product_ids])
 
     def _join_list(self) -> bool:
         """Give a store its list (its company's, of its state) at the end of its first file: until then it
