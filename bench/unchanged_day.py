@@ -136,7 +136,8 @@ def _generated(folder: Path, products: int, stores: int, rates, seed: int) -> Wo
     """The generator's day 1 and day 2 at ``rates``, and day 1 again a day later."""
     from sampledata.generator import generate_inbox
 
-    files = folder / "generated"
+    # Named by what makes them, so that another size or seed never reuses these files.
+    files = folder / f"generated-{products}x{stores}-seed{seed}"
     if not files.is_dir():
         generate_inbox(files, products=products, days=2, stores_per_company=stores, seed=seed, rates=rates)
     day1 = sorted(f for f in files.glob("*.jsonl") if "2025-09-01" in f.name)
