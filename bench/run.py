@@ -85,6 +85,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="PostgreSQL only: round trips added by a proxy, comma separated, e.g. 0,1,5 "
                              "(default: 0). Runs with latency measure day 2 only.")
     parser.add_argument("--latency-repeats", type=int, default=2, help="repeats of the runs with latency (default: 2)")
+    parser.add_argument("--latency-all-days", action="store_true",
+                        help="runs with latency measure every day (2..--days), not day 2 alone: day 2 follows the "
+                             "index's build, which remembers no line, so only day 3 on shows the skip of "
+                             "unchanged lines")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench" / "results",
                         help="folder for NAME.json, .md and .png (default: bench/results)")
     parser.add_argument("--name", default=None, help="file name stem (default: results, results-postgresql, "
@@ -452,7 +456,8 @@ def main(argv=None) -> int:
         "parameters": {"sizes": [{"n": n, "stores_per_company": k} for n, k in args.sizes],
                        "designs": args.designs, "repeats": args.repeats, "repeats_1m": args.repeats_1m,
                        "days": args.days, "days_1m": args.days_1m, "latency_ms": args.latency_ms,
-                       "latency_repeats": args.latency_repeats, "generator_seed": args.seed,
+                       "latency_repeats": args.latency_repeats, "latency_all_days": args.latency_all_days,
+                       "generator_seed": args.seed,
                        "change_rates": dataclasses.asdict(CHANGE_RATES[args.change_rates]),
                        "memory_limit_bytes": args.memory_limit,
                        "limited_designs": [] if cgroup_reason else args.limited_designs,
@@ -502,7 +507,8 @@ def main(argv=None) -> int:
                             continue  # 75 s of loading and 5 GB per run: once is enough to show it
                         print(f"N={n}: {design}, repeat {repeat}, +{latency:g} ms...", flush=True)
                         record = run_design(args, n, design, repeat=repeat, latency_ms=latency,
-                                            days=days if not latency else [2], inputs=inputs, dbs=dbs,
+                                            days=days if not latency or args.latency_all_days else [2],
+                                            inputs=inputs, dbs=dbs,
                                             size_dir=size_dir, limit_bytes=None,
                                             digest=repeat == 1 or args.digest_every_repeat)
                         entry["runs"].append(record)
