@@ -66,6 +66,14 @@ def line_bytes(line_no: int) -> bytes:
     return _LINE.pack(line_no)
 
 
+def _key_line_key(store: int, kind: str, key: str) -> bytes:
+    return text_key(f"{store}\x1f{kind}\x1f{key}")
+
+
+def _first_line_key(store: int, nnbs: str) -> bytes:
+    return text_key(f"{store}\x1f{nnbs}")
+
+
 class FileScratch:
     def __init__(self, directory: Path | None = None):
         self.path = Path(tempfile.mkdtemp(prefix="update-scratch-", dir=directory))
@@ -103,9 +111,9 @@ class FileScratch:
             txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + _seen_bytes(seen), db=self.dbs["line_role"])
         for (store, kind, key), (line_no, spelled) in hot.key_line.items():
             value = line_bytes(line_no) + (spelled.encode() if spelled is not None else b"")
-            txn.put(text_key(f"{store}\x1f{kind}\x1f{key}"), value, db=self.dbs["key_line"])
+            txn.put(_key_line_key(store, kind, key), value, db=self.dbs["key_line"])
         for (store, nnbs), line_no in hot.first_line.items():
-            txn.put(text_key(f"{store}\x1f{nnbs}"), line_bytes(line_no), db=self.dbs["first_line"])
+            txn.put(_first_line_key(store, nnbs), line_bytes(line_no), db=self.dbs["first_line"])
 
     def _move_priced(self, txn) -> None:
         priced, self._priced = self._priced, None
@@ -185,7 +193,7 @@ class FileScratch:
         hot = self._hot
         if hot is not None:
             return hot.first_line.setdefault((store, nnbs), line_no) == line_no
-        return txn.put(text_key(f"{store}\x1f{nnbs}"), line_bytes(line_no), db=self.dbs["first_line"],
+        return txn.put(_first_line_key(store, nnbs), line_bytes(line_no), db=self.dbs["first_line"],
                        overwrite=False)
 
     def claim_key(self, txn, store: int, kind: str, key: str, line_no: int) -> int | None:
@@ -194,7 +202,7 @@ class FileScratch:
         if hot is not None:
             earlier = hot.key_line.setdefault((store, kind, key), (line_no, None))[0]
             return None if earlier == line_no else earlier
-        raw_key = text_key(f"{store}\x1f{kind}\x1f{key}")
+        raw_key = _key_line_key(store, kind, key)
         if txn.put(raw_key, line_bytes(line_no), db=self.dbs["key_line"], overwrite=False):
             return None
         return _LINE.unpack(txn.get(raw_key, db=self.dbs["key_line"]))[0]
@@ -210,7 +218,7 @@ class FileScratch:
         if hot is not None:
             earlier, spelled = hot.key_line.setdefault((store, "nnbs", canonical), (line_no, nnbs))
             return (None, False) if earlier == line_no else (earlier, spelled == nnbs)
-        raw_key = text_key(f"{store}\x1fnnbs\x1f{canonical}")
+        raw_key = _key_line_key(store, "nnbs", canonical)
         spelled = nnbs.encode()
         if txn.put(raw_key, line_bytes(line_no) + spelled, db=self.dbs["key_line"], overwrite=False):
             return None, False
