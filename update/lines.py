@@ -215,7 +215,8 @@ def read_keys(record) -> LineKeys:
     p, nnbs, _, _ = _usable(record)
     sku, barcode = p.get("sku"), p.get("barcode")
     # Most lines lack one of the two: nothing to read then (this runs for every line of a day).
-    return LineKeys(nnbs, None if sku is None else _sku(sku, []), None if barcode is None else _barcode(barcode, []))
+    return LineKeys(nnbs, None if sku is None else _sku(sku, []),
+                    None if barcode is None else _barcode(barcode, []))
 
 
 def _usable(record) -> tuple[dict, str, str, Decimal]:

@@ -524,8 +524,8 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
             if not first or not emit:
                 continue
             if not grouped:  # alone in its unit: no group to look up
-                yield [_candidate(raw.line_no, raw.data, seen) if seen is not None else _parsed(raw.line_no, raw.data,
-                                                                                      grouped=False)]
+                yield [_candidate(raw.line_no, raw.data, seen) if seen is not None
+                       else _parsed(raw.line_no, raw.data, grouped=False)]
                 continue
             root = scratch.group_root(txn, raw.line_no)
             members, last = scratch.group(txn, root)

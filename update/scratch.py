@@ -108,7 +108,8 @@ class FileScratch:
         """Write the per-line dicts to their LMDB databases, where the rest of the file's lines go too."""
         hot, self._hot = self._hot, None
         for line_no, (store, flags, seen) in hot.line_role.items():
-            txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + _seen_bytes(seen), db=self.dbs["line_role"])
+            txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + _seen_bytes(seen),
+                    db=self.dbs["line_role"])
         for (store, kind, key), (line_no, spelled) in hot.key_line.items():
             value = line_bytes(line_no) + (spelled.encode() if spelled is not None else b"")
             txn.put(_key_line_key(store, kind, key), value, db=self.dbs["key_line"])
@@ -157,7 +158,8 @@ class FileScratch:
             if len(hot.line_role) > self.hot_lines:
                 self._move_lines(txn)
             return
-        txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + _seen_bytes(seen), db=self.dbs["line_role"])
+        txn.put(line_bytes(line_no), _ROLE.pack(store, flags) + _seen_bytes(seen),
+                db=self.dbs["line_role"])
 
     def mark_grouped(self, txn, line_no: int) -> None:
         """Say of an earlier line that a later one joined its group (once per join: rare)."""
