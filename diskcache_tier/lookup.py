@@ -361,9 +361,12 @@ class LmdbIndex(ProductIndex):
 
 
 _DB_ORDER = tuple(_DB_NAMES)  # "meta" last: a watermark is applied only after the writes it covers
-# Writes per index transaction when a file's writes are applied: each transaction holds its dirty pages
-# in this process until it commits, so this bounds that memory (at most a few MB) whatever the file.
-APPLY_BATCH = 2_000
+# Writes per index transaction when a file's writes are applied. A transaction's dirty pages are memory of
+# this process, and LMDB keeps them after the commit, for later transactions, until the environment closes:
+# the largest transaction of the run stays resident to its end. A file's remembered lines are scattered
+# over the ``seen`` tree (keys lead with the product), so each write can dirty a page of its own: 500
+# writes keep that at about 2 MB, where 2,000 held 8-10 MB once the tree was large (bench.price_lists).
+APPLY_BATCH = 500
 
 
 class LmdbWriter(IndexWriter):
