@@ -9,11 +9,11 @@ the file look here first; on commit the writes are applied to the index in bound
 from __future__ import annotations
 
 import shutil
-import tempfile
-from pathlib import Path
 from typing import Iterator
 
 import lmdb
+
+from . import scratch_dirs
 
 # Address space, not disk: the sparse scratch file only grows by the pages one file's writes need.
 _PENDING_MAP_SIZE = 8 << 30
@@ -33,7 +33,7 @@ class PendingWrites:
     """
 
     def __init__(self, db_names: tuple[str, ...]):
-        self.path = Path(tempfile.mkdtemp(prefix="index-pending-"))
+        self.path = scratch_dirs.make("index-pending-")
         self.env = lmdb.open(str(self.path), map_size=_PENDING_MAP_SIZE, max_dbs=len(db_names), writemap=True,
                              sync=False, metasync=False, readahead=False)
         self.db_names = db_names

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import shutil
 import struct
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
 import lmdb
 import orjson
 
+from diskcache_tier import scratch_dirs
 from diskcache_tier.keys import id_bytes, text_key
 from diskcache_tier.seen import DIGEST_SIZE
 
@@ -76,7 +76,7 @@ def _first_line_key(store: int, nnbs: str) -> bytes:
 
 class FileScratch:
     def __init__(self, directory: Path | None = None):
-        self.path = Path(tempfile.mkdtemp(prefix="update-scratch-", dir=directory))
+        self.path = scratch_dirs.make("update-scratch-", directory)
         self.env = lmdb.open(str(self.path), map_size=_SCRATCH_MAP_SIZE, max_dbs=len(_DBS), writemap=True,
                              sync=False, metasync=False, readahead=False)
         self.dbs = {name.decode(): self.env.open_db(name) for name in _DBS}
