@@ -1,5 +1,5 @@
-"""The walk for absent prices (``PriceManager.delete_absent``) runs only when a count of the store's reading
-says a product may be absent, and then finds what it always found: a product the file does not list loses
+"""The walk for absent prices (``PriceManager.delete_absent``) runs only where a count of the store's reading,
+per bucket of product ids, says a product may be absent, and then finds what it always found: a product the file does not list loses
 its price (and gets an end row in its history), and a product a seen line claimed whose row is gone fails the
 file's first attempt, so that the repair path writes it again."""
 from __future__ import annotations
@@ -14,6 +14,7 @@ from catalog.models import Price, Store
 from prices.models import PriceHistory
 from update.managers import price
 from update.orchestrator import run_update
+from update.scratch import FileScratch
 
 from .factories import product, write_file
 
@@ -124,8 +125,10 @@ def test_a_file_with_one_absent_product_deletes_its_price_and_ends_its_history(w
 @pytest.mark.parametrize("batch", [7, 10])
 def test_the_absent_products_of_every_batch_are_delisted_together(workspace, monkeypatch, batch):
     # Four absent products in four batches of the walk: one deletion. 40 rows in batches of 7 end on a
-    # short batch, with no statement after it; in batches of 10, an empty fifth batch says it ended.
+    # short batch, with no statement after it; in batches of 10, an empty fifth batch says it ended. One
+    # bucket of ids: the walk covers the whole reading.
     monkeypatch.setattr(price, "DELETE_BATCH", batch)
+    monkeypatch.setattr(price.ClaimTally, "BUCKETS", 1)
     write_file(workspace.inbox, "iga", "2025-09-01", FILL)
     run_update(workspace)
     gone = {"S5", "S15", "S25", "S35"}
@@ -137,6 +140,24 @@ def test_the_absent_products_of_every_batch_are_delisted_together(workspace, mon
     store = Store.objects.get()
     assert set(reading(store)) == {line["normalized_name_brand_size"] for line in FILL} - {"p5", "p15", "p25", "p35"}
     assert PriceHistory.objects.filter(store=store, date=date(2025, 9, 2), price=None).count() == 4
+
+
+def test_the_walk_reads_only_the_buckets_where_a_product_is_absent(workspace, monkeypatch):
+    many = [product(f"p{n}", sku=f"S{n}", price_current=1.0 + n / 10) for n in range(640)]
+    write_file(workspace.inbox, "iga", "2025-09-01", many)
+    run_update(workspace)
+    walked = []
+    price_claims = FileScratch.price_claims
+    monkeypatch.setattr(FileScratch, "price_claims", lambda self, txn, ids: walked.append(len(ids)) or price_claims(
+        self, txn, ids))
+    gone = {"p100", "p101"}
+    write_file(workspace.inbox, "iga", "2025-09-02", [line for line in many if line["normalized_name_brand_size"]
+                                                      not in gone])
+    report, walks = counting_walks(workspace)
+    assert report.files[0].prices_deleted == 2 and report.files[0].lines_unchanged == 638
+    # 640 products in 64 buckets of ids: the two absent ones are in two buckets of 10 products each.
+    assert walks == 1 and sum(walked) == 20
+    assert set(reading(Store.objects.get())) == {line["normalized_name_brand_size"] for line in many} - gone
 
 
 def test_a_seen_products_price_deleted_behind_the_index_is_found_and_written_again(workspace):

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Sum, Value
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Q, Sum, Value
 
 from catalog.models import Price, PriceList, Store
 from diskcache_tier.seen import SeenLine
@@ -144,6 +144,34 @@ def _no_origin(line) -> None:
     return None
 
 
+class ClaimTally:
+    """The products a file priced, per bucket of ids (the id's low bits): how many, the sum of their ids, and
+    how many of them a seen line priced. The buckets spread a store's products evenly, whatever their ids."""
+
+    BUCKETS = 64  # a power of two: the bucket is ``id & (BUCKETS - 1)``, in Python and in SQL alike
+
+    def __init__(self):
+        self.products = [0] * self.BUCKETS
+        self.ids = [0] * self.BUCKETS
+        self.seen = [0] * self.BUCKETS
+
+    def add(self, product_id: int, seen: bool) -> None:
+        bucket = product_id & (self.BUCKETS - 1)
+        self.products[bucket] += 1
+        self.ids[bucket] += product_id
+        self.seen[bucket] += seen
+
+    def claimed(self, bucket: int) -> tuple[int, int]:
+        return self.products[bucket], self.ids[bucket]
+
+    def seen_outside(self, buckets: list[int]) -> int:
+        return sum(self.seen) - sum(self.seen[bucket] for bucket in buckets)
+
+
+def _bucket():
+    return F("product_id").bitand(ClaimTally.BUCKETS - 1)
+
+
 class PriceManager:
     def __init__(self, ctx: FileContext, origin_of=_no_origin):
         self.ctx = ctx
@@ -153,9 +181,9 @@ class PriceManager:
         # The batch's product ids go in one IN (...), beside the store's id.
         self.pending = Gathered(min(PRICE_BATCH, max_query_params() - 1), self._write)
         self.seen_claims = 0  # products priced by a seen line: each must still have its row here
-        # The products this file priced, by number and by the sum of their ids, to compare with the
-        # store's reading at the end without walking it (``_reads_just_the_claimed``).
-        self.claimed = self.claimed_ids = 0
+        # The products this file priced, per bucket of ids, to compare with the store's reading at the end
+        # and walk only the buckets where they differ (``_differing_buckets``).
+        self.tally = ClaimTally()
         self.list_stores = None  # the ids of the stores of the store's list, read once per file
 
     def apply(self, pairs: list[tuple[ScrapedLine | None, int]]) -> None:
@@ -170,8 +198,7 @@ class PriceManager:
             for line, pid in pairs:
                 if not scratch.claim_product(txn, pid, seen=line is None):
                     continue
-                self.claimed += 1
-                self.claimed_ids += pid
+                self.tally.add(pid, line is None)
                 if line is None:
                     unchanged += 1
                 else:
@@ -301,46 +328,54 @@ class PriceManager:
         The same walk over the store's reading checks the seen lines against the database: each product a
         seen line priced must still have its row. One that has not (a product deleted behind a lost change
         log) fails the file's first attempt, and the repair path writes it again trusting no line. Most
-        files list every product their store reads: one aggregate says so, for the seen lines too
-        (``_reads_just_the_claimed``), and nothing is walked.
+        files list every product their store reads, and the others lack a few: one aggregate, per bucket of
+        product ids, says which buckets have nothing absent, for the seen lines too (``_differing_buckets``),
+        and only the others are walked.
         """
         joined = self._join_list()
-        if not joined and self._reads_just_the_claimed():
-            seen_found = self.seen_claims
-        else:
-            seen_found = self._walk()
         if joined:
+            seen_found = self._walk(None)
             self._share_own()
+        else:
+            differing = self._differing_buckets()
+            seen_found = self.tally.seen_outside(differing) + (self._walk(differing) if differing else 0)
         if seen_found != self.seen_claims:
             raise IntegrityError(f"the index remembers {self.seen_claims - seen_found} prices of store "
                                  f"{self.store.id} that the database does not have")
 
-    def _reads_just_the_claimed(self) -> bool:
-        """Whether the store now reads exactly the products this file priced, by one aggregate.
+    def _differing_buckets(self) -> list[int]:
+        """The buckets of product ids where the store's reading is not exactly what this file priced, by one
+        aggregate.
 
         Each product a line priced is in the reading (this transaction wrote it, or found it unchanged), and
-        one a seen line priced is as the index says: then a reading of as many products as were priced has
-        no absent product. A seen line's row gone behind a lost log is one product fewer, which an absent
-        product would make up for in the count: not in the sum of the ids as well, unless two or more of
-        each cancel out exactly. A gap is no price the store reads, and ``for_store`` does not count it.
-        Not asked for a store that just joined its list: it reads the list's entries it does not carry
-        until the walk makes them its gaps.
+        one a seen line priced is as the index says: then a bucket of the reading with as many products as
+        the file priced in it has no absent product. A seen line's row gone behind a lost log is one product
+        fewer, which an absent product would make up for in the count: not in the sum of the ids as well,
+        unless two or more of each cancel out exactly in one bucket. A gap is no price the store reads, and
+        ``for_store`` does not count it. Not asked for a store that just joined its list: it reads the
+        list's entries it does not carry until the walk makes them its gaps.
         """
-        reading = Price.objects.for_store(self.store).aggregate(products=Count("*"), ids=Sum("product_id"))
-        return reading["products"] == self.claimed and int(reading["ids"] or 0) == self.claimed_ids
+        reading = {row["bucket"]: (row["products"], int(row["ids"] or 0)) for row in (
+            Price.objects.for_store(self.store).annotate(bucket=_bucket()).order_by().values("bucket")
+            .annotate(products=Count("*"), ids=Sum("product_id")))}
+        return [bucket for bucket in range(ClaimTally.BUCKETS)
+                if reading.get(bucket, (0, 0)) != self.tally.claimed(bucket)]
 
-    def _walk(self) -> int:
-        """Walk the store's reading, delisting the products no line of this file priced; return how many of
-        the products a seen line priced it found."""
+    def _walk(self, buckets: list[int] | None) -> int:
+        """Walk the store's reading (in ``buckets`` of product ids, or all of it), delisting the products
+        no line of this file priced; return how many of the products a seen line priced it found."""
         scratch = self.ctx.scratch
         # A file's few absent products, wherever they fall in the walk, are delisted together; no more than
         # a batch wait (or what one statement carries beside the store's and its list's ids).
         absent = Gathered(min(DELETE_BATCH, max_query_params() - 10), self._delete)
+        reading = Price.objects.for_store(self.store)
+        if buckets is not None:
+            reading = reading.annotate(bucket=_bucket()).filter(bucket__in=buckets)
         last, seen_found = 0, 0
         while True:
             # Keyset on product id walks the (store, product) and (list, product) indexes. The ids alone: what
             # delisting needs of a row is read for the absent products only (``_delete``).
-            ids = list(Price.objects.for_store(self.store).filter(product_id__gt=last).order_by("product_id")
+            ids = list(reading.filter(product_id__gt=last).order_by("product_id")
                        .values_list("product_id", flat=True)[:DELETE_BATCH])
             with scratch.env.begin() as txn:
                 claims = scratch.price_claims(txn, ids)
