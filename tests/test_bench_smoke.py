@@ -337,3 +337,40 @@ def test_the_round_trip_target_of_a_cron_day_reads_day_three():
     for r in results["sizes"][0]["runs"]:
         del r["days"]["3"]  # day 2 alone, as without --latency-all-days: no day-3 target
     assert not any("day-3" in t["target"] for t in evaluate_targets(results))
+
+
+# ------------------------------------------------- bench.share_migration: the upgrade to shared price lists
+
+
+def test_the_share_migration_benchmark_keeps_every_reading_and_shrinks_the_rows(tmp_path):
+    from bench import share_migration
+
+    out = tmp_path / "out"
+    assert share_migration.main(["--sizes", "200x3", "--companies", "1", "--states", "1", "--work",
+                                 str(tmp_path / "work"), "--out", str(out), "--allow-dirty"]) == 0
+    data = json.loads((out / "share-migration.json").read_text())
+    (entry,) = data["sizes"]
+    before, after = entry["before"], entry["after"]
+    assert entry["build"]["forward_plan"] == ["catalog.0012_price_lists", "prices.0003_share_prices"]
+    assert before["stores_checked"] == after["stores_checked"] == 3
+    assert before["readings"] == after["readings"] and entry["same_readings"]
+    assert 0.85 * 600 < before["prices_read"] == before["price_rows"] < 600
+    assert after["price_rows"] < before["price_rows"]
+    assert after["list_entries"] + after["own_prices"] + after["gaps"] == after["price_rows"]
+    assert after["list_entries"] > 0 and after["gaps"] > 0 and after["price_lists"] == 1
+    migrate = entry["migrate"]
+    assert set(migrate["migrations"]) == {"catalog.0012_price_lists", "prices.0003_share_prices"}
+    assert 10 << 20 < migrate["parent_polled_peak_anon_bytes"] <= migrate["max_rss_bytes"]
+    assert "| 200 x 3 |" in (out / "share-migration.md").read_text()
+    assert not (tmp_path / "work" / "n200-s3").exists()  # no --keep
+
+
+def test_the_share_migration_benchmark_refuses_a_dirty_tree(monkeypatch, tmp_path, capsys):
+    from bench import share_migration
+
+    monkeypatch.setattr(machine, "git_state", lambda root, ignore=None: {"commit": "x", "dirty": True,
+                                                                        "changed": ["prices/sharing.py"]})
+    assert share_migration.main(["--sizes", "200x3", "--companies", "1", "--work", str(tmp_path), "--out",
+                                 str(tmp_path)]) == 1
+    assert "--allow-dirty" in capsys.readouterr().err
+    assert not (tmp_path / "share-migration.json").exists()
