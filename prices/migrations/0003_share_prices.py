@@ -41,12 +41,16 @@ def next_products(Price, store_ids: list[int], last: int) -> list[int]:
     """The next PRODUCT_BATCH product ids after ``last`` that any of the stores has a row for: each store's
     next ids read in order from its (store, product) index, merged. One query over all the stores at once
     (DISTINCT ... ORDER BY ... LIMIT) sorted every row after ``last`` to take the first ids, batch after
-    batch: quadratic in the catalog (bench.share_migration). Holds at most stores x PRODUCT_BATCH ids."""
-    ids = set()
+    batch: quadratic in the catalog (bench.share_migration). The first ids of the union are among each
+    store's first, so the union is cut back to its first PRODUCT_BATCH after each store: at most twice that
+    many ids are held, however many stores the list has."""
+    ids: list[int] = []
     for store_id in store_ids:
-        ids.update(Price.objects.filter(store_id=store_id, product_id__gt=last).order_by("product_id")
-                   .values_list("product_id", flat=True)[:PRODUCT_BATCH])
-    return sorted(ids)[:PRODUCT_BATCH]
+        nexts = (Price.objects.filter(store_id=store_id, product_id__gt=last).order_by("product_id")
+                 .values_list("product_id", flat=True)[:PRODUCT_BATCH])
+        ids = sorted(set(ids).union(nexts))
+        del ids[PRODUCT_BATCH:]
+    return ids
 
 
 def unshare_prices(apps, schema_editor):
