@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Price
+from catalog.writer_lock import hold_writer_lock
 from diskcache_tier.build_index import open_index
 from diskcache_tier.lookup import ProductIndex
 from diskcache_tier.run_lock import UpdateLocked, run_lock  # noqa: F401 (UpdateLocked: callers import it from here)
@@ -51,7 +52,6 @@ from .report_file import folder_to_check, write_report
 from .statuses import EXIT_FAILED, status_of
 from .stop_signals import Interrupted, StopSignals
 from .version import __version__
-from .writer_lock import hold_writer_lock
 
 log = logging.getLogger(__name__)
 
