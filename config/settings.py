@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "diskcache_tier",
     "catalog",
     "prices",
+    "ledger",
     "update",
     "sampledata",
 ]

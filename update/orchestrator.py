@@ -26,6 +26,7 @@ from catalog.writer_lock import hold_writer_lock
 from diskcache_tier.build_index import open_index
 from diskcache_tier.lookup import ProductIndex
 from diskcache_tier.run_lock import UpdateLocked, run_lock  # noqa: F401 (UpdateLocked: callers import it from here)
+from ledger.models import UpdateRun
 
 from . import inbox as inbox_files
 from .context import FileContext
@@ -35,7 +36,6 @@ from .managers.category import CategoryManager
 from .managers.price import PriceManager
 from .managers.product import ProductManager
 from .managers.store import company_exists, find_store, get_or_create_store
-from .models import UpdateRun
 from .memory import MemoryWatch, over_limit, peak_rss_bytes
 from .progress import NullProgress
 from .reader import ReadLine, Survey, finish, note_outcome, read_units, survey
