@@ -149,7 +149,8 @@ def pages() -> list[tuple[str, str, dict]]:
         listed += [("runs", url("ledger_updaterun_changelist"), {}),
                    ("run page", url("ledger_updaterun_change", run.pk), {}),
                    ("run files", url("ledger_runfile_changelist"), {}),
-                   ("run file page (its rejected lines, if any)", url("ledger_runfile_change", run_file.pk), {})]
+                   ("run file page (its rejected lines, if any)", url("ledger_runfile_change", run_file.pk),
+                    {})]
     return listed
 
 

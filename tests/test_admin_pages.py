@@ -40,7 +40,8 @@ def _listed_ids(response) -> set[int]:
 
 
 def test_every_page_needs_a_staff_login(client, catalog, plain_http):
-    for url in ("/admin/", reverse("admin:catalog_product_changelist"), reverse("admin:ledger_updaterun_changelist")):
+    for url in ("/admin/", reverse("admin:catalog_product_changelist"),
+                reverse("admin:ledger_updaterun_changelist")):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
 
@@ -159,12 +160,14 @@ def test_the_store_pages_files_received_are_the_ledgers_column_filter_and_field(
     from django.contrib import admin
 
     store = Store.objects.get(company__name__iexact="iga")
-    listing = staff.get(reverse("admin:catalog_store_changelist")).content.decode()  # the URLs register the admin
+    # The URLs register the admin.
+    listing = staff.get(reverse("admin:catalog_store_changelist")).content.decode()
     assert reverse("admin:ledger_runfile_changelist") + f"?store__id__exact={store.pk}" in listing
     store_admin = admin.site._registry[Store]
-    assert store_admin.list_display == ("__str__", "state", "last_scraped", "files_last_7_days", "prices_link")
-    assert [f if isinstance(f, str) else f.title for f in store_admin.list_filter] == ["company", "files received",
-                                                                                       "state"]
+    assert store_admin.list_display == ("__str__", "state", "last_scraped", "files_last_7_days",
+                                        "prices_link")
+    filters = [f if isinstance(f, str) else f.title for f in store_admin.list_filter]
+    assert filters == ["company", "files received", "state"]
     assert store_admin.get_fields(None)[-1] == "recent_files"
 
 

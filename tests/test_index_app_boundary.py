@@ -41,4 +41,5 @@ def test_prices_and_the_ledger_import_catalog_but_never_update_nor_each_other():
     assert upward_imports("prices", ("ledger", "update")) == {}
     assert upward_imports("ledger", ("prices", "update")) == {}
     # (the test would pass on an app that is not there)
-    assert (PROJECT_ROOT / "ledger" / "models.py").is_file() and (PROJECT_ROOT / "prices" / "models.py").is_file()
+    assert (PROJECT_ROOT / "ledger" / "models.py").is_file()
+    assert (PROJECT_ROOT / "prices" / "models.py").is_file()

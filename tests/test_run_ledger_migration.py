@@ -64,7 +64,8 @@ def previous_ledger(apps) -> dict:
                            store=store, company="aldi", store_code="G102", scraped_date=dt.date(2025, 9, 9),
                            status="processed", counts={"lines": 9, "prices_created": 9}, started_at=started)
     RunFile.objects.create(run=run, name="aldi-carindale-g102-2025-09-01.jsonl", store=store, company="aldi",
-                           store_code="G102", status="rejected", reason="stale: not newer", started_at=started)
+                           store_code="G102", status="rejected", reason="stale: not newer",
+                           started_at=started)
     return {"runs": list(UpdateRun.objects.order_by("pk").values_list(*RUN_FIELDS)),
             "files": list(RunFile.objects.order_by("pk").values_list(*FILE_FIELDS)),
             "store": store.pk}
@@ -106,7 +107,8 @@ def test_the_previous_releases_ledger_is_the_ledger_apps_in_place_and_back(djang
         # Backward, the previous release reads every row, the new one too, by update's content type again.
         old = migrate(PREVIOUS_RELEASE)
         OldRun, OldFile = old.get_model("update", "UpdateRun"), old.get_model("update", "RunFile")
-        assert set(OldRun.objects.values_list("pk", flat=True)) == {pk for pk, *_ in before["runs"]} | {newer.pk}
+        old_ids = {pk for pk, *_ in before["runs"]}
+        assert set(OldRun.objects.values_list("pk", flat=True)) == old_ids | {newer.pk}
         assert OldFile.objects.count() == len(before["files"])
         ContentType.objects.clear_cache()
         assert ContentType.objects.get(app_label="update", model="updaterun").pk == old_type.pk

@@ -114,8 +114,8 @@ class RunFileAdmin(ReadOnlyMixin, CatalogAdmin):
 
     @admin.display(description="run")
     def run_link(self, run_file):
-        return format_html('<a href="{}">{}</a>', reverse("admin:ledger_updaterun_change", args=[run_file.run_id]),
-                           run_file.run)
+        return format_html('<a href="{}">{}</a>',
+                           reverse("admin:ledger_updaterun_change", args=[run_file.run_id]), run_file.run)
 
     @admin.display(description="store")
     def store_link(self, run_file):

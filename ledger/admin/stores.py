@@ -84,7 +84,8 @@ class StoreWithFilesAdmin(StoreAdmin):
             return f"none in {RECENT_DAYS} days"
         rows = format_html_join(
             "", '<li><a href="{}">{}</a>: {} {}</li>',
-            ((reverse("admin:ledger_runfile_change", args=[f.pk]), f.name, f.status, f.reason) for f in files))
+            ((reverse("admin:ledger_runfile_change", args=[f.pk]), f.name, f.status, f.reason)
+             for f in files))
         return format_html("<ul>{}</ul>", rows)
 
 
