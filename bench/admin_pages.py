@@ -55,7 +55,7 @@ def ensure_ledger(work: Path, env: dict) -> None:
     Its files (the generator's, 200 products, a later day) are refused as partial scrapes of the big
     stores, which is all the run pages need: a run, its files, their statuses and reasons.
     """
-    from update.models import UpdateRun
+    from ledger.models import UpdateRun
 
     if UpdateRun.objects.exists():
         return
@@ -93,7 +93,7 @@ def pages() -> list[tuple[str, str, dict]]:
     from django.urls import reverse
 
     from catalog.models import SKU, Category, Company, Product, ProductBrand, Store
-    from update.models import RunFile, UpdateRun
+    from ledger.models import RunFile, UpdateRun
 
     product = Product.objects.filter(barcode__isnull=False).order_by("-pk").first() or Product.objects.last()
     sku = SKU.objects.filter(product=product).first() or SKU.objects.first()
@@ -146,10 +146,11 @@ def pages() -> list[tuple[str, str, dict]]:
         ("category page", url("catalog_category_change", category.pk), {}),
     ]
     if run is not None:
-        listed += [("runs", url("update_updaterun_changelist"), {}),
-                   ("run page", url("update_updaterun_change", run.pk), {}),
-                   ("run files", url("update_runfile_changelist"), {}),
-                   ("run file page (its rejected lines, if any)", url("update_runfile_change", run_file.pk), {})]
+        listed += [("runs", url("ledger_updaterun_changelist"), {}),
+                   ("run page", url("ledger_updaterun_change", run.pk), {}),
+                   ("run files", url("ledger_runfile_changelist"), {}),
+                   ("run file page (its rejected lines, if any)", url("ledger_runfile_change", run_file.pk),
+                    {})]
     return listed
 
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "diskcache_tier",
     "catalog",
     "prices",
+    "ledger",
     "update",
     "sampledata",
 ]
@@ -142,7 +143,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("TEST_SQLITE_NAME") or None
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # psycopg 3. One writer at a time comes from an advisory lock per file (update/writer_lock.py), not
+    # psycopg 3. One writer at a time comes from an advisory lock per file (catalog/writer_lock.py), not
     # from here. The index build streams through server-side cursors; behind a transaction-pooling
     # pgbouncer they must be off (DATABASE_DISABLE_SERVER_SIDE_CURSORS=1), and the build reads by keyset.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = (

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Product, ProductBrand, Store
-from update.models import RunFile, UpdateRun
+from ledger.models import RunFile, UpdateRun
 from update.orchestrator import run_update
 
 from .admin_catalog import build_catalog
@@ -41,7 +41,7 @@ def test_front_page_shows_the_last_runs_with_their_status(staff, catalog):
     run = UpdateRun.objects.get()
     page = staff.get(reverse("admin:index")).content.decode()
     runs = _section(page, "last-runs")
-    assert reverse("admin:update_updaterun_change", args=[run.pk]) in runs
+    assert reverse("admin:ledger_updaterun_change", args=[run.pk]) in runs
     assert "finished" in runs and "2 processed" in runs
     UpdateRun.objects.filter(pk=run.pk).update(status=UpdateRun.FAILED, exit_status=4, reason="disk full")
     runs = _section(staff.get(reverse("admin:index")).content.decode(), "last-runs")
@@ -58,7 +58,7 @@ def test_front_page_counts_the_rejected_files_waiting(staff, catalog, workspace)
     page = staff.get(reverse("admin:index")).content.decode()
     waiting = _section(page, "rejected-waiting")
     assert "Rejected files waiting: 1" in waiting and "aldi-testville-2025-01-03.jsonl" in waiting
-    assert reverse("admin:update_runfile_change", args=[rejected.pk]) in waiting
+    assert reverse("admin:ledger_runfile_change", args=[rejected.pk]) in waiting
     RunFile.objects.filter(pk=rejected.pk).update(retried_at=timezone.now())  # bin/update-products retry
     assert "Rejected files waiting: 0" in staff.get(reverse("admin:index")).content.decode()
 

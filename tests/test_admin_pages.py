@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from catalog.admin import paging
 from catalog.models import SKU, Category, Company, Price, Product, ProductBrand, Store
-from update.models import RunFile, UpdateRun
+from ledger.models import RunFile, UpdateRun
 
 from .admin_catalog import BARCODE, IGA_SKU, build_catalog
 
@@ -40,7 +40,8 @@ def _listed_ids(response) -> set[int]:
 
 
 def test_every_page_needs_a_staff_login(client, catalog, plain_http):
-    for url in ("/admin/", reverse("admin:catalog_product_changelist"), reverse("admin:update_updaterun_changelist")):
+    for url in ("/admin/", reverse("admin:catalog_product_changelist"),
+                reverse("admin:ledger_updaterun_changelist")):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
 
@@ -54,8 +55,8 @@ def test_every_list_and_change_page_renders(staff, catalog):
         assert staff.get(reverse(f"admin:catalog_{name}_changelist")).status_code == 200, name
         assert staff.get(reverse(f"admin:catalog_{name}_change", args=[obj.pk])).status_code == 200, name
     for name, obj in {"updaterun": run_file.run, "runfile": run_file}.items():
-        assert staff.get(reverse(f"admin:update_{name}_changelist")).status_code == 200, name
-        assert staff.get(reverse(f"admin:update_{name}_change", args=[obj.pk])).status_code == 200, name
+        assert staff.get(reverse(f"admin:ledger_{name}_changelist")).status_code == 200, name
+        assert staff.get(reverse(f"admin:ledger_{name}_change", args=[obj.pk])).status_code == 200, name
     assert staff.get(reverse("admin:catalog_category_tree")).status_code == 200
 
 
@@ -101,7 +102,7 @@ def test_product_page_shows_its_skus_prices_and_category_links(staff, catalog):
 
 def test_list_pages_run_a_fixed_number_of_queries_whatever_the_rows(staff, catalog):
     urls = [reverse(f"admin:catalog_{name}_changelist") for name in ("product", "price", "sku", "store", "category")]
-    urls += [reverse("admin:update_updaterun_changelist"), reverse("admin:update_runfile_changelist")]
+    urls += [reverse("admin:ledger_updaterun_changelist"), reverse("admin:ledger_runfile_changelist")]
     before = {}
     for url in urls:
         with CaptureQueriesContext(connection) as queries:
@@ -123,7 +124,7 @@ def test_list_pages_run_a_fixed_number_of_queries_whatever_the_rows(staff, catal
 
 def test_prices_skus_and_runs_are_view_only(staff, catalog):
     price, sku, run = Price.objects.first(), SKU.objects.first(), UpdateRun.objects.first()
-    for name, obj in (("catalog_price", price), ("catalog_sku", sku), ("update_updaterun", run)):
+    for name, obj in (("catalog_price", price), ("catalog_sku", sku), ("ledger_updaterun", run)):
         change = reverse(f"admin:{name}_change", args=[obj.pk])
         assert staff.get(change).status_code == 200
         assert staff.post(change, {}).status_code == 403
@@ -154,6 +155,31 @@ def test_stopped_sending_filter_lists_stores_without_recent_files(staff, catalog
     assert _listed_ids(response) == {quiet.pk}
 
 
+def test_the_store_pages_files_received_are_the_ledgers_column_filter_and_field(staff, catalog):
+    # The ledger's admin adds them to the catalog's store pages (ledger/admin/stores.py), in their places.
+    from django.contrib import admin
+
+    store = Store.objects.get(company__name__iexact="iga")
+    # The URLs register the admin.
+    listing = staff.get(reverse("admin:catalog_store_changelist")).content.decode()
+    assert reverse("admin:ledger_runfile_changelist") + f"?store__id__exact={store.pk}" in listing
+    store_admin = admin.site._registry[Store]
+    assert store_admin.list_display == ("__str__", "state", "last_scraped", "files_last_7_days",
+                                        "prices_link")
+    filters = [f if isinstance(f, str) else f.title for f in store_admin.list_filter]
+    assert filters == ["company", "files received", "state"]
+    assert store_admin.get_fields(None)[-1] == "recent_files"
+
+
+def test_the_ledgers_pages_at_their_old_addresses_redirect(staff, catalog):
+    run_file = RunFile.objects.first()
+    response = staff.get(f"/admin/update/runfile/{run_file.pk}/change/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:ledger_runfile_change", args=[run_file.pk])
+    response = staff.get("/admin/update/updaterun/", {"status__exact": "finished"})
+    assert response["Location"] == reverse("admin:ledger_updaterun_changelist") + "?status__exact=finished"
+
+
 def test_category_tree_nests_children_under_their_parents(staff, catalog):
     aldi = Company.objects.get(name__iexact="aldi")
     page = staff.get(reverse("admin:catalog_category_tree"), {"company": aldi.pk}).content.decode()
@@ -164,15 +190,15 @@ def test_category_tree_nests_children_under_their_parents(staff, catalog):
 
 def test_run_file_page_shows_its_rejected_lines(staff, catalog):
     run_file = RunFile.objects.exclude(rejects_file="").get()
-    page = staff.get(reverse("admin:update_runfile_change", args=[run_file.pk])).content.decode()
+    page = staff.get(reverse("admin:ledger_runfile_change", args=[run_file.pk])).content.decode()
     assert "call us" in page and "is not a usable price" in page
-    assert reverse("admin:update_updaterun_change", args=[run_file.run_id]) in page
+    assert reverse("admin:ledger_updaterun_change", args=[run_file.run_id]) in page
 
 
 def test_a_missing_rejects_file_is_said_in_one_line(staff, catalog):
     run_file = RunFile.objects.exclude(rejects_file="").get()
     RunFile.objects.filter(pk=run_file.pk).update(rejects_file="/nonexistent/x.rejects.jsonl")
-    page = staff.get(reverse("admin:update_runfile_change", args=[run_file.pk])).content.decode()
+    page = staff.get(reverse("admin:ledger_runfile_change", args=[run_file.pk])).content.decode()
     assert "/nonexistent/x.rejects.jsonl is gone" in page
 
 

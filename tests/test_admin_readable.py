@@ -14,7 +14,7 @@ from django.urls import reverse
 from catalog.admin import paging
 from catalog.admin.formatting import count_phrase, money, special, unit_label, unit_price, words
 from catalog.models import Price, Product, Store
-from update.models import UpdateRun
+from ledger.models import UpdateRun
 
 from .admin_catalog import BARCODE, build_catalog
 
@@ -65,15 +65,15 @@ def test_stores_and_inline_rows_have_readable_labels(staff, catalog):
     # The milk is filed under each company's "Snacks": the labels tell the two apart.
     assert "filed under Snacks (Aldi)" in page and "filed under Snacks (Iga)" in page
     assert "Iga Testville (501)" in _page(staff, "catalog_price_changelist")
-    assert "Iga Testville (501)" in _page(staff, "update_runfile_changelist")
+    assert "Iga Testville (501)" in _page(staff, "ledger_runfile_changelist")
 
 
 def test_run_totals_read_as_words(staff, catalog):
     run = UpdateRun.objects.get()
-    page = _page(staff, "update_updaterun_change", run.pk)
+    page = _page(staff, "ledger_updaterun_change", run.pk)
     assert "files: 2 processed" in page and "{&#x27;processed" not in page
     assert "1 line rejected" in page and "lines_rejected&nbsp;" not in page
-    assert "2 processed" in _page(staff, "update_updaterun_changelist")
+    assert "2 processed" in _page(staff, "ledger_updaterun_changelist")
     assert words({"processed": 1, "rejected": 2}) == "1 processed, 2 rejected"
     assert words({"lines": 1, "lines_rejected": 2, "index_repairs": 1}) == \
         "1 line, 2 lines rejected, 1 index repair"
@@ -126,9 +126,9 @@ def test_times_are_local_with_the_zone_labelled(staff, catalog, settings):
     settings.TIME_ZONE = "Australia/Brisbane"  # UTC+10 all year
     run = UpdateRun.objects.get()
     UpdateRun.objects.filter(pk=run.pk).update(started_at=dt.datetime(2025, 1, 2, 23, 30, tzinfo=dt.timezone.utc))
-    page = _page(staff, "update_updaterun_change", run.pk)
+    page = _page(staff, "ledger_updaterun_change", run.pk)
     assert "3 Jan 2025, 09:30 AEST" in page
-    assert "3 Jan 2025, 09:30 AEST" in _page(staff, "update_updaterun_changelist")
+    assert "3 Jan 2025, 09:30 AEST" in _page(staff, "ledger_updaterun_changelist")
 
 
 def _settings_in_a_subprocess(time_zone: str) -> subprocess.CompletedProcess:

@@ -28,7 +28,7 @@ from catalog.models import (
     Store,
 )
 from diskcache_tier.models import IndexChange
-from update.models import RunFile, UpdateRun
+from ledger.models import RunFile, UpdateRun
 from update.orchestrator import run_update
 
 from .factories import product, write_file

@@ -9,10 +9,10 @@ import pytest
 from django.db import connection, models, transaction
 
 from catalog.models import SKU, Category, Company, Price, Product, ProductBrand, Store
+from catalog.writer_lock import WRITER_LOCK_KEY
 from diskcache_tier.build_index import stream_product_rows, stream_sku_rows
 from update.orchestrator import run_update
 from update.progress import NullProgress
-from update.writer_lock import WRITER_LOCK_KEY
 
 from .factories import STORES, product, write_file
 

@@ -21,7 +21,7 @@ from catalog.models import SKU, Price, Product
 from diskcache_tier.lookup import LmdbIndex
 from diskcache_tier.models import IndexChange, LogConsumer
 from diskcache_tier.verify import verify_index
-from update.models import UpdateRun
+from ledger.models import UpdateRun
 from update.orchestrator import run_update
 
 from .factories import product, write_file

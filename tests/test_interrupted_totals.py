@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from django.db import connection
 
 from catalog.models import Price, Product
+from ledger.models import RunFile, UpdateRun
 from update import cli, orchestrator, stop_signals
-from update.models import RunFile, UpdateRun
 from update.orchestrator import run_update
 
 from .factories import product, write_file
@@ -98,7 +98,7 @@ def test_a_file_interrupted_mid_way_is_counted_as_rolled_back_not_as_done(worksp
 
     from django.contrib import admin
 
-    from update.admin import UpdateRunAdmin
+    from ledger.admin.runs import UpdateRunAdmin
 
     totals = str(UpdateRunAdmin(UpdateRun, admin.site).totals_table(run))
     # One group a line (PostgreSQL's JSONB keeps its keys in its own order): the committed figures, then

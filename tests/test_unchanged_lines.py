@@ -17,7 +17,7 @@ from django.db import connection
 from catalog.digest import database_digest
 from catalog.models import SKU, Category, Company, Price, Product, ProductBrand, ProductCategory, Store
 from diskcache_tier.models import IndexChange, LogConsumer
-from update.models import RunFile, UpdateRun
+from ledger.models import RunFile, UpdateRun
 from update.orchestrator import run_update
 
 from .conftest import drop

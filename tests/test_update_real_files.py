@@ -13,7 +13,7 @@ from django.db.models import Q
 from catalog.digest import database_digest
 from catalog.models import SKU, Price, Product, ProductCategory, Store
 from tests.conftest import drop
-from update.models import UpdateRun
+from ledger.models import UpdateRun
 from update.orchestrator import run_update
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

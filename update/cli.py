@@ -183,7 +183,7 @@ def runs(ctx, last=20, as_json=False):
         return
     with operator_errors(False):
         setup_django()
-        from .ledger_view import list_runs
+        from ledger.view import list_runs
 
         click.echo(list_runs(last, as_json))
 
@@ -195,7 +195,7 @@ def runs_show(run_id, as_json=False):
     """One run and every file it handled."""
     with operator_errors(False):
         setup_django()
-        from .ledger_view import show_run
+        from ledger.view import show_run
 
         text = show_run(run_id, as_json)
     if text is None:
@@ -209,7 +209,7 @@ def rejected_files(as_json=False):
     """Rejected files still waiting in the rejected folder, with their reasons."""
     with operator_errors(False):
         setup_django()
-        from .ledger_view import list_rejected
+        from ledger.view import list_rejected
 
         click.echo(list_rejected(as_json))
 

@@ -1,4 +1,4 @@
-"""Writing the run ledger (``update.models``): a run's row at start and end, a row per file.
+"""Writing the run ledger (``ledger.models``): a run's row at start and end, a row per file.
 
 An applied file's row is written inside that file's transaction (``record_applied``), so the
 database can't hold its prices without the record that they came from this file, nor the record
@@ -15,8 +15,9 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
+from ledger.models import RunFile, UpdateRun
+
 from .file_stores import store_of_file
-from .models import RunFile, UpdateRun
 from .report import FileResult, RunReport
 from .version import __version__
 

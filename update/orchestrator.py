@@ -22,9 +22,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Price
+from catalog.writer_lock import hold_writer_lock
 from diskcache_tier.build_index import open_index
 from diskcache_tier.lookup import ProductIndex
 from diskcache_tier.run_lock import UpdateLocked, run_lock  # noqa: F401 (UpdateLocked: callers import it from here)
+from ledger.models import UpdateRun
 
 from . import inbox as inbox_files
 from .context import FileContext
@@ -34,7 +36,6 @@ from .managers.category import CategoryManager
 from .managers.price import PriceManager
 from .managers.product import ProductManager
 from .managers.store import company_exists, find_store, get_or_create_store
-from .models import UpdateRun
 from .memory import MemoryWatch, over_limit, peak_rss_bytes
 from .progress import NullProgress
 from .reader import ReadLine, Survey, finish, note_outcome, read_units, survey
@@ -51,7 +52,6 @@ from .report_file import folder_to_check, write_report
 from .statuses import EXIT_FAILED, status_of
 from .stop_signals import Interrupted, StopSignals
 from .version import __version__
-from .writer_lock import hold_writer_lock
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from .report import rolled_back_in_words
+from ledger.figures import rolled_back_in_words
 
 # Refused lines listed under a file's line; the rest are in its rejects file and the report.
 PROBLEMS_SHOWN = 5

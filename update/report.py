@@ -4,17 +4,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+from ledger.figures import rolled_back_in_words
+
 # What a file wrote: when its transaction rolls back (interrupted, failed) these move to ``rolled_back``,
 # so a run's totals are what was committed. Line counts stay: they say what was read, not written.
 WRITTEN_COUNTS = ("lines_unchanged", "products_created", "products_updated", "products_fetched", "skus_linked",
                   "prices_created", "prices_updated", "prices_unchanged", "prices_deleted", "categories_created",
                   "category_links_created", "index_repairs", "history_rows")
-# The rolled-back figures a summary line names: (count, singular, plural).
-_ROLLED_BACK_SAID = (("products_created", "product created", "products created"),
-                     ("products_updated", "product updated", "products updated"),
-                     ("prices_created", "price created", "prices created"),
-                     ("prices_updated", "price updated", "prices updated"),
-                     ("prices_deleted", "price deleted", "prices deleted"))
 
 
 @dataclass
@@ -88,13 +84,6 @@ class FileResult:
 def _counted(n: int, thing: str) -> str:
     """"1 file", "2 files": the summary line's counts, in English."""
     return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
-
-
-def rolled_back_in_words(counts: dict) -> str:
-    """"3 products created, 2 prices created": what a summary line says was rolled back."""
-    said = [f"{counts[name]} {one if counts[name] == 1 else many}" for name, one, many in _ROLLED_BACK_SAID
-            if counts.get(name)]
-    return ", ".join(said) or "nothing written yet"
 
 
 @dataclass

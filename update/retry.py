@@ -6,9 +6,10 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from ledger.models import RunFile
+from ledger.view import waiting_rejected
+
 from .inbox import reason_path
-from .ledger_view import waiting_rejected
-from .models import RunFile
 from .moves import move_file
 
 

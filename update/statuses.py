@@ -4,12 +4,9 @@ Also listed in the README and in ``--help``; cron and systemd read them, so they
 """
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_REJECTED = 1  # the run finished, but some files or lines were refused (see the report)
-EXIT_USAGE = 2  # bad option, environment or folder; nothing was touched
-EXIT_LOCKED = 3  # another update holds the lock; nothing was done
-EXIT_FAILED = 4  # a file failed, the memory guard stopped the run, or the run could not go on
-EXIT_INTERRUPTED = 5  # SIGTERM or SIGINT: the current file rolled back, the rest left in the inbox
+# Defined with the ledger, which records them and whose admin reads them (ledger/statuses.py).
+from ledger.statuses import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_REJECTED,  # noqa: F401
+                             EXIT_USAGE)
 
 EXIT_STATUSES = f"""\b
 Exit statuses:

@@ -5,13 +5,11 @@ brands and stores are typed into a box instead; companies, a handful, are listed
 """
 from __future__ import annotations
 
-import datetime as dt
 from functools import reduce
 from operator import or_
 
 from django.contrib import admin
-from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
+from django.db.models import Q
 
 from catalog.models import SKU, Company, Price, ProductBrand, Store, read_by
 
@@ -113,30 +111,3 @@ class SpecialFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.exclude(SPECIAL)
         return queryset
-
-
-class StoppedSendingFilter(admin.SimpleListFilter):
-    """Stores from which no file arrived lately, according to the run ledger."""
-
-    title = "files received"
-    parameter_name = "silent_for"
-    DAYS = (2, 7, 30)
-
-    def days(self) -> list[int]:
-        # The front page's threshold (settings.ADMIN_STOPPED_SENDING_DAYS) is one of the choices, so its
-        # "all of them" link lands on a filter that lists the same stores.
-        from django.conf import settings
-
-        return sorted({*self.DAYS, int(getattr(settings, "ADMIN_STOPPED_SENDING_DAYS", 2))})
-
-    def lookups(self, request, model_admin):
-        return [(str(days), f"stopped sending: none in {days} days") for days in self.days()]
-
-    def queryset(self, request, queryset):
-        if self.value() not in {str(days) for days in self.days()}:
-            return queryset
-        from update.models import RunFile
-
-        since = timezone.now() - dt.timedelta(days=int(self.value()))
-        recent = RunFile.objects.filter(store=OuterRef("pk"), started_at__gte=since)
-        return queryset.exclude(Exists(recent))

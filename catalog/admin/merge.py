@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 
 from catalog.merge import MergeError, merge_products
 from catalog.models import SKU, Price
-from update.writer_lock import try_writer_lock
+from catalog.writer_lock import try_writer_lock
 
 # How long the merge waits for a running update's file to commit before saying so.
 WRITER_LOCK_WAIT_S = 5.0

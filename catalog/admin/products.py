@@ -17,10 +17,10 @@ from catalog.admin.merge import merge_selected_products
 from catalog.admin.search import search_products
 from catalog.admin.stores import PriceColumns
 from catalog.admin.formatting import money
+from catalog.gtin import canonical_or_none
 from catalog.models import SKU, Price, Product, ProductBrand, ProductCategory
 from catalog.price_groups import prices_by_store
 from diskcache_tier.keys import canonical_nnbs
-from update.lines import parse_barcode
 
 PRICES_ON_PRODUCT_PAGE = 50
 
@@ -75,7 +75,7 @@ class ProductForm(forms.ModelForm):
         barcode = (self.cleaned_data.get("barcode") or "").strip()
         if not barcode:
             return None
-        canonical = parse_barcode(barcode)
+        canonical = canonical_or_none(barcode)
         if canonical is None:
             raise forms.ValidationError("Not a barcode: type its 8, 12 or 13 digits, or leave it empty.")
         # Stored as the canonical GTIN, as the update stores it: a UPC-A typed here and the EAN-13 a scraper

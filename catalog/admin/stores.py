@@ -1,30 +1,16 @@
 """Companies, their stores and the current prices, which only the update writes."""
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from catalog.admin.base import CatalogAdmin, ReadOnlyMixin
-from catalog.admin.filters import SPECIAL, SpecialFilter, StoppedSendingFilter, StoreFilter
+from catalog.admin.filters import SPECIAL, SpecialFilter, StoreFilter
 from catalog.admin.formatting import money, special, unit_price
 from catalog.models import Company, Price, PriceList, Store, fold_company_name
-
-RECENT_DAYS = 7
-FILES_ON_STORE_PAGE = 30
-
-
-def _recent_files(store_ref):
-    from update.models import RunFile
-
-    since = timezone.now() - dt.timedelta(days=RECENT_DAYS)
-    return RunFile.objects.filter(store=store_ref, started_at__gte=since)
 
 
 class CompanyForm(forms.ModelForm):
@@ -67,14 +53,15 @@ class CompanyAdmin(CatalogAdmin):
 
 @admin.register(Store)
 class StoreAdmin(CatalogAdmin):
-    list_display = ("__str__", "state", "last_scraped", "files_last_7_days", "prices_link")
+    """A store's page; the ledger app adds the files received from it (ledger/admin/stores.py)."""
+
+    list_display = ("__str__", "state", "last_scraped", "prices_link")
     list_select_related = ("company",)
-    list_filter = ("company", StoppedSendingFilter, "state")
+    list_filter = ("company", "state")
     search_fields = ("store_id", "store_name")
     ordering = ("company__name", "store_id")
-    fields = ("company", "store_id", "store_name", "state", "last_scraped", "price_count", "shared_prices",
-              "recent_files")
-    readonly_fields = ("company", "store_id", "last_scraped", "price_count", "shared_prices", "recent_files")
+    fields = ("company", "store_id", "store_name", "state", "last_scraped", "price_count", "shared_prices")
+    readonly_fields = ("company", "store_id", "last_scraped", "price_count", "shared_prices")
 
     # The update creates stores from the files' metadata; deleting one would delete its prices with it.
     def has_add_permission(self, request):
@@ -82,17 +69,6 @@ class StoreAdmin(CatalogAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def get_queryset(self, request):
-        counted = (_recent_files(OuterRef("pk")).order_by().values("store")
-                   .annotate(n=Count("pk")).values("n"))
-        return super().get_queryset(request).annotate(
-            _files_recent=Coalesce(Subquery(counted, output_field=IntegerField()), 0))
-
-    @admin.display(description=f"files in {RECENT_DAYS} days", ordering="_files_recent")
-    def files_last_7_days(self, store):
-        url = reverse("admin:update_runfile_changelist") + f"?store__id__exact={store.pk}"
-        return format_html('<a href="{}">{}</a>', url, store._files_recent)
 
     @admin.display(description="prices")
     def prices_link(self, store):
@@ -135,16 +111,6 @@ class StoreAdmin(CatalogAdmin):
             f" and {more:,} more" if more > 0 else "",
             _counted(own["prices"], "price that differs", "prices that differ"),
             _counted(own["gaps"], "product not carried", "products not carried"))
-
-    @admin.display(description=f"files received in the last {RECENT_DAYS} days")
-    def recent_files(self, store):
-        files = list(_recent_files(store).select_related("run").order_by("-started_at")[:FILES_ON_STORE_PAGE])
-        if not files:
-            return f"none in {RECENT_DAYS} days"
-        rows = format_html_join(
-            "", '<li><a href="{}">{}</a>: {} {}</li>',
-            ((reverse("admin:update_runfile_change", args=[f.pk]), f.name, f.status, f.reason) for f in files))
-        return format_html("<ul>{}</ul>", rows)
 
 
 def _counted(n: int, one: str, many: str) -> str:

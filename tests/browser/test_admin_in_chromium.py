@@ -20,7 +20,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 from catalog.models import Product, Store  # noqa: E402
-from update.models import RunFile  # noqa: E402
+from ledger.models import RunFile  # noqa: E402
 from update.orchestrator import run_update  # noqa: E402
 
 from ..admin_catalog import BARCODE, IGA_SKU, build_catalog  # noqa: E402
@@ -102,7 +102,7 @@ def test_staff_finds_merges_and_reads_rejected_lines(browser, live_server, works
     assert not Product.objects.filter(normalized_name_brand_size="dark choc 100 g").exists()
 
     # Open the run, then its file with a refused line.
-    browser.get(live_server.url + "/admin/update/updaterun/")
+    browser.get(live_server.url + "/admin/ledger/updaterun/")
     browser.find_element(By.CSS_SELECTOR, "#result_list tbody tr th a").click()
     _heading_becomes(browser, "View update run")
     _screenshot(browser, "admin-run.png")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from catalog.reconcile import BATCH, Group, reconcile
-from update.writer_lock import hold_writer_lock
+from catalog.writer_lock import hold_writer_lock
 
 
 class Command(BaseCommand):

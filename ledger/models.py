@@ -3,6 +3,9 @@
 The database is where the catalog's truth is, so the record of what was applied lives beside it: a
 file's row is written inside that file's own transaction, so "applied" and "recorded as applied" can't
 disagree, whatever happens to the file on disk afterwards.
+
+The models moved here from ``update`` (issue 21) and kept their tables: ``db_table`` names them, so a
+database of the previous release keeps its rows (migrations ledger 0001 and update 0003, state only).
 """
 from django.db import models
 
@@ -37,6 +40,7 @@ class UpdateRun(models.Model):
     report_path = models.CharField(max_length=1000, blank=True)
 
     class Meta:
+        db_table = "update_updaterun"
         ordering = ["-started_at", "-id"]
 
     def __str__(self):
@@ -83,6 +87,7 @@ class RunFile(models.Model):
     retried_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "update_runfile"
         ordering = ["run_id", "id"]
         indexes = [models.Index(fields=["status", "name"], name="runfile_status_name")]
 

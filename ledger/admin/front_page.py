@@ -17,6 +17,10 @@ from django.utils import timezone
 from catalog.admin.formatting import words
 from catalog.models import Store, fold_company_name
 
+from ..models import RunFile, UpdateRun
+from ..statuses import EXIT_OK, EXIT_REJECTED
+from ..view import waiting_rejected
+
 RUNS_SHOWN = 5
 REJECTED_SHOWN = 10
 STORES_SHOWN = 20
@@ -27,10 +31,7 @@ def stopped_sending_days() -> int:
 
 
 def run_status(run) -> tuple[str, str]:
-    """(the words, "ok", "warning" or "problem") for a run's status and exit status (update/statuses.py)."""
-    from update.models import UpdateRun
-    from update.statuses import EXIT_OK, EXIT_REJECTED
-
+    """(the words, "ok", "warning" or "problem") for a run's status and exit status (ledger/statuses.py)."""
     if run.status == UpdateRun.FINISHED and run.exit_status in (EXIT_OK, None):
         return "finished", "ok"
     if run.status == UpdateRun.FINISHED and run.exit_status == EXIT_REJECTED:
@@ -42,8 +43,6 @@ def run_status(run) -> tuple[str, str]:
 
 
 def last_runs() -> list[dict]:
-    from update.models import UpdateRun
-
     rows = []
     for run in UpdateRun.objects.order_by("-started_at", "-id")[:RUNS_SHOWN]:
         status, level = run_status(run)
@@ -64,8 +63,6 @@ def _stores_of(rows) -> dict:
 
 def rejected_waiting() -> tuple[int, list]:
     """(how many, the newest REJECTED_SHOWN) rejected files not retried and still in the rejected folder."""
-    from update.ledger_view import waiting_rejected
-
     waiting = list(waiting_rejected())
     newest = sorted(waiting, key=lambda row: row.pk, reverse=True)[:REJECTED_SHOWN]
     stores = _stores_of(newest)
@@ -78,8 +75,6 @@ def rejected_waiting() -> tuple[int, list]:
 
 def stores_stopped_sending(days: int) -> tuple[int, list]:
     """(how many, the first STORES_SHOWN by silence) stores with no file of any status in ``days`` days."""
-    from update.models import RunFile
-
     since = timezone.now() - dt.timedelta(days=days)
     recent = RunFile.objects.filter(store=OuterRef("pk"), started_at__gte=since)
     last_file = (RunFile.objects.filter(store=OuterRef("pk")).order_by().values("store")

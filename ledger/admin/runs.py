@@ -15,7 +15,8 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.admin.base import BoundedInlineFormSet, CatalogAdmin, ReadOnlyMixin
 from catalog.admin.formatting import words
-from update.models import RunFile, UpdateRun
+
+from ..models import RunFile, UpdateRun
 
 # The rejects file of a file with a million bad lines is large; the page shows its head.
 REJECTED_LINES_SHOWN = 200
@@ -35,7 +36,7 @@ class RunFileInline(ReadOnlyMixin, admin.TabularInline):
 
     @admin.display(description="file")
     def file_link(self, run_file):
-        return format_html('<a href="{}">{}</a>', reverse("admin:update_runfile_change", args=[run_file.pk]),
+        return format_html('<a href="{}">{}</a>', reverse("admin:ledger_runfile_change", args=[run_file.pk]),
                            run_file.name)
 
     @admin.display(description="store")
@@ -75,7 +76,7 @@ class UpdateRunAdmin(ReadOnlyMixin, CatalogAdmin):
 
     @admin.display(description="files")
     def file_count(self, run):
-        url = reverse("admin:update_runfile_changelist") + f"?run__id__exact={run.pk}"
+        url = reverse("admin:ledger_runfile_changelist") + f"?run__id__exact={run.pk}"
         return format_html('<a href="{}">{}</a>', url, run._files)
 
     @admin.display(description="files by status")
@@ -113,8 +114,8 @@ class RunFileAdmin(ReadOnlyMixin, CatalogAdmin):
 
     @admin.display(description="run")
     def run_link(self, run_file):
-        return format_html('<a href="{}">{}</a>', reverse("admin:update_updaterun_change", args=[run_file.run_id]),
-                           run_file.run)
+        return format_html('<a href="{}">{}</a>',
+                           reverse("admin:ledger_updaterun_change", args=[run_file.run_id]), run_file.run)
 
     @admin.display(description="store")
     def store_link(self, run_file):

@@ -1,12 +1,16 @@
-"""The run ledger as the operator reads it: ``runs``, ``runs show ID`` and ``rejected``."""
+"""The run ledger as the operator reads it: ``runs``, ``runs show ID`` and ``rejected``.
+
+``bin/update-products`` prints these (update/cli.py); ``retry`` and the admin's front page read
+``waiting_rejected``.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import orjson
 
+from .figures import rolled_back_in_words
 from .models import RunFile, UpdateRun
-from .report import rolled_back_in_words
 
 RUN_FIELDS = ("id", "started_at", "finished_at", "status", "exit_status", "version", "dry_run", "index_backend",
               "hostname", "pid", "peak_anon_bytes", "peak_rss_bytes", "totals", "reason", "report_path")

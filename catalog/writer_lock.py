@@ -6,6 +6,9 @@ index paths on one host, each with its own run lock) could both miss a product i
 confirm the miss in the database and both insert it, and one would fail on the unique constraint at the
 end of its file. A transaction-level advisory lock makes the second file wait for the first, as SQLite
 does; PostgreSQL releases it at commit or rollback, and when the connection dies.
+
+It is the catalog's lock, so it lives here, below its takers: the update's files, ``reconcile`` and the
+admin's merge.
 """
 from __future__ import annotations
 
