@@ -36,7 +36,7 @@ from .managers.category import CategoryManager
 from .managers.price import PriceManager
 from .managers.product import ProductManager
 from .managers.store import company_exists, find_store, get_or_create_store
-from .memory import MemoryWatch, over_limit, peak_rss_bytes
+from .memory import MemoryWatch, fix_mmap_threshold, over_limit, peak_rss_bytes
 from .progress import NullProgress
 from .reader import ReadLine, Survey, finish, note_outcome, read_units, survey
 from .rejects import RejectsLog
@@ -109,6 +109,7 @@ def run_update(options: UpdateOptions) -> RunReport:
     once it has started, a stop signal ends it with ``report.interrupted`` set, not an exception.
     """
     check_folders(options)
+    fix_mmap_threshold()
     lock_path = options.lock_path or options.index_path.parent / "update.lock"
     started = time.perf_counter()
     with run_lock(lock_path), MemoryWatch() as watch, StopSignals() as stop:
