@@ -126,7 +126,8 @@ def test_a_file_with_one_absent_product_deletes_its_price_and_ends_its_history(w
 def test_the_absent_products_of_every_batch_are_delisted_together(workspace, monkeypatch, batch):
     # Four absent products in four batches of the walk: one deletion. 40 rows in batches of 7 end on a
     # short batch, with no statement after it; in batches of 10, an empty fifth batch says it ended. One
-    # bucket of ids: the walk covers the whole reading.
+    # bucket of ids: the walk covers the whole reading. The walk reads the store's own rows, then its list's
+    # entries: one statement more, which finds none (a list of one store shares nothing).
     monkeypatch.setattr(price, "DELETE_BATCH", batch)
     monkeypatch.setattr(price.ClaimTally, "BUCKETS", 1)
     write_file(workspace.inbox, "iga", "2025-09-01", FILL)
@@ -135,7 +136,8 @@ def test_the_absent_products_of_every_batch_are_delisted_together(workspace, mon
     write_file(workspace.inbox, "iga", "2025-09-02", [line for line in FILL if line["sku"] not in gone])
     walks = Walks()
     report, _ = counting_walks(workspace, walks)
-    assert walks.count == 40 // batch + 1 and walks.deletes == 1
+    assert Store.objects.get().price_list_id is not None
+    assert walks.count == 40 // batch + 1 + 1 and walks.deletes == 1
     assert report.files[0].prices_deleted == 4
     store = Store.objects.get()
     assert set(reading(store)) == {line["normalized_name_brand_size"] for line in FILL} - {"p5", "p15", "p25", "p35"}
@@ -155,8 +157,9 @@ def test_the_walk_reads_only_the_buckets_where_a_product_is_absent(workspace, mo
                                                       not in gone])
     report, walks = counting_walks(workspace)
     assert report.files[0].prices_deleted == 2 and report.files[0].lines_unchanged == 638
-    # 640 products in 64 buckets of ids: the two absent ones are in two buckets of 10 products each.
-    assert walks == 1 and sum(walked) == 20
+    # 640 products in 64 buckets of ids: the two absent ones are in two buckets of 10 products each (one
+    # statement for the store's own rows, one for its list's entries, of which it has none).
+    assert walks == 2 and sum(walked) == 20
     assert set(reading(Store.objects.get())) == {line["normalized_name_brand_size"] for line in many} - gone
 
 

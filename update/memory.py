@@ -28,8 +28,9 @@ def fix_mmap_threshold() -> bool:
     glibc starts there too, but raises the threshold to the size of each such block freed, up to 32 MB:
     after the first large transient buffers (a file's read blocks, a bulk statement, a big result) later
     ones come from the heap, and what they leave free between live blocks stays resident. Fixing it kept
-    the update's peak 4-5 MB lower on a 100k day (56 to 51-52 MiB, CPU unchanged). True where it was set
-    (glibc); elsewhere nothing changes.
+    the update's peak lower on a 100k day of 3 files (56.1 to 52.8 MiB, CPU unchanged); at 1M it did not
+    move (72 MiB), so it is not what holds that peak. True where it was set (glibc); elsewhere nothing
+    changes.
     """
     name = ctypes.util.find_library("c")
     try:

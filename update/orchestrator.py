@@ -430,7 +430,7 @@ def why_refuse(meta, unique_count: int) -> str | None:
     if store.last_scraped and meta.scraped_date <= store.last_scraped:
         return (f"stale: scraped {meta.scraped_date}, but the store's prices are from "
                 f"{store.last_scraped}")
-    current = Price.objects.for_store(store).count()
+    current = sum(part.count() for part in Price.objects.for_store_parts(store))
     if current and unique_count < PARTIAL_SCRAPE_RATIO * current:
         return (f"partial scrape: {unique_count} unique lines, fewer than {PARTIAL_SCRAPE_RATIO:.0%} of the "
                 f"store's {current} current prices")

@@ -355,11 +355,14 @@ class PriceManager:
         ``for_store`` does not count it. Not asked for a store that just joined its list: it reads the
         list's entries it does not carry until the walk makes them its gaps.
         """
-        reading = {row["bucket"]: (row["products"], int(row["ids"] or 0)) for row in (
-            Price.objects.for_store(self.store).annotate(bucket=_bucket()).order_by().values("bucket")
-            .annotate(products=Count("*"), ids=Sum("product_id")))}
+        products, ids = [0] * ClaimTally.BUCKETS, [0] * ClaimTally.BUCKETS
+        for part in Price.objects.for_store_parts(self.store):  # apart: see catalog.models.read_by_parts
+            for row in (part.annotate(bucket=_bucket()).order_by().values("bucket")
+                        .annotate(products=Count("*"), ids=Sum("product_id"))):
+                products[row["bucket"]] += row["products"]
+                ids[row["bucket"]] += int(row["ids"] or 0)
         return [bucket for bucket in range(ClaimTally.BUCKETS)
-                if reading.get(bucket, (0, 0)) != self.tally.claimed(bucket)]
+                if (products[bucket], ids[bucket]) != self.tally.claimed(bucket)]
 
     def _walk(self, buckets: list[int] | None) -> int:
         """Walk the store's reading (in ``buckets`` of product ids, or all of it), delisting the products
@@ -368,23 +371,25 @@ class PriceManager:
         # A file's few absent products, wherever they fall in the walk, are delisted together; no more than
         # a batch wait (or what one statement carries beside the store's and its list's ids).
         absent = Gathered(min(DELETE_BATCH, max_query_params() - 10), self._delete)
-        reading = Price.objects.for_store(self.store)
-        if buckets is not None:
-            reading = reading.annotate(bucket=_bucket()).filter(bucket__in=buckets)
-        last, seen_found = 0, 0
-        while True:
-            # Keyset on product id walks the (store, product) and (list, product) indexes. The ids alone: what
-            # delisting needs of a row is read for the absent products only (``_delete``).
-            ids = list(reading.filter(product_id__gt=last).order_by("product_id")
-                       .values_list("product_id", flat=True)[:DELETE_BATCH])
-            with scratch.env.begin() as txn:
-                claims = scratch.price_claims(txn, ids)
-            seen_found += sum(1 for claim in claims if claim)
-            absent.add([pid for pid, claim in zip(ids, claims) if claim is None])
-            if len(ids) < DELETE_BATCH:  # the last batch: no statement to learn that nothing follows
-                absent.flush()
-                return seen_found
-            last = ids[-1]
+        seen_found = 0
+        for part in Price.objects.for_store_parts(self.store):  # apart: see catalog.models.read_by_parts
+            if buckets is not None:
+                part = part.annotate(bucket=_bucket()).filter(bucket__in=buckets)
+            last = 0
+            while True:
+                # Keyset on product id walks the (store, product) or the (list, product) index. The ids alone:
+                # what delisting needs of a row is read for the absent products only (``_delete``).
+                ids = list(part.filter(product_id__gt=last).order_by("product_id")
+                           .values_list("product_id", flat=True)[:DELETE_BATCH])
+                with scratch.env.begin() as txn:
+                    claims = scratch.price_claims(txn, ids)
+                seen_found += sum(1 for claim in claims if claim)
+                absent.add([pid for pid, claim in zip(ids, claims) if claim is None])
+                if len(ids) < DELETE_BATCH:  # the part's last batch: no statement to learn nothing follows
+                    break
+                last = ids[-1]
+        absent.flush()
+        return seen_found
 
     def _delete(self, product_ids: list[int]) -> None:
         """Delist products the store reads and the file did not price, and end their history."""
