@@ -355,7 +355,7 @@ def test_bin_update_products_runs_from_outside_the_venv():
     assert done.stdout.strip() == f"update-products {__version__}"
 
 
-def test_bin_setup_installs_once_then_only_when_the_project_file_changes(tmp_path):
+def test_bin_setup_installs_once_then_only_when_the_project_files_or_packages_change(tmp_path):
     """bin/serve and bin/test call bin/setup on every start: it must not reinstall each time."""
     (tmp_path / "bin").mkdir()
     shutil.copy(PROJECT_ROOT / "bin" / "setup", tmp_path / "bin" / "setup")
@@ -375,6 +375,11 @@ def test_bin_setup_installs_once_then_only_when_the_project_file_changes(tmp_pat
     assert setup() == []
     with open(tmp_path / "pyproject.toml", "a") as handle:
         handle.write("\n# a new dependency, say\n")
+    assert [call.split()[2] for call in setup()] == ["install", "install"]
+    assert setup() == []
+    # A release that adds a package: the editable install maps packages by name, so it installs again.
+    (tmp_path / "ledger").mkdir()
+    (tmp_path / "ledger" / "__init__.py").write_text("")
     assert [call.split()[2] for call in setup()] == ["install", "install"]
     assert setup() == []
 
