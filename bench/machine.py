@@ -43,6 +43,14 @@ def git_commit(root: Path, ignore: Path | None = None) -> str:
     return state["commit"][:7] + ("+uncommitted changes" if state["dirty"] else "")
 
 
+def dirty_refusal(git: dict, allow_dirty: bool) -> str | None:
+    """Why a benchmark refuses to run on the tree ``git_state`` described, or None."""
+    if not git["dirty"] or allow_dirty:
+        return None
+    return (f"refusing to run: uncommitted changes in {', '.join(git['changed'])} (commit them, or pass "
+            "--allow-dirty and accept results that name no commit)")
+
+
 def git_state(root: Path, ignore: Path | None = None) -> dict:
     """The commit checked out and whether tracked files differ from it (``ignore``: a folder left out, the
     benchmark's own output folder, which the previous invocation rewrote)."""
@@ -77,7 +85,8 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def describe(root: Path) -> dict:
+def describe(root: Path, ignore: Path | None = None) -> dict:
+    """The machine and the tree a benchmark ran on (``ignore``: its output folder, as in ``git_state``)."""
     import django
     import lmdb
 
@@ -94,7 +103,7 @@ def describe(root: Path) -> dict:
         "py_lmdb": lmdb.__version__,
         "lmdb": ".".join(map(str, lmdb.version())),
         "hostname": platform.node(),
-        "git": git_commit(root),
+        "git": git_commit(root, ignore=ignore),
         "load_average_at_start": load_average(),
     }
 

@@ -438,9 +438,9 @@ def check_digests(entry: dict) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     git = machine.git_state(PROJECT_ROOT, ignore=args.out)
-    if git["dirty"] and not args.allow_dirty:
-        print(f"refusing to run: uncommitted changes in {', '.join(git['changed'])} (commit them, or pass "
-              "--allow-dirty and accept results that name no commit)", file=sys.stderr)
+    refusal = machine.dirty_refusal(git, args.allow_dirty)
+    if refusal:
+        print(refusal, file=sys.stderr)
         return 1
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -452,7 +452,7 @@ def main(argv=None) -> int:
         "started_at": _now(),
         "git": git,
         "quick": args.quick,
-        "machine": machine.describe(PROJECT_ROOT),
+        "machine": machine.describe(PROJECT_ROOT, ignore=args.out),
         "parameters": {"sizes": [{"n": n, "stores_per_company": k} for n, k in args.sizes],
                        "designs": args.designs, "repeats": args.repeats, "repeats_1m": args.repeats_1m,
                        "days": args.days, "days_1m": args.days_1m, "latency_ms": args.latency_ms,

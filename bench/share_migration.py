@@ -455,15 +455,15 @@ def main(argv=None) -> int:
         print("every size needs at least one store per company (--companies)", file=sys.stderr)
         return 1
     git = machine.git_state(PROJECT_ROOT, ignore=args.out)
-    if git["dirty"] and not args.allow_dirty:
-        print(f"refusing to run: uncommitted changes in {', '.join(git['changed'])} (commit them, or pass "
-              "--allow-dirty and accept results that name no commit)", file=sys.stderr)
+    refusal = machine.dirty_refusal(git, args.allow_dirty)
+    if refusal:
+        print(refusal, file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m bench.share_migration " + shlex.join(argv if argv is not None else sys.argv[1:])
     results = {"command": command,
                "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "git": git,
-               "machine": machine.describe(PROJECT_ROOT),
+               "machine": machine.describe(PROJECT_ROOT, ignore=args.out),
                "parameters": {"sizes": [f"{n}x{s}" for n, s in args.sizes], "companies": args.companies,
                               "states": args.states, "seed": args.seed, "check_stores": args.check_stores},
                "sizes": []}

@@ -297,16 +297,16 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
-    from bench.machine import describe, git_commit, git_state
+    from bench.machine import describe, dirty_refusal, git_commit, git_state
 
     git = git_state(PROJECT_ROOT, ignore=args.out)
-    if git["dirty"] and not args.allow_dirty:
-        print(f"refusing to run: uncommitted changes in {', '.join(git['changed'])} (commit them, or pass "
-              "--allow-dirty and accept results that name no commit)", file=sys.stderr)
+    refusal = dirty_refusal(git, args.allow_dirty)
+    if refusal:
+        print(refusal, file=sys.stderr)
         return 1
     started = time.perf_counter()
     results = {"command": "python -m bench.unchanged_day " + " ".join(argv if argv is not None else sys.argv[1:]),
-               "machine": describe(PROJECT_ROOT), "git": git, "products": args.products,
+               "machine": describe(PROJECT_ROOT, ignore=args.out), "git": git, "products": args.products,
                "file_products": args.file_products, "stores": args.stores, "repeats": args.repeats, "workloads": {}}
     for name, workload in prepare(args, args.work).items():
         template = args.work / name / "template"
