@@ -8,7 +8,7 @@ from .conftest import NO_BROWSER
 
 pytest.importorskip("selenium", reason=NO_BROWSER + " (and pip install selenium)")
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import Select  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 from catalog.models import Product  # noqa: E402
 
@@ -54,6 +54,8 @@ def test_price_changes_page_and_its_filters(browser, live_server, workspace, dja
     for field in ("changes-since", "changes-until"):
         browser.execute_script("arguments[0].value = '2025-01-04'", browser.find_element(By.ID, field))
     browser.find_element(By.CSS_SELECTOR, "#change-filter input[type=submit]").click()
+    # The filtered page has the same heading as the one it leaves: wait for its address instead.
+    WebDriverWait(browser, 30).until(lambda b: "since=2025-01-04" in b.current_url)
     _heading_becomes(browser, "Price changes")
     drops = browser.find_element(By.CSS_SELECTOR, "#drops + table").text
     assert "Eggs Free Range 12" in drops and "Aldi" not in drops
