@@ -4,6 +4,7 @@ import pytest
 from diskcache_tier.keying import ProductRow, slim_record
 from diskcache_tier.keys import MAX_PLAIN_KEY_BYTES, text_key
 from diskcache_tier.lookup import LmdbIndex, MemoryIndex
+from diskcache_tier.seen import SeenLine
 
 CHINESE_NNBS = "舒适刀片广州有限公司" * 25  # 250 characters, 750 bytes: over LMDB's 511-byte key limit
 
@@ -46,6 +47,28 @@ def test_abort_forgets_the_files_writes(index):
     writer.delete("nnbs", "kept")
     writer.abort()
     assert index.get_many("nnbs", ["kept", "forgotten"]) == {"kept": 1}
+
+
+def test_the_next_file_reads_none_of_an_earlier_files_pending_writes(index):
+    """The LMDB index keeps one pending store for the run and empties it between files."""
+    writer = index.writer()
+    writer.put("nnbs", "aborted", 1)
+    writer.put_seen(7, 1, SeenLine(b"d" * 16, (0, 0, 1)))
+    writer.abort()
+    remembers = 1 if index.remembers_lines else 0  # the memory backend remembers no line
+    writer = index.writer()
+    assert index.get_many("nnbs", ["aborted"]) == {}
+    assert index.seen_lines(1, 7, [(b"d" * 16, None, None, "aborted")]) == [0]
+    writer.put("nnbs", "committed", 2)
+    writer.put_seen(7, 2, SeenLine(b"e" * 16, (0, 0, 2)))
+    assert index.seen_lines(1, 7, [(b"e" * 16, None, None, "committed")]) == [2 * remembers]  # pending
+    writer.commit()
+    writer = index.writer()
+    writer.put("nnbs", "third", 3)
+    assert index.get_many("nnbs", ["committed", "third"]) == {"committed": 2, "third": 3}
+    assert index.seen_lines(1, 7, [(b"e" * 16, None, None, "committed")]) == [2 * remembers]
+    writer.abort()
+    assert index.get_many("nnbs", ["committed", "third"]) == {"committed": 2}
 
 
 def test_one_writer_at_a_time(index):
