@@ -32,6 +32,7 @@ from .pending import DELETED, PendingWrites
 from .keying import ProductRow, decode_slim, encode_slim, nnbs_key, product_entries
 from .keys import id_bytes, id_from_bytes, sku_key, text_key
 from .seen import _HITS, SEEN_SIZE, SeenLine, decode_seen, encode_seen, seen_key
+from .seen_sharing import LIST_OWNER, SharedSeen, decode_sharing, sharing_key
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,10 @@ class IndexWriter:
     def forget_seen(self, product_ids: Iterable[int]) -> None:
         """Forget every store's line of these products: another writer changed them."""
 
+    def share_with(self, store_id: int, list_id: int | None) -> None:
+        """The price list the store's remembered lines are shared in, from its first commit on
+        (``seen_sharing``); an index that remembers no line ignores it."""
+
     def put(self, kind: str, key, product_id: int) -> None:
         raise NotImplementedError
 
@@ -266,6 +271,7 @@ class LmdbIndex(ProductIndex):
         self._spare: PendingWrites | None = None  # the last file's pending store, emptied for the next
         # Products whose remembered lines the open writer forgets at commit: not trusted meanwhile.
         self._forgotten: set[int] = set()
+        self._sharings: dict[int, tuple[int, int]] = {}  # store -> (list, ordinal) in ``seen``: recorded once
         self.catchup = None  # what the catch-up at opening applied (diskcache_tier.catchup.CatchupStats)
 
     def _lookup(self, db_name: str, raw_keys: Iterable[tuple[object, bytes]], decode) -> dict:
@@ -297,21 +303,62 @@ class LmdbIndex(ProductIndex):
         return self._lookup("products", ((pid, id_bytes(pid)) for pid in product_ids), decode_slim)
 
     def seen_many(self, store_id: int, product_ids: Iterable[int]) -> dict[int, SeenLine]:
-        wanted = ((pid, seen_key(pid, store_id)) for pid in product_ids if pid not in self._forgotten)
-        return self._lookup("seen", wanted, decode_seen)
+        found = {}
+        with self.env.begin(buffers=True) as txn:
+            remembered = self._remembered(txn, store_id)
+            for pid in product_ids:
+                if pid not in self._forgotten:
+                    entry = remembered(pid)
+                    if entry is not None:
+                        found[pid] = decode_seen(entry)
+        return found
+
+    def _remembered(self, txn, store_id: int) -> Callable[[int], object]:
+        """``remembered(product_id)``: the store's remembered line of the product, or None: the file's own
+        pending write first (a forget is final), then its list's entry if its bit is set, then its own
+        entry (``seen_sharing``: never both)."""
+        seen_db, store_key = self.dbs["seen"], id_bytes(store_id)
+        pending = self._pending if self._pending is not None and self._pending.written("seen") else None
+        sharing = self._sharing(txn, store_id)
+        owner = id_bytes(LIST_OWNER | sharing[0]) if sharing is not None else None
+        at = SEEN_SIZE + (sharing[1] >> 3) if sharing is not None else 0
+        mask = 1 << (sharing[1] & 7) if sharing is not None else 0
+        get = txn.get
+
+        def remembered(pid: int):
+            product = id_bytes(pid)
+            if pending is not None:
+                value = pending.get("seen", product + store_key)
+                if value is not None:
+                    return None if value is DELETED else value
+            if owner is not None:
+                shared = get(product + owner, None, seen_db)
+                if shared is not None and len(shared) > at and shared[at] & mask:
+                    return shared
+            return get(product + store_key, None, seen_db)
+        return remembered
+
+    def _sharing(self, txn, store_id: int) -> tuple[int, int] | None:
+        """The store's (list, ordinal) in the remembered lines, once recorded (it never changes then)."""
+        sharing = self._sharings.get(store_id)
+        if sharing is None:
+            sharing = decode_sharing(txn.get(sharing_key(store_id), db=self.dbs["seen"]))
+            if sharing is not None:
+                self._sharings[store_id] = sharing
+        return sharing
 
     def seen_lines(self, company_id: int, store_id: int, lines: list[tuple]) -> list[int]:
         """As ``ProductIndex.seen_lines``, in one read transaction, one loop over the lines: this runs for
         nearly every line of a day, so its keys are spelled inline and each get goes to the file's pending
         writes only when they may hold the key."""
         forgotten, dbs, pending = self._forgotten, self.dbs, self._pending
-        store_key = id_bytes(store_id)
         sku_prefix = f"{company_id}\x1f"
         pack, from_bytes = _HITS.pack, int.from_bytes
         found = []
         with self.env.begin(buffers=True) as txn:
-            get_barcode, get_sku, get_nnbs, get_seen = (_getter(txn, pending, name, dbs[name])
-                                                        for name in ("barcode", "sku", "nnbs", "seen"))
+            get_barcode, get_sku, get_nnbs = (_getter(txn, pending, name, dbs[name])
+                                              for name in ("barcode", "sku", "nnbs"))
+            remembered = self._remembered(txn, store_id)
             for digest, barcode, sku, nnbs in lines:
                 b = get_barcode(text_key(barcode)) if barcode else None
                 s = get_sku(text_key(sku_prefix + sku)) if sku else None
@@ -322,7 +369,7 @@ class LmdbIndex(ProductIndex):
                 if not pid or pid in forgotten:
                     found.append(0)
                     continue
-                entry = get_seen(id_bytes(pid) + store_key)
+                entry = remembered(pid)
                 found.append(pid if entry is not None and entry[:SEEN_SIZE] == digest + pack(b, s, n) else 0)
         return found
 
@@ -383,6 +430,7 @@ class LmdbWriter(IndexWriter):
     def __init__(self, index: LmdbIndex):
         self.index = index
         self.pending = index._pending
+        self.lists: dict[int, int | None] = {}  # the list each store that wrote shares remembered lines in
 
     def put_product(self, product_id, slim):
         self.pending.put("products", id_bytes(product_id), encode_slim(slim))
@@ -403,6 +451,9 @@ class LmdbWriter(IndexWriter):
     def forget_seen(self, product_ids):
         self.index._forgotten.update(product_ids)
 
+    def share_with(self, store_id, list_id):
+        self.lists[store_id] = list_id
+
     def put(self, kind, key, product_id):
         self.pending.put(kind, encode_key(kind, key), id_bytes(product_id))
 
@@ -419,7 +470,7 @@ class LmdbWriter(IndexWriter):
             for pids in _batches(sorted(self.index._forgotten), APPLY_BATCH):
                 write_with_growth(env, lambda txn: _forget_seen(txn, dbs["seen"], pids))
             for batch in self.pending.writes(APPLY_BATCH):
-                write_with_growth(env, lambda txn: _apply(txn, dbs, batch))
+                write_with_growth(env, lambda txn: _apply(txn, dbs, batch, self.lists))
         except BaseException:
             self._forget_after_commit()
             raise
@@ -449,9 +500,12 @@ def _forget_seen(txn, db, product_ids) -> None:
                     break
 
 
-def _apply(txn, dbs, batch) -> None:
+def _apply(txn, dbs, batch, lists: dict[int, int | None]) -> None:
+    shared = SharedSeen(txn, dbs["seen"], lists)
     for db_name, key, value in batch:
-        if value is None:
+        if db_name == "seen":
+            shared.apply(bytes(key), None if value is None else bytes(value))
+        elif value is None:
             txn.delete(key, db=dbs[db_name])
         else:
             txn.put(key, value, db=dbs[db_name])

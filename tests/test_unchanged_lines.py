@@ -215,3 +215,44 @@ def test_a_dry_run_does_not_skip_a_line_whose_product_another_writer_changed(wor
     applied = run_update(workspace).files[0]
     assert (rehearsed.lines_unchanged, rehearsed.products_updated) == (39, 1)
     assert (applied.lines_unchanged, applied.products_updated) == (39, 1)
+
+
+def _seen_entries(index_path) -> dict[str, int]:
+    """The index's remembered lines by kind: a list's (product, list) entries and stores' own."""
+    from diskcache_tier.lookup import LmdbIndex
+    from diskcache_tier.seen_sharing import LIST_OWNER
+
+    kinds = {"list": 0, "own": 0}
+    with LmdbIndex(index_path, readonly=True) as index, index.env.begin() as txn:
+        for key, _ in txn.cursor(db=index.dbs["seen"]):
+            if key[:8] != b"\xff" * 8:  # not the bookkeeping
+                kinds["list" if int.from_bytes(key[8:16], "big") & LIST_OWNER else "own"] += 1
+    return kinds
+
+
+def test_the_stores_of_a_list_share_their_remembered_lines(workspace, tmp_path):
+    """Three stores of one list send the same 40 lines; one store's price moves a day before the others'.
+    Each store skips exactly its own unchanged lines, and the index keeps one entry per product."""
+    moved = [{**line, "price_current": 9.99} if n == 7 else line for n, line in enumerate(FILL)]
+
+    def chain_day(date, lines_of):
+        def step(ws):
+            for n in (1, 2, 3):
+                write_file(ws.inbox, "aldi", date, lines_of(n),
+                           store={"store_id": f"G{n}", "store_name": f"aldi {n}", "state": "nsw"})
+            return run_update(ws)
+        return step
+
+    counts = []
+
+    def entries(ws):
+        counts.append(_seen_entries(ws.index_path))
+
+    outcome = both_ways(workspace, tmp_path, [
+        chain_day("2025-09-01", lambda n: FILL), entries,
+        chain_day("2025-09-02", lambda n: moved if n == 1 else FILL), entries,
+        chain_day("2025-09-03", lambda n: moved), entries])
+    reports = outcome[True][1]
+    assert [unchanged(r) for r in reports] == [[0, 0, 0], [39, 40, 40], [40, 39, 39]]
+    # One entry per product; on day 2 store G1's moved line is its own, as store G1 alone reads its price.
+    assert counts[:3] == [{"list": 40, "own": 0}, {"list": 40, "own": 1}, {"list": 40, "own": 0}]

@@ -18,6 +18,7 @@ from diskcache_tier.build_index import load_memory_index, why_rebuild
 from diskcache_tier.catchup import RebuildNeeded, catch_up
 from diskcache_tier.lookup import _DB_ORDER, LmdbIndex, LmdbWriter, ProductIndex
 from diskcache_tier.pending import DELETED, PendingWrites
+from diskcache_tier.seen import seen_key
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,22 @@ class DryRunIndex(LmdbIndex):
 
     def seen_many(self, store_id, product_ids):
         return super().seen_many(store_id, [pid for pid in product_ids if pid not in self._run_forgotten])
+
+    def _remembered(self, txn, store_id):
+        """As the index's, with the remembered lines earlier files of the run wrote (kept in the overlay,
+        per store, as the writer spells them) between the file's own and the disk's."""
+        on_disk, overlay, pending = super()._remembered(txn, store_id), self._run_overlay, self._pending
+        if not overlay.written("seen"):
+            return on_disk
+
+        def remembered(pid):
+            key = seen_key(pid, store_id)
+            for writes in (pending, overlay):
+                value = writes.get("seen", key) if writes is not None else None
+                if value is not None:
+                    return None if value is DELETED else value
+            return on_disk(pid)
+        return remembered
 
     def meta(self) -> dict:
         meta = super().meta()

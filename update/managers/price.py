@@ -333,6 +333,7 @@ class PriceManager:
         and only the others are walked.
         """
         joined = self._join_list()
+        self.ctx.writer.share_with(self.store.id, self.store.price_list_id)  # tier 1 shares as the list does
         if joined:
             seen_found = self._walk(None)
             self._share_own()
