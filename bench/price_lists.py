@@ -14,6 +14,9 @@ Workloads, each in a fresh database under a temporary folder, through ``bin/upda
   ``--days`` days: per list, the rows stored against the prices its stores read (stores x products), and
   the update's peak anonymous memory over all of it (one run, its report's ``peak_anon_bytes``).
 
+Each workload also gives tier 1's remembered lines (diskcache_tier/seen_sharing.py): its list entries and
+stores' own entries, against the prices the stores read, and the pages they take.
+
 Every store's reading (``Price.objects.for_store``) is checked against its newest file's prices, line by
 line, in every workload. Sizes are the SQLite file after VACUUM.
 """
@@ -56,7 +59,18 @@ for price_list in PriceList.objects.select_related("company").order_by("id"):
                   "read": sum(Price.objects.for_store(s).count() for s in stores)})
 with connection.cursor() as cursor:
     cursor.execute("VACUUM")
-print(json.dumps({"price_rows": Price.objects.count(), "readings": readings, "lists": lists}))
+from django.conf import settings
+from diskcache_tier.lookup import LmdbIndex
+from diskcache_tier.seen_sharing import LIST_OWNER
+remembered = {"list_entries": 0, "own_entries": 0, "bytes": 0}
+with LmdbIndex(settings.UPDATE_INDEX_PATH, readonly=True) as index, index.env.begin() as txn:
+    stat = txn.stat(index.dbs["seen"])
+    remembered["bytes"] = (stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]) * stat["psize"]
+    for key, _ in txn.cursor(db=index.dbs["seen"]):
+        if key[:8] != b"\xff" * 8:  # not the bookkeeping of who shares which list
+            remembered["list_entries" if int.from_bytes(key[8:16], "big") & LIST_OWNER else "own_entries"] += 1
+print(json.dumps({"price_rows": Price.objects.count(), "readings": readings, "lists": lists,
+                  "remembered_lines": remembered}))
 """
 
 MEASURE_PREVIOUS = r"""
@@ -230,6 +244,10 @@ def summary(results: dict) -> dict:
             row["database_vs_one_store"] = round(figures["database_bytes"] / one["database_bytes"], 2)
         if "check" in figures:
             row["stores_exact"] = not figures["check"]["differ"]
+        if "remembered_lines" in figures:
+            lines = figures["remembered_lines"]
+            row["remembered_entries"] = lines["list_entries"] + lines["own_entries"]
+            row["remembered_mib"] = round(lines["bytes"] / 2**20, 2)
         if "peak_anon_bytes" in figures:
             row["peak_anon_mb"] = round(figures["peak_anon_bytes"] / 2**20, 1)
         out[name] = row
