@@ -7,7 +7,6 @@ Peaks are sampled by a daemon thread, and read once more at each file boundary.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import resource
 import threading
@@ -32,9 +31,10 @@ def fix_mmap_threshold() -> bool:
     move (72 MiB), so it is not what holds that peak. True where it was set (glibc); elsewhere nothing
     changes.
     """
-    name = ctypes.util.find_library("c")
     try:
-        mallopt = ctypes.CDLL(name).mallopt
+        # The symbols the process already has, libc's among them: ctypes.util.find_library would run
+        # ldconfig in a child process, about 15 ms of every run's start.
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError, TypeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))

@@ -65,6 +65,8 @@ class UnchangedLines:
 
     def in_stream_order(self, pairs, seen: list[tuple[int, int]]) -> list[tuple[object, int]]:
         """The chunk's (line, product id) pairs and its seen lines (line None), in the chunk's order."""
+        if not pairs:  # a chunk whose lines all changed nothing (most chunks): already in order
+            return [(None, pid) for _, pid in seen]
         merged = [(self._positions[id(line)], line, pid) for line, pid in pairs]
         merged += [(position, None, pid) for position, pid in seen]
         merged.sort(key=lambda item: item[0])
