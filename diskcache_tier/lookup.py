@@ -316,7 +316,7 @@ class LmdbIndex(ProductIndex):
     def _remembered(self, txn, store_id: int) -> Callable[[int], object]:
         """``remembered(product_id)``: the store's remembered line of the product, or None: the file's own
         pending write first (a forget is final), then its list's entry if its bit is set, then its own
-        entry (``seen_sharing``: never both)."""
+        entry (``seen_sharing.resolve``)."""
         seen_db, store_key = self.dbs["seen"], id_bytes(store_id)
         pending = self._pending if self._pending is not None and self._pending.written("seen") else None
         sharing = self._sharing(txn, store_id)

@@ -10,9 +10,9 @@ products and the stores' differences (docs/price-lists.md). The index stores the
 * an **own entry**, key (product, store): a store's remembered line where it differs from its list's
   entry, or of a store without a list.
 
-A store's remembered line of a product is its own entry if it has one, else the list entry if its bit is
-set, else none: never both, since setting a bit deletes the own entry and writing an own entry clears the
-bit. Each store's bit and own entry change only by its own writes (and by the catch-up, which forgets a
+A store's remembered line of a product is the list entry if its bit is set there, else its own entry, else
+none. A bit is set only by the store's own latest write (or by folding an own entry equal to the list's)
+and cleared by any other, and setting it deletes the store's own entry, so the two never disagree. Each store's bit and own entry change only by its own writes (and by the catch-up, which forgets a
 product for every store), so each store reads exactly what entries of its own would hold: which stores
 share a list only decides the size. When more stores hold one value as their own entries than share the
 list entry, the two swap; that happens once per product whose line changed, so its cost follows changes.
@@ -85,13 +85,11 @@ def sharers(entry) -> list[int]:
 
 
 def resolve(own, shared, ordinal: int | None):
-    """A store's remembered line (its first SEEN_SIZE bytes): its own entry, else its list's if its bit is
-    set; None when neither."""
-    if own is not None:
-        return own[:SEEN_SIZE]
+    """A store's remembered line (its first SEEN_SIZE bytes): its list's if its bit is set there, else its
+    own entry; None when neither (``LmdbIndex._remembered`` reads in this order)."""
     if shared is not None and ordinal is not None and has_bit(shared, ordinal):
         return shared[:SEEN_SIZE]
-    return None
+    return None if own is None else own[:SEEN_SIZE]
 
 
 # ------------------------------------------------------------------- writes, in the index's transaction
@@ -122,9 +120,7 @@ class SharedSeen:
                 self._put_list(at, with_bit(shared, ordinal, False))
             return
         if shared is None:
-            self._put_list(at, with_bit(value, ordinal, True))
-            self._delete(key)
-            self._fold(product_id, list_id, at)
+            self._fold(product_id, list_id, at, with_bit(value, ordinal, True), store_id)
         elif shared[:SEEN_SIZE] == value:
             if not has_bit(shared, ordinal):
                 self._put_list(at, with_bit(shared, ordinal, True))
@@ -132,9 +128,7 @@ class SharedSeen:
         else:
             shared = with_bit(shared, ordinal, False)
             if len(shared) <= SEEN_SIZE:  # no other store shared the old line: the list takes this one
-                self._put_list(at, with_bit(value, ordinal, True))
-                self._delete(key)
-                self._fold(product_id, list_id, at)
+                self._fold(product_id, list_id, at, with_bit(value, ordinal, True), store_id)
                 return
             self._put_list(at, shared)
             self.txn.put(key, value, db=self.db)
@@ -182,7 +176,9 @@ class SharedSeen:
         prefix = id_bytes(product_id)
         found = {}
         with self.txn.cursor(db=self.db) as cursor:
-            if not cursor.set_range(prefix):
+            # A product's own entries sort before its list entries (a store id has no top bit): most
+            # products have none, and the first key after the prefix says so.
+            if not cursor.set_range(prefix) or cursor.key()[:8] != prefix or cursor.key()[8] & 0x80:
                 return found
             for key, value in cursor:
                 key = bytes(key)
@@ -199,16 +195,17 @@ class SharedSeen:
                 members[store_id] = (value, sharing[1])
         return members
 
-    def _fold(self, product_id: int, list_id: int, at: bytes) -> None:
-        """Stores of the list whose own entry equals the (new) list entry share it instead."""
-        shared = self._get(at)
-        folded = [(store_id, ordinal) for store_id, (value, ordinal) in self._own_entries(product_id, list_id).items()
-                  if value == shared[:SEEN_SIZE]]
-        for store_id, ordinal in folded:
-            shared = with_bit(shared, ordinal, True)
-            self._delete(id_bytes(product_id) + id_bytes(store_id))
-        if folded:
-            self._put_list(at, shared)
+    def _fold(self, product_id: int, list_id: int, at: bytes, entry: bytes, writer: int | None = None) -> None:
+        """Write the list entry ``entry``; the stores of the list whose own entry holds its line share it
+        instead. ``writer``, the store whose write made the entry (its bit is set), loses its own entry
+        whatever it held."""
+        for store_id, (value, ordinal) in self._own_entries(product_id, list_id).items():
+            if store_id == writer:
+                self._delete(id_bytes(product_id) + id_bytes(store_id))
+            elif value == entry[:SEEN_SIZE]:
+                entry = with_bit(entry, ordinal, True)
+                self._delete(id_bytes(product_id) + id_bytes(store_id))
+        self._put_list(at, entry)
 
     def _swap_if_outnumbered(self, product_id: int, list_id: int, at: bytes) -> None:
         """When more stores of the list hold one value as their own entries than share the list entry,
@@ -229,5 +226,4 @@ class SharedSeen:
             raw = self.txn.get(_member_key(list_id, ordinal), db=self.db)
             if raw is not None:
                 self.txn.put(id_bytes(product_id) + bytes(raw), shared[:SEEN_SIZE], db=self.db)
-        self.txn.put(at, value, db=self.db)  # no sharer yet: _fold gives it its stores at once
-        self._fold(product_id, list_id, at)
+        self._fold(product_id, list_id, at, value)

@@ -3,6 +3,8 @@ exactly what entries of its own would hold, and the stores of a list sending the
 """
 import random
 
+import pytest
+
 from diskcache_tier.lookup import LmdbIndex
 from diskcache_tier.seen import SEEN_SIZE, SeenLine, encode_seen
 from diskcache_tier.seen_sharing import LIST_OWNER, has_bit, resolve, sharers, with_bit
@@ -31,6 +33,24 @@ def _entries(index: LmdbIndex) -> dict[str, int]:
                 continue  # bookkeeping
             kinds["list" if int.from_bytes(key[8:16], "big") & LIST_OWNER else "own"] += 1
     return kinds
+
+
+def _both(index: LmdbIndex) -> list[tuple[int, int]]:
+    """(product, store) pairs held both as an own entry and as a bit of the store's list entry."""
+    from diskcache_tier.seen_sharing import decode_sharing, list_key, sharing_key
+
+    both = []
+    with index.env.begin() as txn:
+        db = index.dbs["seen"]
+        for key, _ in txn.cursor(db=db):
+            product, owner = int.from_bytes(key[:8], "big"), int.from_bytes(key[8:16], "big")
+            if key[:8] == b"\xff" * 8 or owner & LIST_OWNER:
+                continue
+            sharing = decode_sharing(txn.get(sharing_key(owner), db=db))
+            shared = txn.get(list_key(product, sharing[0]), db=db) if sharing else None
+            if shared is not None and has_bit(shared, sharing[1]):
+                both.append((product, owner))
+    return both
 
 
 def test_stores_sending_the_same_lines_share_one_entry_and_each_reads_its_own(tmp_path):
@@ -74,16 +94,17 @@ def test_stores_sending_the_same_lines_share_one_entry_and_each_reads_its_own(tm
         index.close()
 
 
-def test_random_writes_read_as_entries_per_store_would(tmp_path):
+@pytest.mark.parametrize("seed", [20261206, 1, 2, 3])
+def test_random_writes_read_as_entries_per_store_would(tmp_path, seed):
     """A model of entries per (store, product) against the shared form, over random files: every store
     reads exactly the model's line for every product after each commit, and during the file its own
     pending writes."""
-    rng = random.Random(20261206)
+    rng = random.Random(seed)
     stores, products = [1, 2, 3, 4, 5, 99], [7, 8, 9]
     model: dict[tuple[int, int], SeenLine] = {}
     index = LmdbIndex(tmp_path / "index")
     try:
-        for step in range(400):
+        for step in range(1500):
             if rng.random() < 0.05:
                 gone = rng.sample(products, 1)
                 writer = index.writer()
@@ -114,6 +135,7 @@ def test_random_writes_read_as_entries_per_store_would(tmp_path):
             for store in stores:
                 assert index.seen_many(store, products) == {p: model[(store, p)] for p in products
                                                             if (store, p) in model}, (step, store)
+            assert not _both(index), step
         assert sum(_entries(index).values()) < len(model)  # shared: fewer entries than (store, product) pairs
     finally:
         index.close()
@@ -152,5 +174,30 @@ def test_a_map_that_fills_mid_commit_applies_the_shared_writes_once(tmp_path):
         for store in range(1, 40):
             assert index.seen_many(store, range(1, 60)) == {pid: LINES[store % 2] for pid in range(1, 60)}
         assert index.env.info()["map_size"] > 64 << 10  # it did fill and grow
+    finally:
+        index.close()
+
+
+def test_a_store_that_makes_a_new_list_entry_keeps_no_entry_of_its_own(tmp_path):
+    """G2 deviated (an own entry), then the only store sharing the list entry forgot it: G2's next line
+    makes the list entry, and its old own entry goes (it would only be dead weight, never read)."""
+    index = LmdbIndex(tmp_path / "index")
+    try:
+        def file_of(store, line=None):
+            writer = index.writer()
+            if line is None:
+                writer.delete_seen(store, 7)
+            else:
+                writer.put_seen(store, 7, line)
+            writer.share_with(store, 9)
+            writer.commit()
+
+        file_of(1, LINES[0])
+        file_of(2, LINES[1])
+        assert _entries(index) == {"list": 1, "own": 1}
+        file_of(1)
+        file_of(2, LINES[2])
+        assert index.seen_many(2, [7]) == {7: LINES[2]} and index.seen_many(1, [7]) == {}
+        assert _entries(index) == {"list": 1, "own": 0}
     finally:
         index.close()
