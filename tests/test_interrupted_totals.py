@@ -1,6 +1,6 @@
 """A run stopped by SIGTERM inside a file counts that file's writes as rolled back, apart from the committed
 ones: in the summary line, the JSON report and the ledger. The signal is a real one, sent to this process
-in the middle of the file's second chunk, so the handler of update/stop_signals.py raises where it lands."""
+in the middle of the file, after its first batch of lines to update, so the handler of update/stop_signals.py raises where it lands."""
 from __future__ import annotations
 
 import os
@@ -32,10 +32,11 @@ def own_signal_handlers(monkeypatch):
         signal.signal(signum, handler)
 
 
-def sigterm_in_chunk(monkeypatch, file_name: str, chunk: int) -> None:
-    """SIGTERM to this process once ``chunk`` chunks of ``file_name`` were written (not committed)."""
+def sigterm_in_batch(monkeypatch, file_name: str, batch: int) -> None:
+    """SIGTERM to this process once ``batch`` batches of lines to update of ``file_name`` were written (not
+    committed)."""
     real_process, real_note = orchestrator.process_file, orchestrator.note_outcome
-    state = {"file": "", "chunks": 0}
+    state = {"file": "", "batches": 0}
 
     def process_file(entry, *args, **kwargs):
         state["file"] = entry.name
@@ -44,8 +45,8 @@ def sigterm_in_chunk(monkeypatch, file_name: str, chunk: int) -> None:
     def note_then_stop(scratch, units, pairs):
         real_note(scratch, units, pairs)
         if state["file"] == file_name:
-            state["chunks"] += 1
-            if state["chunks"] == chunk:
+            state["batches"] += 1
+            if state["batches"] == batch:
                 os.kill(os.getpid(), signal.SIGTERM)
 
     monkeypatch.setattr(orchestrator, "process_file", process_file)
@@ -57,7 +58,7 @@ def test_a_file_interrupted_mid_way_is_counted_as_rolled_back_not_as_done(worksp
     write_file(workspace.inbox, "aldi", "2025-09-01", [product(f"a{i}") for i in range(3)])
     second = write_file(workspace.inbox, "aldi", "2025-09-02",
                         [product(f"a{i}") for i in range(3)] + [product(f"new{i}") for i in range(6)])
-    sigterm_in_chunk(monkeypatch, second.name, chunk=2)
+    sigterm_in_batch(monkeypatch, second.name, batch=1)
     report = tmp_path / "report.json"
     result = CliRunner().invoke(cli.main, ["run", "--inbox", str(workspace.inbox), "--archive",
                                            str(workspace.archive), "--rejected", str(workspace.rejected),
@@ -74,18 +75,19 @@ def test_a_file_interrupted_mid_way_is_counted_as_rolled_back_not_as_done(worksp
     stopped = written["files"][1]
     assert stopped["status"] == "interrupted"
     assert stopped["products_created"] == 0 and stopped["prices_created"] == 0
-    # Two chunks of two lines were written before the signal: a0, a1 (the first file's lines again), then
-    # a2 and new0, so one product was created, and then rolled back (prices wait for 2,000 lines).
-    assert stopped["rolled_back"]["products_created"] == 1, stopped["rolled_back"]
+    # One batch was written before the signal: chunks of two lines are read until the lines to update
+    # reach two (update/unchanged.py), so a0-a2 (the first file's lines again, unchanged) and new0-new2:
+    # three products created, and then rolled back (prices wait for 2,000 lines).
+    assert stopped["rolled_back"]["products_created"] == 3, stopped["rolled_back"]
     assert written["rolled_back"] == stopped["rolled_back"]
 
     lines = [re.sub(r"^\S+Z ", "", line) for line in result.output.splitlines()]
     file_line = next(line for line in lines if line.startswith(second.name))
-    assert "not kept: 1 product created)" in file_line, file_line
+    assert "not kept: 3 products created)" in file_line, file_line
     summary = lines[-1]
     assert summary.startswith("2 files: 1 processed, 0 rejected, 1 interrupted;"), summary
     assert "products 3 created" in summary
-    assert "rolled back, not in these totals: 1 product created" in summary, summary
+    assert "rolled back, not in these totals: 3 products created" in summary, summary
 
     run = UpdateRun.objects.get()
     assert run.status == UpdateRun.INTERRUPTED
@@ -106,12 +108,12 @@ def test_a_file_interrupted_mid_way_is_counted_as_rolled_back_not_as_done(worksp
     committed, files, rolled_back = re.findall(r"<div>(.*?)</div>", totals)
     assert {"3 lines", "3 products created", "3 prices created"} <= set(committed.split(", ")), totals
     assert rolled_back.startswith("rolled back: ")
-    assert "1 product created" in rolled_back.removeprefix("rolled back: ").split(", "), totals
+    assert "3 products created" in rolled_back.removeprefix("rolled back: ").split(", "), totals
     assert "product" not in committed.replace("3 products created", ""), totals
 
     shown = CliRunner().invoke(cli.main, ["runs", "show", str(run.pk)], catch_exceptions=False).output
-    assert "products +3" in shown and "(rolled back, not counted: 1 product created)" in shown, shown
-    assert f"{second.name}: interrupted (" in shown and "; not kept: 1 product created)" in shown, shown
+    assert "products +3" in shown and "(rolled back, not counted: 3 products created)" in shown, shown
+    assert f"{second.name}: interrupted (" in shown and "; not kept: 3 products created)" in shown, shown
 
 
 def test_a_failed_file_is_counted_as_rolled_back_too(workspace, monkeypatch):

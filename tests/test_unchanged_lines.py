@@ -132,6 +132,31 @@ def test_a_chunk_of_unchanged_lines_sends_no_statement(workspace, tmp_path):
         assert four.other_writer_checks == twenty_four.other_writer_checks
 
 
+def statements_of_a_changed_day(workspace, tmp_path, name: str, changed: list[int]) -> int:
+    """Statements of a day on which the lines at ``changed`` (of 400) are products new to the catalog."""
+    _empty_catalog(workspace)
+    workspace.index_path = tmp_path / f"index-{name}"
+    fill = [product(f"r{n}", sku=f"R{n}") for n in range(400)]
+    write_file(workspace.inbox, "aldi", "2025-09-01", fill)
+    run_update(workspace)
+    launched = [product(f"new{n}", sku=f"N{n}") if n in changed else line for n, line in enumerate(fill)]
+    write_file(workspace.inbox, "aldi", "2025-09-02", launched)
+    counter = StatementCounter()
+    with connection.execute_wrapper(counter):
+        report = run_update(workspace)
+    assert unchanged(report) == [400 - len(changed)] and report.files[0].products_created == len(changed)
+    return counter.count
+
+
+def test_statements_follow_the_changed_lines_not_the_chunks_holding_them(workspace, tmp_path):
+    """Eight new products cost the same statements in one chunk of 50 lines as one in each of eight
+    chunks: the lines to update of several chunks go to the managers together (update/unchanged.py)."""
+    workspace.chunk_size = 50
+    together = statements_of_a_changed_day(workspace, tmp_path, "together", list(range(8)))
+    spread = statements_of_a_changed_day(workspace, tmp_path, "spread", list(range(0, 400, 50)))
+    assert spread == together
+
+
 def test_a_product_another_writer_changed_is_not_skipped(workspace, tmp_path):
     def clear_url(ws):
         Product.objects.filter(normalized_name_brand_size="p3").update(url=None)  # the admin, say

@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 # products in memory. 500 keeps every IN (...) list under SQLite's parameter limit and a chunk's
 # objects to a few MB, while the per-query overhead is already small next to the rows it moves.
 CHUNK_SIZE = 500
+# The lines to update of up to this many chunks go to the managers together (update/unchanged.py): on a day
+# of real change rates most chunks hold a changed line or two, and each batch costs its queries.
+BATCH_CHUNKS = 10
 # A complete scrape lists at least this share of the products the store currently has prices for.
 PARTIAL_SCRAPE_RATIO = 0.9
 # Scrapers run in Australia, up to 11 hours ahead of a server on UTC: their "today" may be our tomorrow.
@@ -468,19 +471,29 @@ def _write_file(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch
             trusted = not verify and getattr(index, "is_current", False)
             products = ProductManager(ctx, BrandManager(), verify=not trusted)
             # The repair path checks every line against the database: none is taken as seen there.
-            unchanged = UnchangedLines(ctx, skip=options.skip_unchanged and trusted)
+            unchanged = UnchangedLines(ctx, skip=options.skip_unchanged and trusted,
+                                       batch_lines=options.chunk_size, max_lines=BATCH_CHUNKS * options.chunk_size)
             prices = PriceManager(ctx, unchanged.origin_of)
             categories = CategoryManager(ctx)
+
+            def update_batch() -> None:
+                changed, seen = unchanged.take()
+                pairs = []
+                # A batch can pass a chunk by the last chunk added; the managers still take a chunk at most.
+                for part in chunked(changed, options.chunk_size):
+                    pairs += products.process([read.line for unit in part for read in unit])
+                prices.apply(unchanged.in_stream_order(pairs, seen))
+                categories.apply(pairs)
+                note_outcome(scratch, changed, pairs)
+
             options.progress.pass_started("updating")
             # closing(): an interrupted file ends the reader while the scratch it reads is still open.
             with closing(read_units(path, scratch, surveyed, options.progress.bytes_read)) as units:
                 for chunk in chunked(units, options.chunk_size):
                     products.check_freshness()  # before any line is taken as seen
-                    changed, seen = unchanged.split(chunk)
-                    pairs = products.process([read.line for unit in changed for read in unit])
-                    prices.apply(unchanged.in_stream_order(pairs, seen))
-                    categories.apply(pairs)
-                    note_outcome(scratch, changed, pairs)
+                    if unchanged.add(chunk):
+                        update_batch()
+            update_batch()
             products.finish()
             prices.finish()
             categories.finish()

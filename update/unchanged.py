@@ -1,7 +1,7 @@
 """Lines that change nothing: their store sent them before, and what they wrote is still as they left it.
 
-Pass one of the reader keeps each line's digest and keys (``reader.Candidate``). Before a chunk goes to
-the managers, each candidate's keys are looked up in the index, and the product its first key names
+Pass one of the reader keeps each line's digest and keys (``reader.Candidate``). As each chunk is read,
+each candidate's keys are looked up in the index, and the product its first key names
 gives the entry the index remembers for the file's store (``diskcache_tier.seen``). A candidate whose
 digest and key owners equal that entry's is *seen*: it reaches no manager and sends no SQL; it only
 claims its product, in stream order with the other lines, so that the store's absent prices are still
@@ -25,25 +25,42 @@ Origin = tuple  # (digest, barcode, sku, nnbs) of a line that may be remembered
 
 
 class UnchangedLines:
-    def __init__(self, ctx: FileContext, *, skip: bool):
+    """Splits each chunk into its seen lines and the lines to update, and gathers the lines to update of
+    several chunks into one batch for the managers (``take``).
+
+    Gathering is what makes statements follow the changed lines: on a day of real change rates a chunk of
+    500 lines holds a changed line or two, and each chunk the managers see costs its batched queries
+    (products, SKUs, brands) whatever its number of lines. It is exact because a seen line is alone in
+    its unit: no other line of the file shares one of its keys, so updating the lines of earlier chunks
+    can change neither the products its keys name nor its entry (a line that prices the same product
+    first only makes its claim fail, as it would have). A batch ends at ``batch_lines`` lines to update or
+    ``max_lines`` lines in all, so that memory and the time between a chunk's freshness check and its
+    update stay bounded.
+    """
+
+    def __init__(self, ctx: FileContext, *, skip: bool, batch_lines: int, max_lines: int):
         self.ctx = ctx
         self.skip = skip and ctx.index.remembers_lines
         self.company_id = ctx.store.company_id
         self.store_id = ctx.store.id
-        # The chunk's parsed candidates, by id(ScrapedLine): the price manager remembers them.
+        self.batch_lines, self.max_lines = batch_lines, max_lines
+        # The batch's parsed candidates, by id(ScrapedLine): the price manager remembers them.
         self._origins: dict[int, Origin] = {}
-        self._positions: dict[int, int] = {}
+        self._positions: dict[int, int] = {}  # id(ScrapedLine) -> position in the batch
+        self._units: list[list[ReadLine]] = []
+        self._seen: list[tuple[int, int]] = []  # (position in the batch, product id) of each seen line
+        self._changed = 0  # lines to update in the batch
+        self._lines = 0  # lines in the batch
 
-    def split(self, chunk: list[list[ReadLine | Candidate]]) -> tuple[list[list[ReadLine]], list[tuple[int, int]]]:
-        """The chunk's units to update (every line parsed), and (position in the chunk, product id) of
-        each seen line."""
+    def add(self, chunk: list[list[ReadLine | Candidate]]) -> bool:
+        """Split the chunk into the batch; True when the batch is full (``take`` it then)."""
+        if not self._lines:
+            self._origins, self._positions = {}, {}
         candidates = [item for unit in chunk for item in unit if item.__class__ is Candidate]
         # The product each candidate was seen as (0: changed), in the chunk's order.
-        found = iter(self._seen(candidates) if self.skip and candidates else [0] * len(candidates))
-        self._origins, self._positions = {}, {}
-        units: list[list[ReadLine]] = []
-        seen: list[tuple[int, int]] = []
-        position = 0
+        found = iter(self._seen_of(candidates) if self.skip and candidates else [0] * len(candidates))
+        units, seen, position = self._units, self._seen, self._lines
+        unchanged = len(seen)
         for unit in chunk:
             kept = []
             for item in unit:
@@ -60,12 +77,21 @@ class UnchangedLines:
                 position += 1
             if kept:
                 units.append(kept)
-        self.ctx.result.lines_unchanged += len(seen)
-        return units, seen
+                self._changed += len(kept)
+        self.ctx.result.lines_unchanged += len(seen) - unchanged
+        self._lines = position
+        return self._changed >= self.batch_lines or self._lines >= self.max_lines
+
+    def take(self) -> tuple[list[list[ReadLine]], list[tuple[int, int]]]:
+        """The batch's units to update (every line parsed), and (position, product id) of each seen line;
+        the batch starts again empty (``origin_of`` answers for the batch taken until the next ``add``)."""
+        taken = self._units, self._seen
+        self._units, self._seen, self._changed, self._lines = [], [], 0, 0
+        return taken
 
     def in_stream_order(self, pairs, seen: list[tuple[int, int]]) -> list[tuple[object, int]]:
-        """The chunk's (line, product id) pairs and its seen lines (line None), in the chunk's order."""
-        if not pairs:  # a chunk whose lines all changed nothing (most chunks): already in order
+        """The batch's (line, product id) pairs and its seen lines (line None), in the file's order."""
+        if not pairs:  # a batch whose lines all changed nothing: already in order
             return [(None, pid) for _, pid in seen]
         merged = [(self._positions[id(line)], line, pid) for line, pid in pairs]
         merged += [(position, None, pid) for position, pid in seen]
@@ -75,7 +101,7 @@ class UnchangedLines:
     def origin_of(self, line) -> Origin | None:
         return self._origins.get(id(line))
 
-    def _seen(self, candidates: list[Candidate]) -> list[int]:
+    def _seen_of(self, candidates: list[Candidate]) -> list[int]:
         """For each candidate, the product id if the index remembers it exactly as it is, else 0."""
         return self.ctx.index.seen_lines(self.company_id, self.store_id,
                                          [(c.digest, c.barcode, c.sku, c.nnbs) for c in candidates])
