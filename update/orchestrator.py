@@ -36,7 +36,7 @@ from .managers.category import CategoryManager
 from .managers.price import PriceManager
 from .managers.product import ProductManager
 from .managers.store import company_exists, find_store, get_or_create_store
-from .memory import MemoryWatch, fix_mmap_threshold, over_limit, peak_rss_bytes
+from .memory import MemoryWatch, fix_mmap_threshold, over_limit, peak_rss_bytes, quiet_collector
 from .progress import NullProgress
 from .reader import ReadLine, Survey, finish, note_outcome, read_units, survey
 from .rejects import RejectsLog
@@ -115,7 +115,7 @@ def run_update(options: UpdateOptions) -> RunReport:
     fix_mmap_threshold()
     lock_path = options.lock_path or options.index_path.parent / "update.lock"
     started = time.perf_counter()
-    with run_lock(lock_path), MemoryWatch() as watch, StopSignals() as stop:
+    with run_lock(lock_path), quiet_collector(), MemoryWatch() as watch, StopSignals() as stop:
         report = RunReport(index_backend=options.index_backend, dry_run=options.dry_run, version=__version__,
                            started_at=_now_iso())
         # The first query of the run: an unmigrated or unreachable database says so here, before the
