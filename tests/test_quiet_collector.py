@@ -32,3 +32,30 @@ def test_a_run_leaves_the_collector_as_it_found_it(workspace):
         gc.callbacks.pop()
     assert YOUNG_COLLECTION_EVERY in seen  # the run collected with its own threshold ...
     assert gc.get_threshold() == before and gc.get_freeze_count() == frozen  # ... and gave them back
+
+
+
+def test_a_run_started_with_the_collector_off_collects_and_leaves_it_off():
+    """bin/update-products imports with the collector off; the run turns it on for itself."""
+    gc.disable()
+    try:
+        with quiet_collector():
+            assert gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_other_commands_turn_the_collector_on_once_django_is_set_up():
+    from update.cli import setup_django
+
+    frozen = gc.get_freeze_count()
+    gc.disable()
+    try:
+        setup_django(collector=False)
+        assert not gc.isenabled()  # the run's: quiet_collector turns it on
+        setup_django()
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -7,6 +7,7 @@ settings), so a crontab line needs no options at all. Every option value is chec
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -25,11 +26,17 @@ from .version import __version__
 PROG = "update-products"
 
 
-def setup_django() -> None:
+def setup_django(*, collector: bool = True) -> None:
+    """Django set up. bin/update-products imports with the cyclic collector off (see there): it is on
+    again here, what was imported frozen out of it, unless ``collector`` is False (the update's run turns
+    it on itself, once the rest of its modules are imported: ``update.memory.quiet_collector``)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
+    if collector and not gc.isenabled():
+        gc.freeze()
+        gc.enable()
     from .operator_errors import refuse_missing_sqlite
 
     refuse_missing_sqlite()  # ImproperlyConfigured: exit 2, one line, nothing created
@@ -135,7 +142,7 @@ def run(inbox=None, archive=None, rejected=None, index_path=None, index_backend=
         # A bare ``bin/update-products`` invokes this command with defaults, past click's envvar lookup.
         max_memory = click.INT.convert(os.environ["UPDATE_MAX_MEMORY_MB"], None, None)
     with operator_errors(verbose):
-        setup_django()
+        setup_django(collector=False)  # the run turns it on: update.memory.quiet_collector
         from django.conf import settings
 
         from .options import update_options

@@ -54,17 +54,21 @@ def quiet_collector():
     Each line decodes into dozens of short-lived containers, most freed at once by their reference counts;
     at the default the collector ran over 1,100 times on a day of 75,000 lines, and each full collection
     walked every object the process had imported. By hand on the 24 files of real size: the collector's
-    time from 0.10-0.14 s to 0.05-0.07 s of about 1.9 s. Both are undone at the end, for a process that
-    goes on (the tests run many updates in one).
+    time from 0.10-0.14 s to 0.05-0.07 s of about 1.9 s. The collector is on for the run (bin/update-products
+    imports with it off), and all of it is undone at the end, for a process that goes on (the tests run
+    many updates in one).
     """
-    saved = gc.get_threshold()
+    saved, enabled = gc.get_threshold(), gc.isenabled()
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_EVERY, *saved[1:])
+    gc.enable()  # bin/update-products imports with it off
     try:
         yield
     finally:
         gc.set_threshold(*saved)
         gc.unfreeze()
+        if not enabled:
+            gc.disable()
 
 
 def anon_bytes() -> int:
