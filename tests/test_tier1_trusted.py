@@ -123,8 +123,9 @@ def test_another_connection_editing_a_product_mid_file_is_caught_up_before_the_n
 
     def process(self, lines):
         calls.append(len(lines))
-        if len(calls) == 2:
-            # Between chunks, the site's admin renames p5 on its own connection, and commits.
+        if len(calls) == 1:
+            # While the first batch of lines is written, the site's admin renames p5 on its own connection,
+            # and commits.
             def edit():
                 other = connections.create_connection(DEFAULT_DB_ALIAS)
                 try:
@@ -140,15 +141,18 @@ def test_another_connection_editing_a_product_mid_file_is_caught_up_before_the_n
 
     monkeypatch.setattr(ProductManager, "process", process)
     workspace.chunk_size = 2
-    # The line names p5 by its new NNBS only (another SKU): the index must know the rename to match it.
+    # Two new products make the first batch of lines to update (a batch ends at a chunk's worth of them);
+    # the last line names p5 by its new NNBS only (another SKU): the index must know the rename to match it.
     write_file(workspace.inbox, "iga", "2025-09-02", [
+        product("new0", sku="N0"), product("new1", sku="N1"),
         *[product(f"p{n}", sku=f"S{n}") for n in range(4)], product("p4", sku="S4"),
         product("p5 renamed", sku="S99")])
     report = run_update(workspace)
     assert report.files[-1].status == "processed", report.files[-1].reason
-    # Caught up before the chunk: neither the repair path's second attempt nor a repair was needed.
+    assert calls == [2, 1]
+    # Caught up before the next chunk: neither the repair path's second attempt nor a repair was needed.
     assert not any("written again" in note for note in report.files[-1].notes)
-    assert report.files[-1].index_repairs == 0 and report.files[-1].products_created == 0
+    assert report.files[-1].index_repairs == 0 and report.files[-1].products_created == 2
     assert SKU.objects.get(sku="S99").product_id == p5
     assert_index_matches(workspace.index_path)
 
