@@ -10,6 +10,7 @@ from .factories import product, write_file
 
 
 def test_the_collector_is_tuned_inside_and_restored_after_even_on_an_error():
+    gc.unfreeze()  # as in a process where nothing was frozen before (the memory backend freezes its maps)
     before, frozen = gc.get_threshold(), gc.get_freeze_count()
     with pytest.raises(RuntimeError):
         with quiet_collector():
@@ -19,8 +20,21 @@ def test_the_collector_is_tuned_inside_and_restored_after_even_on_an_error():
     assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
 
 
+def test_what_was_frozen_before_stays_frozen():
+    gc.unfreeze()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    try:
+        with quiet_collector():
+            pass
+        assert gc.get_freeze_count() >= frozen > 0
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_run_leaves_the_collector_as_it_found_it(workspace):
+    gc.unfreeze()
     before, frozen = gc.get_threshold(), gc.get_freeze_count()
     seen = []
     gc.callbacks.append(lambda phase, info: seen.append(gc.get_threshold()[0]) if phase == "start" else None)

@@ -58,7 +58,7 @@ def quiet_collector():
     imports with it off), and all of it is undone at the end, for a process that goes on (the tests run
     many updates in one).
     """
-    saved, enabled = gc.get_threshold(), gc.isenabled()
+    saved, enabled, frozen = gc.get_threshold(), gc.isenabled(), gc.get_freeze_count()
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_EVERY, *saved[1:])
     gc.enable()  # bin/update-products imports with it off
@@ -66,7 +66,8 @@ def quiet_collector():
         yield
     finally:
         gc.set_threshold(*saved)
-        gc.unfreeze()
+        if not frozen:  # unfreezing is all or nothing: what someone froze before stays frozen
+            gc.unfreeze()
         if not enabled:
             gc.disable()
 
