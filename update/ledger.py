@@ -28,13 +28,16 @@ COUNTED = ("lines", "lines_rejected", "duplicate_lines", "unique_lines", "produc
 
 
 def file_digest(path: Path) -> tuple[int, str]:
-    """Size and sha256 of a file, read in bounded blocks."""
+    """Size and sha256 of a file, read into one reused buffer (a new megabyte block per read was where
+    a 1M run's memory peaked in one run by hand, on top of what the last file left)."""
     digest = hashlib.sha256()
     size = 0
+    buffer = bytearray(1 << 18)
+    view = memoryview(buffer)
     with open(path, "rb", buffering=0) as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-            size += len(block)
+        while read := handle.readinto(buffer):
+            digest.update(view[:read])
+            size += read
     return size, digest.hexdigest()
 
 
