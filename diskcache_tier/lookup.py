@@ -31,7 +31,7 @@ import orjson
 from .pending import DELETED, PendingWrites
 from .keying import ProductRow, decode_slim, encode_slim, nnbs_key, product_entries
 from .keys import id_bytes, id_from_bytes, sku_key, text_key
-from .seen import _HITS, SEEN_SIZE, SeenLine, decode_seen, encode_seen, seen_key
+from .seen import SEEN_SIZE, SeenLine, decode_seen, encode_seen, seen_key
 from .seen_sharing import LIST_OWNER, SharedSeen, decode_sharing, sharing_key
 
 log = logging.getLogger(__name__)
@@ -254,6 +254,9 @@ def _getter(txn, pending: PendingWrites | None, db_name: str, db) -> Callable[[b
     return get
 
 
+_NO_OWNER = bytes(8)  # a key no product owns, as a remembered line's hits spell it (id 0)
+
+
 class LmdbIndex(ProductIndex):
     backend = "lmdb"
     # Kept current by catch-up from the database's change log (diskcache_tier.freshness checks it).
@@ -317,6 +320,11 @@ class LmdbIndex(ProductIndex):
         """``remembered(product_id)``: the store's remembered line of the product, or None: the file's own
         pending write first (a forget is final), then its list's entry if its bit is set, then its own
         entry (``seen_sharing.resolve``)."""
+        by_key = self._remembered_by_key(txn, store_id)
+        return lambda pid: by_key(id_bytes(pid))
+
+    def _remembered_by_key(self, txn, store_id: int) -> Callable[[bytes], object]:
+        """As ``_remembered``, given the product's id as the index stores it (``id_bytes``)."""
         seen_db, store_key = self.dbs["seen"], id_bytes(store_id)
         pending = self._pending if self._pending is not None and self._pending.written("seen") else None
         sharing = self._sharing(txn, store_id)
@@ -325,8 +333,7 @@ class LmdbIndex(ProductIndex):
         mask = 1 << (sharing[1] & 7) if sharing is not None else 0
         get = txn.get
 
-        def remembered(pid: int):
-            product = id_bytes(pid)
+        def remembered(product: bytes):
             if pending is not None:
                 value = pending.get("seen", product + store_key)
                 if value is not None:
@@ -353,24 +360,29 @@ class LmdbIndex(ProductIndex):
         writes only when they may hold the key."""
         forgotten, dbs, pending = self._forgotten, self.dbs, self._pending
         sku_prefix = f"{company_id}\x1f"
-        pack, from_bytes = _HITS.pack, int.from_bytes
+        from_bytes, join, none = int.from_bytes, b"".join, _NO_OWNER
         found = []
         with self.env.begin(buffers=True) as txn:
             get_barcode, get_sku, get_nnbs = (_getter(txn, pending, name, dbs[name])
                                               for name in ("barcode", "sku", "nnbs"))
-            remembered = self._remembered(txn, store_id)
+            remembered = self._remembered_by_key(txn, store_id)
             for digest, barcode, sku, nnbs in lines:
+                # Owners as stored (8 bytes, big-endian): an entry's hits are the same 3 ids packed.
                 b = get_barcode(text_key(barcode)) if barcode else None
                 s = get_sku(text_key(sku_prefix + sku)) if sku else None
                 n = get_nnbs(text_key(nnbs_key(nnbs)))
-                b, s, n = (0 if b is None else from_bytes(b, "big"), 0 if s is None else from_bytes(s, "big"),
-                           0 if n is None else from_bytes(n, "big"))
-                pid = b or s or n
-                if not pid or pid in forgotten:
+                owner = b or s or n
+                if owner is None:
                     found.append(0)
                     continue
-                entry = remembered(pid)
-                found.append(pid if entry is not None and entry[:SEEN_SIZE] == digest + pack(b, s, n) else 0)
+                owner = bytes(owner)
+                pid = from_bytes(owner, "big")
+                if pid in forgotten:
+                    found.append(0)
+                    continue
+                entry = remembered(owner)
+                found.append(pid if entry is not None and entry[:SEEN_SIZE] == join(
+                    (digest, b or none, s or none, n or none)) else 0)
         return found
 
     def meta(self) -> dict:
