@@ -71,21 +71,3 @@ def test_lines_read_in_blocks_are_the_files_lines_whatever_the_block_size(tmp_pa
         assert _lines_as_read(path, monkeypatch, block) == expected, block
     path.write_bytes(b"\n".join(lines) + b"\n")  # ended: no line after the last newline
     assert _lines_as_read(path, monkeypatch, 4) == [(n, d, length, True) for n, d, length, _ in expected]
-
-
-def test_each_line_knows_where_it_starts_in_the_file(tmp_path, monkeypatch):
-    """Offsets are what pass two reads a line again by (``unchanged.Prejudged``): after a byte-order mark,
-    across blocks, past an over-long line, with CRLF ends."""
-    from update import reader
-
-    monkeypatch.setattr(reader, "MAX_LINE_BYTES", 10)
-    content = b"\xef\xbb\xbffirst\r\n\nexactly 10\na line of thirty-one bytes, yes\r\n  \nx\nno end"
-    path = tmp_path / "lines.jsonl"
-    path.write_bytes(content)
-    for block in (1, 3, 7, 64):
-        monkeypatch.setattr(reader, "_READ_BLOCK", block)
-        with reader.InputFile(path) as source:
-            lines = list(reader.numbered_lines(source))
-        assert [raw.line_no for raw in lines] == [1, 3, 4, 6, 7], block
-        for raw in lines:
-            assert content[raw.offset:raw.offset + len(raw.data)] == raw.data, (block, raw.line_no)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 from decimal import Decimal
 
-import orjson
 import pytest
 from django.db import connection
 
@@ -282,74 +281,3 @@ def test_the_stores_of_a_list_share_their_remembered_lines(workspace, tmp_path):
     assert [unchanged(r) for r in reports] == [[0, 0, 0], [39, 40, 40], [40, 39, 39]]
     # One entry per product; on day 2 store G1's moved line is its own, as store G1 alone reads its price.
     assert counts[:3] == [{"list": 40, "own": 0}, {"list": 40, "own": 1}, {"list": 40, "own": 0}]
-
-
-def test_another_writer_between_the_passes_is_caught_up_before_any_verdict_of_pass_one(workspace, tmp_path,
-                                                                                      monkeypatch):
-    """Pass one judges a small file's lines against the index as it was between files: an edit made after
-    that (here, between the two passes) is caught up by the file's freshness check, and the verdicts of
-    pass one are not used."""
-    import update.orchestrator as orchestrator
-
-    real_survey = orchestrator.survey
-
-    def survey_then_edit(*args, **kwargs):
-        surveyed = real_survey(*args, **kwargs)
-        if Product.objects.filter(normalized_name_brand_size="p3", url__isnull=False).exists():
-            Product.objects.filter(normalized_name_brand_size="p3").update(url=None)  # the admin, say
-        return surveyed
-
-    def edited_day(ws):
-        monkeypatch.setattr(orchestrator, "survey", survey_then_edit)
-        try:
-            return day(FILL, "2025-09-02")(ws)
-        finally:
-            monkeypatch.setattr(orchestrator, "survey", real_survey)
-
-    outcome = both_ways(workspace, tmp_path, [day(FILL, "2025-09-01"), edited_day])
-    assert unchanged(outcome[True][1][1]) == [39]
-    assert Product.objects.get(normalized_name_brand_size="p3").url == "https://shop.example/p3"
-
-
-def test_a_small_file_judged_in_pass_one_is_read_once_and_makes_the_same_catalog(workspace, tmp_path,
-                                                                                monkeypatch):
-    """A file of lines sharing keys, repeating one, naming another store, plain or compressed: pass two
-    reads again only what pass one could not keep (a compressed file's lines joined to a group after they
-    were judged), and the catalog is the one the full update makes."""
-    import gzip
-
-    from update import reader
-
-    opened = []
-
-    class CountedInputFile(reader.InputFile):
-        def __init__(self, path):
-            opened.append(path.name)
-            super().__init__(path)
-
-    monkeypatch.setattr(reader, "InputFile", CountedInputFile)
-    lines = [*FILL, product("p0 again", sku="S0"), FILL[5], product("p9 other", sku="S9")]
-    stray = {"company": "iga", "store_id": "99999", "store_name": "elsewhere", "state": "qld"}
-
-    def file_of(date, compress=False):
-        def step(ws):
-            path = write_file(ws.inbox, "iga", date, lines)
-            with open(path, "ab") as handle:  # a line of another store: refused, the file is kept
-                handle.write(orjson.dumps({"product": product("stray"), "metadata": {**stray,
-                                                                                     "scraped_date": date}}) + b"\n")
-            if compress:
-                path.with_suffix(".jsonl.gz").write_bytes(gzip.compress(path.read_bytes()))
-                path.unlink()
-            opened.clear()
-            report = run_update(ws)
-            report.opened = sorted(opened)
-            return report
-        return step
-
-    outcome = both_ways(workspace, tmp_path, [file_of("2025-09-01"), file_of("2025-09-02"),
-                                              file_of("2025-09-03", compress=True)])
-    on, off = outcome[True][1], outcome[False][1]
-    assert [unchanged(r) for r in on[1:]] == [[38], [38]]  # the 40 lines less the two groups' members
-    assert [f.lines_rejected for r in on for f in r.files] == [1, 1, 1]
-    # Read once by each pass on the skip's day 2; twice by pass two with the skip off.
-    assert len(off[1].opened) == len(on[1].opened) + 1

@@ -43,7 +43,7 @@ from .rejects import RejectsLog
 from .report import FileResult, RunReport
 from .scratch import FileScratch
 from .scrape_dates import scrape_date
-from .unchanged import UnchangedLines, prejudging
+from .unchanged import UnchangedLines
 from .dry_run_index import open_dry_run_index
 from .ledger import Ledger, already_applied, file_digest
 from .moves import FolderNotWritable, check_writable
@@ -66,10 +66,6 @@ BATCH_CHUNKS = 10
 PARTIAL_SCRAPE_RATIO = 0.9
 # Scrapers run in Australia, up to 11 hours ahead of a server on UTC: their "today" may be our tomorrow.
 FUTURE_DAYS_ALLOWED = 1
-
-
-# Said of the file's store where it has not been looked up yet.
-LOOK_UP = object()
 
 
 def skip_unchanged_default() -> bool:
@@ -324,10 +320,9 @@ def _move(result: FileResult, move: Callable[[], Path], where: str) -> Path | No
 def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScratch, options: UpdateOptions,
              failed_stores: set[str], result: FileResult, rejects: RejectsLog) -> None:
     options.progress.pass_started("checking")
-    prejudge = prejudging(index, options.skip_unchanged)
     try:
         surveyed = survey(entry.path, scratch, options.progress.bytes_read,
-                          digests=getattr(index, "remembers_lines", False), prejudge=prejudge)
+                          digests=getattr(index, "remembers_lines", False))
     except OSError as exc:  # UnreadableFile says why in the operator's words; any other read error as is
         finish(scratch, Survey(), rejects)
         return _refuse(entry, result, options, f"unreadable file: {exc}", rejects)
@@ -338,13 +333,11 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
     if meta is None or not surveyed.unique_lines:
         _fill(result, surveyed, scratch, rejects)
         return _refuse(entry, result, options, _why_unusable(result), rejects)
-    # The file's store as pass one looked it up, if it did: not asked again.
-    store = prejudge.found.get(result.store, LOOK_UP) if prejudge is not None else LOOK_UP
-    result.notes = surveyed.notes + _meta_notes(meta, store)
+    result.notes = surveyed.notes + _meta_notes(meta)
     if result.store in failed_stores:
         result.status, result.reason = "skipped", "an earlier file of this store failed in this run"
         return _fill(result, surveyed, scratch, rejects)
-    reason = surveyed.no_majority or why_refuse(meta, surveyed.unique_lines, store)
+    reason = surveyed.no_majority or why_refuse(meta, surveyed.unique_lines)
     if reason:
         if not surveyed.no_majority:
             # Lines of another store are refused as such even when the whole file is.
@@ -403,15 +396,13 @@ def _why_unusable(result: FileResult) -> str:
     return f"no usable line: all {result.lines} lines rejected (most often: {commonest})"
 
 
-def _meta_notes(meta, store=None) -> list[str]:
-    """What the file's metadata says that an operator may want to check, though nothing is refused.
-
-    ``store``: the file's store if known (None: not in the catalog), or LOOK_UP."""
+def _meta_notes(meta) -> list[str]:
+    """What the file's metadata says that an operator may want to check, though nothing is refused."""
     notes = []
     if meta.store_id == COMPANY_WIDE_STORE_ID:
         notes.append("no store_id: prices go to the company-wide store "
                      f"{meta.company}/{COMPANY_WIDE_STORE_ID}")
-    if (store is None or store is LOOK_UP) and not company_exists(meta):
+    if not company_exists(meta):
         notes.append(f"company {meta.company!r} is not in the catalog yet: it is created "
                      "(if it is a known retailer spelled another way, fix the scraper)")
     return notes
@@ -431,15 +422,12 @@ def memory_guard(limit_bytes: int, remaining: list[inbox_files.InboxFile]) -> st
             f"from {remaining[0].name}")
 
 
-def why_refuse(meta, unique_count: int, store=LOOK_UP) -> str | None:
-    """Dated in the future, stale or partial: why a readable file is refused as a whole.
-
-    ``store``: the file's store if already looked up (None: not in the catalog)."""
+def why_refuse(meta, unique_count: int) -> str | None:
+    """Dated in the future, stale or partial: why a readable file is refused as a whole."""
     today = date.today()
     if meta.scraped_date > today + timedelta(days=FUTURE_DAYS_ALLOWED):
         return f"scraped_date {meta.scraped_date} is in the future (today is {today})"
-    if store is LOOK_UP:
-        store = find_store(meta)
+    store = find_store(meta)
     if store is None:
         return None
     if store.last_scraped and meta.scraped_date <= store.last_scraped:
@@ -483,14 +471,8 @@ def _write_file(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch
             trusted = not verify and getattr(index, "is_current", False)
             products = ProductManager(ctx, BrandManager(), verify=not trusted)
             # The repair path checks every line against the database: none is taken as seen there.
-            judged = surveyed.prejudged
-            unchanged = UnchangedLines(
-                ctx, skip=options.skip_unchanged and trusted, batch_lines=options.chunk_size,
-                max_lines=BATCH_CHUNKS * options.chunk_size,
-                # Pass one judged the lines against the index between files: true still unless the file's
-                # catch-up applied another writer's changes (or the store is not the one judged).
-                verdicts_stand=lambda: (judged is not None and judged.store_id == store.id
-                                        and not products.others_wrote()))
+            unchanged = UnchangedLines(ctx, skip=options.skip_unchanged and trusted,
+                                       batch_lines=options.chunk_size, max_lines=BATCH_CHUNKS * options.chunk_size)
             prices = PriceManager(ctx, unchanged.origin_of)
             categories = CategoryManager(ctx)
 

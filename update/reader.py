@@ -122,8 +122,6 @@ class Survey:
     lines_with_warnings: int = 0
     bom: bool = False
     crlf_lines: int = 0
-    # Pass one's verdicts on the lines of a small file (``unchanged.Prejudged``), or None.
-    prejudged: object = None
 
     @property
     def lines_rejected(self) -> int:
@@ -156,12 +154,11 @@ class Candidate:
     ``unchanged.UnchangedLines`` looks it up in the index; only if it changed is it parsed (``parsed``).
     """
     line_no: int
-    data: bytes | None  # None when pass one judged it seen and kept no bytes (``unchanged.Prejudged``)
+    data: bytes
     digest: bytes
     nnbs: str
     sku: str | None
     barcode: str | None
-    pid: int = -1  # pass one's verdict: the product it was seen as, 0 if changed, -1 if not judged
 
     def parsed(self) -> ReadLine:
         return _parsed(self.line_no, self.data, grouped=False)
@@ -183,7 +180,6 @@ class RawLine:
     data: bytes  # the line without its end; only the first MAX_LINE_BYTES when ``length`` is more
     length: int  # bytes in the line, without its end
     ended: bool  # False for a last line without a newline
-    offset: int = -1  # where ``data`` starts in the file's (decompressed) bytes
 
 
 class InputFile:
@@ -243,7 +239,6 @@ def physical_lines(source: InputFile) -> Iterator[RawLine]:
     """Every line of the file, numbered from 1, read a block at a time: a line longer than MAX_LINE_BYTES
     keeps only its first MAX_LINE_BYTES (and its length), so no line costs more memory than that."""
     line_no = 0
-    start = 0  # where the next line starts: every line but the last ends in a newline
     head, head_length = b"", 0  # the start of a line that goes on in the next block, and its length so far
     # Blocks grow from a small first one: a reader that wants the first line alone (scrape_dates) reads
     # little, and a compressed file cut short still yields the lines before the cut, as line by line.
@@ -263,14 +258,13 @@ def physical_lines(source: InputFile) -> Iterator[RawLine]:
             line_no += 1
             length = len(data) if first_length < 0 else first_length
             first_length = -1
-            yield RawLine(line_no, data if length <= MAX_LINE_BYTES else data[:MAX_LINE_BYTES], length, True, start)
-            start += length + 1
+            yield RawLine(line_no, data if length <= MAX_LINE_BYTES else data[:MAX_LINE_BYTES], length, True)
         if tail:
             if len(head) <= MAX_LINE_BYTES:
                 head += tail[:MAX_LINE_BYTES + 1 - len(head)]
             head_length += len(tail)
     if head_length:
-        yield RawLine(line_no + 1, head[:MAX_LINE_BYTES], head_length, False, start)
+        yield RawLine(line_no + 1, head[:MAX_LINE_BYTES], head_length, False)
 
 
 def decode(raw: RawLine) -> object:
@@ -308,7 +302,7 @@ def numbered_lines(source: InputFile, survey_: Survey | None = None,
     reported = 0
     for raw in physical_lines(source):
         if raw.data.startswith(_BOM):
-            raw.data, raw.length, raw.offset = raw.data[3:], raw.length - 3, raw.offset + 3
+            raw.data, raw.length = raw.data[3:], raw.length - 3
             if survey_ is not None:
                 survey_.bom = True
         if raw.data.endswith(b"\r"):
@@ -378,16 +372,13 @@ class _Tallies:
 
 
 def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = None, *,
-           digests: bool = False, prejudge: Callable | None = None) -> Survey:
+           digests: bool = False) -> Survey:
     """Pass one: refuse what can be refused, count, de-duplicate and group; no line is built whole.
 
-    With ``digests`` each store's first line of an NNBS keeps its digest and keys for pass two. With
-    ``prejudge`` as well (``unchanged.prejudging``), those lines of the store the first usable line names
-    are judged seen or changed here already, while the file's lines fit the scratch's dicts.
+    With ``digests`` each store's first line of an NNBS keeps its digest and keys for pass two.
     """
     result = Survey()
     tallies = _Tallies(scratch)
-    judged, judged_store = None, -1
     txn = scratch.begin()
     try:
         with InputFile(path) as source:
@@ -404,8 +395,6 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
                     _log(scratch, txn, raw.line_no, "rejected", str(exc), shown_line(raw.data), raw.length)
                     continue
                 tally.kept += 1
-                if prejudge is not None and digests:
-                    judged, judged_store, prejudge = prejudge(tally.meta), tally.ordinal, None
                 canonical = canonical_nnbs(keys.nnbs)
                 earlier, same_spelling = scratch.claim_canonical_nnbs(txn, tally.ordinal, canonical, keys.nnbs,
                                                                       raw.line_no)
@@ -420,22 +409,12 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
                     tally.duplicates += 1
                 seen = _seen(record, keys) if digests and first else None
                 scratch.set_role(txn, raw.line_no, tally.ordinal, first, seen, grouped=joined)
-                if judged is not None:
-                    if scratch.lines_in_lmdb:
-                        judged.give_up()
-                        judged = None
-                    elif seen is not None and tally.ordinal == judged_store:
-                        judged.add(raw, seen)
-                    else:
-                        judged.where[raw.line_no] = (raw.offset, len(raw.data))
-            compressed = source.compressed
         tallies.flush(txn)
         txn.commit()
     except BaseException:
         txn.abort()
         raise
     scratch.digests_kept = digests
-    result.prejudged = judged.finish(seekable=not compressed) if judged is not None else None
     _decide_store(scratch, result)
     return result
 
@@ -527,15 +506,6 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
     # The common file: every line its store's first of its NNBS, none sharing a key. No lookups then.
     every_line_alone = surveyed.lines == surveyed.unique_lines and not surveyed.joins
     scratch.start_second_pass()
-    judged = _judged(path, scratch, surveyed, own) if emit else None
-    if judged is not None:
-        # Pass one judged the file's lines and kept the bytes of those pass two needs: no second read.
-        with scratch.begin(write=False) as txn:
-            yield from _judged_units(scratch, txn, judged, own, file_store, refusals)
-        _log_refusals(scratch, refusals)
-        if on_position is not None:
-            on_position(path.stat().st_size)
-        return
     with scratch.begin(write=False) as txn, InputFile(path) as source:
         for raw in numbered_lines(source, on_position=on_position):
             if every_line_alone:
@@ -557,59 +527,14 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
                 yield [_candidate(raw.line_no, raw.data, seen) if seen is not None
                        else _parsed(raw.line_no, raw.data, grouped=False)]
                 continue
-            if waiting := _group_member(scratch, txn, raw.line_no, raw.data):
-                yield waiting
+            root = scratch.group_root(txn, raw.line_no)
+            members, last = scratch.group(txn, root)
+            with scratch.begin() as write:
+                scratch.defer(write, root, raw.line_no, raw.data)
+                waiting = scratch.take_deferred(write, root) if raw.line_no == last else []
+            if waiting:
+                yield [_parsed(line_no, data, grouped=True) for line_no, data in waiting]
     _log_refusals(scratch, refusals)
-
-
-# A file whose lines to read again (grouped, of another store) are more than this is read again whole.
-_JUDGED_MAX_REREAD = 1_000
-
-
-def _judged(path: Path, scratch: FileScratch, surveyed: Survey, own: int):
-    """Pass one's verdicts (``unchanged.Prejudged``) if pass two can do without reading the file again:
-    they are of the file's store, its lines are in the scratch's dicts, and the lines whose bytes pass
-    two needs besides the changed ones (members of a group, lines of another store) are few; those are
-    read here, in one scan."""
-    judged = surveyed.prejudged
-    if judged is None or scratch.lines_in_lmdb or judged.store_key != store_of(surveyed.meta):
-        return None
-    kept = judged.kept
-    wanted = {line_no for line_no, store, first, _, grouped in scratch.hot_roles()
-              if (store != own or (first and grouped)) and line_no not in kept}
-    if len(wanted) > _JUDGED_MAX_REREAD:
-        return None
-    if wanted:
-        kept.update(judged.read(path, wanted) if judged.seekable else lines_by_number(path, wanted))
-    return judged
-
-
-def _judged_units(scratch: FileScratch, txn, judged, own: int, file_store: str,
-                  refusals: list) -> Iterator[list[ReadLine | Candidate]]:
-    """``read_units`` from the roles and pass one's verdicts: the same units, in the same order."""
-    pids, kept = judged.pids, judged.kept
-    for line_no, store, first, seen, grouped in scratch.hot_roles():
-        if store != own:
-            data = kept[line_no]
-            refusals.append((RawLine(line_no, data, len(data), True),
-                             str(another_store(scratch.store_name(txn, store), file_store))))
-            continue
-        if not first:
-            continue
-        if not grouped:
-            yield [Candidate(line_no, kept.get(line_no), *seen, pids[line_no])]
-        elif waiting := _group_member(scratch, txn, line_no, kept[line_no]):
-            yield waiting
-
-
-def _group_member(scratch: FileScratch, txn, line_no: int, data: bytes) -> list[ReadLine]:
-    """Put a line of a group aside; once it is the group's last line, the whole group, parsed."""
-    root = scratch.group_root(txn, line_no)
-    members, last = scratch.group(txn, root)
-    with scratch.begin() as write:
-        scratch.defer(write, root, line_no, data)
-        waiting = scratch.take_deferred(write, root) if line_no == last else []
-    return [_parsed(member, raw, grouped=True) for member, raw in waiting]
 
 
 def _alone(scratch: FileScratch, txn, raw: RawLine) -> ReadLine | Candidate:
@@ -618,19 +543,6 @@ def _alone(scratch: FileScratch, txn, raw: RawLine) -> ReadLine | Candidate:
     if role is not None and role[2] is not None:
         return _candidate(raw.line_no, raw.data, role[2])
     return _parsed(raw.line_no, raw.data, grouped=False)
-
-
-def lines_by_number(path: Path, wanted: set[int]) -> dict[int, bytes]:
-    """The lines numbered ``wanted``, as pass two reads them: for lines pass one judged seen whose
-    verdict no longer stands (``unchanged.UnchangedLines``)."""
-    found = {}
-    with InputFile(path) as source:
-        for raw in numbered_lines(source):
-            if raw.line_no in wanted:
-                found[raw.line_no] = raw.data
-                if len(found) == len(wanted):
-                    break
-    return found
 
 
 def _parsed(line_no: int, data: bytes, *, grouped: bool) -> ReadLine:

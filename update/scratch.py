@@ -190,12 +190,6 @@ class FileScratch:
         store, flags = _ROLE.unpack(raw[:_ROLE.size])
         return store, bool(flags & _FIRST), _seen_of(bytes(raw[_ROLE.size:])), bool(flags & _GROUPED)
 
-    def hot_roles(self) -> Iterator[tuple[int, int, bool, tuple | None, bool]]:
-        """(line number, *``role``) of every line pass one kept, in line order, while the file's lines are
-        in dicts: pass two's roles without reading the file again."""
-        for line_no, (store, flags, seen) in self._hot.line_role.items():
-            yield line_no, store, bool(flags & _FIRST), seen, bool(flags & _GROUPED)
-
     def claim_nnbs(self, txn, store: int, nnbs: str, line_no: int) -> bool:
         """Record the first line of an NNBS in a store's lines; False when an earlier line has it."""
         hot = self._hot

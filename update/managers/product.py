@@ -93,10 +93,6 @@ class ProductManager:
         self.freshness.before_chunk()
         self._checked = True
 
-    def others_wrote(self) -> bool:
-        """Whether the file's freshness checks applied another writer's changes to the index so far."""
-        return self.freshness.caught_up.changes > 0
-
     def process(self, lines: list[ScrapedLine]) -> list[tuple[ScrapedLine, int]]:
         """Bring the chunk's products up to date; return each line with its product, in the chunk's order."""
         if not self._checked:
