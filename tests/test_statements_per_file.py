@@ -86,3 +86,17 @@ def test_a_files_categories_brands_and_log_head_are_asked_once_not_per_chunk(wor
     # 1,200 lines: one batch of prices; category links LINK_BATCH lines at a time.
     assert PRICE_BATCH >= len(day2) and counts["price read"] == 1 and counts["price insert"] == 1
     assert counts["product-category link read"] == -(-len(day2) // LINK_BATCH)
+
+
+def test_a_known_stores_file_asks_for_its_store_and_company_once_before_its_transaction(workspace):
+    """Its checks (stale, partial) and its metadata's notes (a company new to the catalog) share one lookup
+    of the store; the transaction then takes the company and the store as get_or_create does."""
+    SHAPES["company by name"] = re.compile(r'"catalog_company"\."folded_name" = ')
+    try:
+        write_file(workspace.inbox, "iga", "2025-09-01", [product("a")])
+        run_update(workspace)
+        write_file(workspace.inbox, "iga", "2025-09-02", [product("a")])
+        counts = counted_run(workspace)
+    finally:
+        del SHAPES["company by name"]
+    assert counts["company by name"] == 2  # the store's lookup, then get_or_create's company

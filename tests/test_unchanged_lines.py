@@ -281,3 +281,27 @@ def test_the_stores_of_a_list_share_their_remembered_lines(workspace, tmp_path):
     assert [unchanged(r) for r in reports] == [[0, 0, 0], [39, 40, 40], [40, 39, 39]]
     # One entry per product; on day 2 store G1's moved line is its own, as store G1 alone reads its price.
     assert counts[:3] == [{"list": 40, "own": 0}, {"list": 40, "own": 1}, {"list": 40, "own": 0}]
+
+
+def test_an_edit_after_the_files_first_pass_is_caught_up_before_its_lines_are_judged(workspace, tmp_path,
+                                                                                   monkeypatch):
+    """The run caught up with other writers when it opened the index; an edit made later, while a file is
+    being read (here, between its two passes), is caught up by the file's own freshness check before any
+    line of it is taken as seen."""
+    import update.orchestrator as orchestrator
+
+    real_survey = orchestrator.survey
+
+    def survey_then_edit(*args, **kwargs):
+        surveyed = real_survey(*args, **kwargs)
+        Product.objects.filter(normalized_name_brand_size="p3").update(url=None)  # the admin, say
+        return surveyed
+
+    def edited_day(ws):
+        with monkeypatch.context() as patch:
+            patch.setattr(orchestrator, "survey", survey_then_edit)
+            return day(FILL, "2025-09-02")(ws)
+
+    outcome = both_ways(workspace, tmp_path, [day(FILL, "2025-09-01"), edited_day])
+    assert unchanged(outcome[True][1][1]) == [39]
+    assert Product.objects.get(normalized_name_brand_size="p3").url == "https://shop.example/p3"

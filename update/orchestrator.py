@@ -333,11 +333,12 @@ def _process(entry: inbox_files.InboxFile, index: ProductIndex, scratch: FileScr
     if meta is None or not surveyed.unique_lines:
         _fill(result, surveyed, scratch, rejects)
         return _refuse(entry, result, options, _why_unusable(result), rejects)
-    result.notes = surveyed.notes + _meta_notes(meta)
+    store = find_store(meta)  # once: the metadata's notes and the file's checks both want it
+    result.notes = surveyed.notes + _meta_notes(meta, store)
     if result.store in failed_stores:
         result.status, result.reason = "skipped", "an earlier file of this store failed in this run"
         return _fill(result, surveyed, scratch, rejects)
-    reason = surveyed.no_majority or why_refuse(meta, surveyed.unique_lines)
+    reason = surveyed.no_majority or why_refuse(meta, surveyed.unique_lines, store)
     if reason:
         if not surveyed.no_majority:
             # Lines of another store are refused as such even when the whole file is.
@@ -396,13 +397,14 @@ def _why_unusable(result: FileResult) -> str:
     return f"no usable line: all {result.lines} lines rejected (most often: {commonest})"
 
 
-def _meta_notes(meta) -> list[str]:
-    """What the file's metadata says that an operator may want to check, though nothing is refused."""
+def _meta_notes(meta, store=None) -> list[str]:
+    """What the file's metadata says that an operator may want to check, though nothing is refused.
+    ``store``: the file's store, if the catalog has it (its company then exists)."""
     notes = []
     if meta.store_id == COMPANY_WIDE_STORE_ID:
         notes.append("no store_id: prices go to the company-wide store "
                      f"{meta.company}/{COMPANY_WIDE_STORE_ID}")
-    if not company_exists(meta):
+    if store is None and not company_exists(meta):
         notes.append(f"company {meta.company!r} is not in the catalog yet: it is created "
                      "(if it is a known retailer spelled another way, fix the scraper)")
     return notes
@@ -422,12 +424,12 @@ def memory_guard(limit_bytes: int, remaining: list[inbox_files.InboxFile]) -> st
             f"from {remaining[0].name}")
 
 
-def why_refuse(meta, unique_count: int) -> str | None:
-    """Dated in the future, stale or partial: why a readable file is refused as a whole."""
+def why_refuse(meta, unique_count: int, store) -> str | None:
+    """Dated in the future, stale or partial: why a readable file is refused as a whole.
+    ``store``: the file's store (``find_store``), None if the catalog does not have it yet."""
     today = date.today()
     if meta.scraped_date > today + timedelta(days=FUTURE_DAYS_ALLOWED):
         return f"scraped_date {meta.scraped_date} is in the future (today is {today})"
-    store = find_store(meta)
     if store is None:
         return None
     if store.last_scraped and meta.scraped_date <= store.last_scraped:
