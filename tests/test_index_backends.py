@@ -107,3 +107,37 @@ def test_seen_lines_read_the_files_writes_and_a_dry_runs_overlay(tmp_path):
         assert dry.seen_lines(3, 5, [line]) == [0]
     finally:
         dry.close()
+
+
+def test_key_owners_read_the_files_writes_and_a_dry_runs_overlay(tmp_path):
+    """LMDB's own loop over the keys answers as the generic lookups do: committed keys, the file's pending
+    writes and deletes, keys of another company, long keys, and in a dry run the run's overlay."""
+    from diskcache_tier.lookup import ProductIndex
+    from update.dry_run_index import DryRunIndex
+
+    keys = [("9300000000001", "S1", "milk 1l"), (None, "S1", "bread"), (None, None, CHINESE_NNBS),
+            ("9300000000002", "S2", " milk  1l"), (None, "S9", "nothing")]
+    index = LmdbIndex(tmp_path / "index")
+    writer = index.writer()
+    writer.put("nnbs", "milk 1l", 7)
+    writer.put("nnbs", CHINESE_NNBS, 9)
+    writer.put("sku", (3, "S1"), 7)
+    writer.put("sku", (4, "S2"), 6)  # another company's SKU
+    writer.put("barcode", "9300000000001", 8)
+    writer.commit()
+    expected = [(8, 7, 7), (0, 7, 0), (0, 0, 9), (0, 0, 7), (0, 0, 0)]
+    assert index.key_owners(3, keys) == ProductIndex.key_owners(index, 3, keys) == expected
+    writer = index.writer()
+    writer.put("nnbs", "bread", 5)
+    writer.delete("barcode", "9300000000001")
+    pending = [(0, 7, 7), (0, 7, 5), (0, 0, 9), (0, 0, 7), (0, 0, 0)]
+    assert index.key_owners(3, keys) == ProductIndex.key_owners(index, 3, keys) == pending
+    writer.abort()
+    index.close()
+
+    dry = DryRunIndex(tmp_path / "index")
+    try:
+        dry._run_overlay.put("sku", text_key("3\x1fS9"), (4).to_bytes(8, "big"))  # the catch-up's
+        assert dry.key_owners(3, keys) == [*expected[:4], (0, 4, 0)]
+    finally:
+        dry.close()

@@ -52,6 +52,7 @@ class DryRunIndex(LmdbIndex):
 
     # Read through ``_lookup``, which reads the run's overlay too; LmdbIndex's own reads only the file's.
     seen_lines = ProductIndex.seen_lines
+    key_owners = ProductIndex.key_owners
 
     def seen_many(self, store_id, product_ids):
         return super().seen_many(store_id, [pid for pid in product_ids if pid not in self._run_forgotten])
