@@ -185,6 +185,8 @@ def build_meta(counts: dict, started: float, watermark: int = 0, consumer: str |
         # Every change logged up to here was committed before the build read the tables.
         "changes_applied_through": watermark,
         "counts": counts,
+        # No store has remembered a line yet (diskcache_tier.lookup.LmdbIndex.remembering_stores).
+        "remembering_stores": [],
     }
     if consumer is not None:
         # Which registered consumer of the change log this index is, and its first generation.

@@ -254,6 +254,8 @@ def _getter(txn, pending: PendingWrites | None, db_name: str, db) -> Callable[[b
     return get
 
 
+# The index's meta: the stores whose files remembered lines since the build (``remembering_stores``).
+REMEMBERING_STORES = "remembering_stores"
 _NO_OWNER = bytes(8)  # a key no product owns, as a remembered line's hits spell it (id 0)
 
 
@@ -276,6 +278,16 @@ class LmdbIndex(ProductIndex):
         self._forgotten: set[int] = set()
         self._sharings: dict[int, tuple[int, int]] = {}  # store -> (list, ordinal) in ``seen``: recorded once
         self.catchup = None  # what the catch-up at opening applied (diskcache_tier.catchup.CatchupStats)
+        self._remembering: set[int] | None | bool = False  # ``remembering_stores``, read once (False: not yet)
+
+    def remembering_stores(self) -> set[int] | None:
+        """The stores whose files have remembered a line since the index was built (meta
+        ``remembering_stores``); None for an index built before it was kept, which says nothing. A store
+        outside the set has no remembered line: the day after a build, its lines are not looked up."""
+        if self._remembering is False:
+            stores = self.meta().get(REMEMBERING_STORES)
+            self._remembering = None if stores is None else set(stores)
+        return self._remembering
 
     def _lookup(self, db_name: str, raw_keys: Iterable[tuple[object, bytes]], decode) -> dict:
         """{key: decode(value)} for each (key, raw key) found, the open writer's pending writes first.
@@ -376,6 +388,9 @@ class LmdbIndex(ProductIndex):
         """As ``ProductIndex.seen_lines``, in one read transaction, one loop over the lines: this runs for
         nearly every line of a day, so its keys are spelled inline and each get goes to the file's pending
         writes only when they may hold the key."""
+        remembering = self.remembering_stores()
+        if remembering is not None and store_id not in remembering:
+            return [0] * len(lines)  # the store remembers no line (its file's own pending ones aside)
         forgotten, dbs, pending = self._forgotten, self.dbs, self._pending
         sku_prefix = f"{company_id}\x1f"
         from_bytes, join, none = int.from_bytes, b"".join, _NO_OWNER
@@ -461,6 +476,7 @@ class LmdbWriter(IndexWriter):
         self.index = index
         self.pending = index._pending
         self.lists: dict[int, int | None] = {}  # the list each store that wrote shares remembered lines in
+        self.remembering: set[int] = set()  # stores this file remembered lines of
 
     def put_product(self, product_id, slim):
         self.pending.put("products", id_bytes(product_id), encode_slim(slim))
@@ -474,6 +490,7 @@ class LmdbWriter(IndexWriter):
 
     def put_seen(self, store_id, product_id, seen):
         self.pending.put("seen", seen_key(product_id, store_id), encode_seen(seen))
+        self.remembering.add(store_id)
 
     def delete_seen(self, store_id, product_id):
         self.pending.delete("seen", seen_key(product_id, store_id))
@@ -495,6 +512,11 @@ class LmdbWriter(IndexWriter):
 
     def commit(self):
         env, dbs = self.index.env, self.index.dbs
+        known = self.index.remembering_stores()
+        if known is not None and not self.remembering <= known:
+            # Said before the lines' entries land: a store named without one only costs it its lookups.
+            known |= self.remembering
+            self.set_meta(REMEMBERING_STORES, sorted(known))
         try:
             # Forgotten first: a line this file remembered after the change that forgot it stays.
             for pids in _batches(sorted(self.index._forgotten), APPLY_BATCH):

@@ -141,3 +141,38 @@ def test_key_owners_read_the_files_writes_and_a_dry_runs_overlay(tmp_path):
         assert dry.key_owners(3, keys) == [*expected[:4], (0, 4, 0)]
     finally:
         dry.close()
+
+
+def test_a_store_that_never_remembered_a_line_is_not_looked_up_after_a_build(tmp_path):
+    """The day after a build no store has remembered a line: its lines are answered "not seen" without a
+    lookup. Once a file of the store remembers lines, they are looked up; an index built before the list
+    of remembering stores was kept (no such meta) looks every store up."""
+    from diskcache_tier.lookup import REMEMBERING_STORES
+
+    digest, line = b"d" * 16, (b"d" * 16, None, "S1", "milk 1l")
+    index = LmdbIndex(tmp_path / "index")
+    writer = index.writer()
+    writer.put("nnbs", "milk 1l", 7)
+    writer.put("sku", (3, "S1"), 7)
+    writer.set_meta(REMEMBERING_STORES, [])  # as a build leaves it
+    writer.commit()
+    # An entry written past the writer's put_seen (as no update does): the store is still not looked up.
+    with index.env.begin(write=True) as txn:
+        txn.put(b"\x00" * 7 + b"\x07" + b"\x00" * 7 + b"\x05", digest + bytes(8) + (7).to_bytes(8, "big") * 2,
+                db=index.dbs["seen"])
+    assert index.seen_lines(3, 5, [line]) == [0]
+    writer = index.writer()
+    writer.put_seen(5, 7, SeenLine(digest, (0, 7, 7)))
+    writer.commit()
+    assert index.remembering_stores() == {5} and index.seen_lines(3, 5, [line]) == [7]
+    index.close()
+    with LmdbIndex(tmp_path / "index") as reopened:
+        assert reopened.meta()[REMEMBERING_STORES] == [5] and reopened.seen_lines(3, 5, [line]) == [7]
+        assert reopened.seen_lines(3, 6, [line]) == [0]
+        writer = reopened.writer()
+        writer.set_meta(REMEMBERING_STORES, None)
+        writer.commit()
+    with LmdbIndex(tmp_path / "index") as older:  # the meta of a previous release: nothing said
+        with older.env.begin(write=True) as txn:
+            txn.delete(REMEMBERING_STORES.encode(), db=older.dbs["meta"])
+        assert older.remembering_stores() is None and older.seen_lines(3, 5, [line]) == [7]
