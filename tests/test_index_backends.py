@@ -112,6 +112,7 @@ def test_seen_lines_read_the_files_writes_and_a_dry_runs_overlay(tmp_path):
 def test_key_owners_read_the_files_writes_and_a_dry_runs_overlay(tmp_path):
     """LMDB's own loop over the keys answers as the generic lookups do: committed keys, the file's pending
     writes and deletes, keys of another company, long keys, and in a dry run the run's overlay."""
+    from diskcache_tier.keys import id_bytes, sku_key
     from diskcache_tier.lookup import ProductIndex
     from update.dry_run_index import DryRunIndex
 
@@ -137,7 +138,7 @@ def test_key_owners_read_the_files_writes_and_a_dry_runs_overlay(tmp_path):
 
     dry = DryRunIndex(tmp_path / "index")
     try:
-        dry._run_overlay.put("sku", text_key("3\x1fS9"), (4).to_bytes(8, "big"))  # the catch-up's
+        dry._run_overlay.put("sku", sku_key(3, "S9"), id_bytes(4))  # the catch-up's
         assert dry.key_owners(3, keys) == [*expected[:4], (0, 4, 0)]
     finally:
         dry.close()
@@ -148,6 +149,7 @@ def test_a_store_that_never_remembered_a_line_is_not_looked_up_after_a_build(tmp
     lookup. Once a file of the store remembers lines, they are looked up; an index built before the list
     of remembering stores was kept (no such meta) looks every store up."""
     from diskcache_tier.lookup import REMEMBERING_STORES
+    from diskcache_tier.seen import encode_seen, seen_key
 
     digest, line = b"d" * 16, (b"d" * 16, None, "S1", "milk 1l")
     index = LmdbIndex(tmp_path / "index")
@@ -158,8 +160,7 @@ def test_a_store_that_never_remembered_a_line_is_not_looked_up_after_a_build(tmp
     writer.commit()
     # An entry written past the writer's put_seen (as no update does): the store is still not looked up.
     with index.env.begin(write=True) as txn:
-        txn.put(b"\x00" * 7 + b"\x07" + b"\x00" * 7 + b"\x05", digest + bytes(8) + (7).to_bytes(8, "big") * 2,
-                db=index.dbs["seen"])
+        txn.put(seen_key(7, 5), encode_seen(SeenLine(digest, (0, 7, 7))), db=index.dbs["seen"])
     assert index.seen_lines(3, 5, [line]) == [0]
     writer = index.writer()
     writer.put_seen(5, 7, SeenLine(digest, (0, 7, 7)))

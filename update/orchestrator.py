@@ -397,7 +397,7 @@ def _why_unusable(result: FileResult) -> str:
     return f"no usable line: all {result.lines} lines rejected (most often: {commonest})"
 
 
-def _meta_notes(meta, store=None) -> list[str]:
+def _meta_notes(meta, store) -> list[str]:
     """What the file's metadata says that an operator may want to check, though nothing is refused.
     ``store``: the file's store, if the catalog has it (its company then exists)."""
     notes = []
