@@ -10,9 +10,10 @@ line wrote:
 
 A line whose digest and key owners are the same again is "seen": it costs its parse, its digest, its key
 lookups and this one get. Only a line whose re-application would change nothing is remembered: not one
-with warnings (they are reported again), not one whose was-price came from a price fall (the next
-scrape clears it), not a line of a group sharing keys. Whatever else writes the store's price forgets
-the entry; a catch-up that sees another writer change a product forgets every store's entry of it.
+with warnings of its own (they are reported again), not one whose was-price came from a price fall (the
+next scrape clears it). Lines of a file that share keys are one unit, remembered as one when they all
+went to one product (``unit_entry``). Whatever else writes the store's price forgets the entry; a
+catch-up that sees another writer change a product forgets every store's entry of it.
 
 Keys are the product id then the store id, so forgetting a product is one range of keys.
 """
@@ -38,6 +39,17 @@ class SeenLine:
 def line_digest(product_json: bytes) -> bytes:
     """The digest of what the update reads of a line's product object, serialized (update.lines.read_part)."""
     return hashlib.blake2b(product_json, digest_size=DIGEST_SIZE).digest()
+
+
+def unit_entry(digests: list[bytes], owners: list[tuple[int, int, int]]) -> SeenLine:
+    """What the index remembers of a unit of lines, given each line's digest and key owners in the file's
+    order: a line alone as itself; lines sharing keys by one digest of every line's digest and owners (so
+    any line changed, added, dropped or moved, or any key of theirs owned by another product, is another
+    entry), with the first line's owners beside it."""
+    if len(digests) == 1:
+        return SeenLine(digests[0], owners[0])
+    folded = b"".join(digest + _HITS.pack(*hits) for digest, hits in zip(digests, owners, strict=True))
+    return SeenLine(hashlib.blake2b(folded, digest_size=DIGEST_SIZE, person=b"unit of lines").digest(), owners[0])
 
 
 def seen_key(product_id: int, store_id: int) -> bytes:

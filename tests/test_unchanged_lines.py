@@ -4,12 +4,14 @@ Each scenario runs twice on an empty catalog, with the skip on and off (``Update
 and the two catalogs must have one digest; the skip must also have happened where it should, or the
 comparison would prove nothing. Then the cases where a line is the same but must not be skipped: another
 writer changed its product or moved its SKU, its was-price came from a price fall, its price was deleted,
-it carries warnings.
+it carries warnings of its own. Lines sharing a key are one unit, skipped or updated together.
 """
 from __future__ import annotations
 
+import json
 import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -104,18 +106,18 @@ class StatementCounter:
         return execute(sql, params, many, context)
 
 
-def statements_of_a_day(workspace, tmp_path, lines: int) -> StatementCounter:
+def statements_of_a_day(workspace, tmp_path, lines: int, extra: list[dict] = ()) -> StatementCounter:
     _empty_catalog(workspace)
     # An index of its own: the emptied catalog is a new database, and PostgreSQL's ids do not start again.
-    workspace.index_path = tmp_path / f"index-{lines}"
-    fill = [product(f"q{n}", sku=f"Q{n}") for n in range(lines)]
+    workspace.index_path = tmp_path / f"index-{lines}-{len(extra)}"
+    fill = [product(f"q{n}", sku=f"Q{n}") for n in range(lines)] + list(extra)
     write_file(workspace.inbox, "aldi", "2025-09-01", fill)
     run_update(workspace)
     write_file(workspace.inbox, "aldi", "2025-09-02", fill)
     counter = StatementCounter()
     with connection.execute_wrapper(counter):
         report = run_update(workspace)
-    assert unchanged(report) == [lines]
+    assert unchanged(report) == [len(fill)]
     return counter
 
 
@@ -200,11 +202,57 @@ def test_a_line_with_warnings_is_warned_about_every_time(workspace, tmp_path):
     assert second.lines_with_warnings == 1 and second.lines_unchanged == 39
 
 
-def test_products_sharing_a_line_key_in_one_file_are_not_skipped(workspace, tmp_path):
-    # Two lines with one SKU are one unit (one product): such lines always take the full update.
+def warned_day(products, date, logs: dict, company="iga"):
+    """``day``, keeping the rejects log's lines (line number, what, reason) under the skip in ``logs``."""
+    def step(workspace):
+        write_file(workspace.inbox, company, date, products)
+        report = run_update(workspace)
+        logs.setdefault(workspace.skip_unchanged, []).append(
+            [(entry["line_no"], entry["action"], entry["reason"]) for f in report.files if f.rejects_file
+             for entry in map(json.loads, Path(f.rejects_file).read_text().splitlines())])
+        return report
+    return step
+
+
+def test_lines_sharing_a_key_are_skipped_as_one_unit_and_still_warned_about(workspace, tmp_path):
+    # Two lines with one SKU under two NNBS are one unit and one product, warned about on every scrape.
     shared = [*FILL, product("p0 again", sku="S0")]
-    outcome = both_ways(workspace, tmp_path, [day(shared, "2025-09-01"), day(shared, "2025-09-02")])
-    assert unchanged(outcome[True][1][1]) == [39]
+    logs = {}
+    outcome = both_ways(workspace, tmp_path, [warned_day(shared, d, logs) for d in ("2025-09-01", "2025-09-02")])
+    second = outcome[True][1][1].files[0]
+    assert unchanged(outcome[True][1][1]) == [41] and second.products_updated == second.prices_updated == 0
+    assert second.lines_with_warnings == outcome[False][1][1].files[0].lines_with_warnings == 1
+    assert logs[True] == logs[False] and logs[True][1] == [
+        (41, "kept", "sku 'S0' also on line 1 under another NNBS: both are one product")]
+
+
+def test_a_unit_of_lines_is_updated_when_one_of_them_changes_or_it_gains_a_line(workspace, tmp_path):
+    shared = [*FILL, product("p0 again", sku="S0")]
+    dearer = [*FILL, product("p0 again", sku="S0", name="P0 Again Family Pack")]
+    joined = [*shared, product("p0 third", sku="S0")]
+    outcome = both_ways(workspace, tmp_path, [day(shared, "2025-09-01"), day(dearer, "2025-09-02"),
+                                              day(dearer, "2025-09-03"), day(joined, "2025-09-04"),
+                                              day(shared, "2025-09-05")])
+    assert [unchanged(report) for report in outcome[True][1]] == [[0], [39], [41], [39], [39]]
+
+
+def test_lines_sharing_a_key_that_stay_two_products_are_not_skipped(workspace, tmp_path):
+    # Each line's own barcode names a product of its own: they share an SKU but stay two, and such a unit
+    # is never remembered (only a unit that went to one product is).
+    apart = [product("a", sku="SA", barcode="4006381333931"), product("b", sku="SB", barcode="0012345678905"),
+             *FILL]
+    sharing_sku = [product("a", sku="SA", barcode="4006381333931"), product("b", sku="SA", barcode="0012345678905"),
+                   *FILL]
+    outcome = both_ways(workspace, tmp_path, [day(apart, "2025-09-01"), day(sharing_sku, "2025-09-02"),
+                                              day(sharing_sku, "2025-09-03")])
+    assert unchanged(outcome[True][1][2]) == [40]
+    assert outcome[True][1][2].files[0].lines_with_warnings == 1
+
+
+def test_a_unit_of_unchanged_lines_sends_no_statement(workspace, tmp_path):
+    alone = statements_of_a_day(workspace, tmp_path, 200)
+    with_unit = statements_of_a_day(workspace, tmp_path, 200, extra=[product("q0 again", sku="Q0")])
+    assert with_unit.count == alone.count
 
 
 def test_a_key_another_writer_freed_is_taken_by_the_same_line(workspace, tmp_path):

@@ -484,6 +484,7 @@ def _write_file(path: Path, meta, surveyed: Survey, index: ProductIndex, scratch
                 # A batch can pass a chunk by the last chunk added; the managers still take a chunk at most.
                 for part in chunked(changed, options.chunk_size):
                     pairs += products.process([read.line for unit in part for read in unit])
+                unchanged.settle(pairs)
                 prices.apply(unchanged.in_stream_order(pairs, seen))
                 categories.apply(pairs)
                 note_outcome(scratch, changed, pairs)

@@ -152,6 +152,7 @@ class Candidate:
     """A line that may be one its store sent before: its digest and keys, not yet parsed.
 
     ``unchanged.UnchangedLines`` looks it up in the index; only if it changed is it parsed (``parsed``).
+    The lines of a group sharing a key come out as candidates together, or not at all.
     """
     line_no: int
     data: bytes
@@ -159,9 +160,10 @@ class Candidate:
     nnbs: str
     sku: str | None
     barcode: str | None
+    grouped: bool = False
 
     def parsed(self) -> ReadLine:
-        return _parsed(self.line_no, self.data, grouped=False)
+        return _parsed(self.line_no, self.data, grouped=self.grouped)
 
 
 def _seen(record: dict, keys: LineKeys) -> tuple:
@@ -170,8 +172,8 @@ def _seen(record: dict, keys: LineKeys) -> tuple:
     return line_digest(orjson.dumps(read_part(record["product"]))), *keys
 
 
-def _candidate(line_no: int, data: bytes, seen: tuple) -> Candidate:
-    return Candidate(line_no, data, *seen)
+def _candidate(line_no: int, data: bytes, seen: tuple, *, grouped: bool = False) -> Candidate:
+    return Candidate(line_no, data, *seen, grouped=grouped)
 
 
 @dataclass(slots=True)
@@ -497,7 +499,8 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
 
     A unit comes out when its last line is read, so the order of units depends on the file alone.
     Lines of another store than the file's are refused here (their count is already in the survey).
-    A line alone in its unit for which pass one kept a digest comes out unparsed, as a ``Candidate``.
+    A line for which pass one kept a digest comes out unparsed, as a ``Candidate``; the lines of a group
+    do when each of them has one.
     With ``emit`` False nothing is parsed: only those refusals are written (for a refused file).
     """
     own = surveyed.store_ordinal
@@ -533,7 +536,7 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
                 scratch.defer(write, root, raw.line_no, raw.data)
                 waiting = scratch.take_deferred(write, root) if raw.line_no == last else []
             if waiting:
-                yield [_parsed(line_no, data, grouped=True) for line_no, data in waiting]
+                yield _group_unit(scratch, txn, waiting)
     _log_refusals(scratch, refusals)
 
 
@@ -543,6 +546,15 @@ def _alone(scratch: FileScratch, txn, raw: RawLine) -> ReadLine | Candidate:
     if role is not None and role[2] is not None:
         return _candidate(raw.line_no, raw.data, role[2])
     return _parsed(raw.line_no, raw.data, grouped=False)
+
+
+def _group_unit(scratch: FileScratch, txn, waiting: list[tuple[int, bytes]]) -> list[ReadLine | Candidate]:
+    """A group's lines, as candidates if pass one kept the digest of each (it keeps none without an index
+    that remembers lines), else parsed."""
+    seen = [scratch.role(txn, line_no)[2] for line_no, _ in waiting] if scratch.digests_kept else []
+    if seen and all(s is not None for s in seen):
+        return [_candidate(line_no, data, s, grouped=True) for (line_no, data), s in zip(waiting, seen)]
+    return [_parsed(line_no, data, grouped=True) for line_no, data in waiting]
 
 
 def _parsed(line_no: int, data: bytes, *, grouped: bool) -> ReadLine:
@@ -569,11 +581,26 @@ def note_outcome(scratch: FileScratch, units: list[list[ReadLine]], pairs: list[
         for unit in units:
             shared = shared_key_warnings([r.line for r in unit], product_of) if len(unit) > 1 else {}
             for read in unit:
-                warnings = read.warnings + shared.get(read.line.line_no, [])
-                if warnings:
-                    entry = ["kept", "; ".join(w.message for w in warnings), read.shown, read.length,
-                             [w.kind for w in warnings]]
-                    scratch.log_warned(txn, read.line.line_no, orjson.dumps(entry))
+                _log_warned(scratch, txn, read.line.line_no, read.warnings + shared.get(read.line.line_no, []),
+                            read.shown, read.length)
+
+
+def note_seen_group(scratch: FileScratch, group: list[Candidate], product_id: int) -> None:
+    """Keep the warnings of a group of lines that was seen, as ``note_outcome`` keeps them for a group that
+    is updated: its lines went to the one product again, and none has a warning of its own (a line with
+    one is never remembered)."""
+    shared = shared_key_warnings(group, {id(line): product_id for line in group})
+    with scratch.begin() as txn:
+        for line in group:
+            _log_warned(scratch, txn, line.line_no, shared.get(line.line_no, []), shown_line(line.data),
+                        len(line.data))
+
+
+def _log_warned(scratch: FileScratch, txn, line_no: int, warnings: list[LineWarning], shown: str,
+                length: int) -> None:
+    if warnings:
+        entry = ["kept", "; ".join(w.message for w in warnings), shown, length, [w.kind for w in warnings]]
+        scratch.log_warned(txn, line_no, orjson.dumps(entry))
 
 
 def _log(scratch: FileScratch, txn, line_no: int, action: str, reason: str, shown: str, length: int) -> None:

@@ -21,7 +21,7 @@ from django.db import IntegrityError
 from django.db.models import BooleanField, Count, Exists, F, OuterRef, Q, Sum, Value
 
 from catalog.models import Price, PriceList, Store
-from diskcache_tier.seen import SeenLine
+from diskcache_tier.seen import unit_entry
 from prices import history, sharing
 from prices.charged import charged_in_window
 from prices.models import PriceHistory
@@ -58,7 +58,8 @@ class Quote:
     per_unit_price_string: str | None
     is_on_special: bool
     price_hash: str
-    # (digest, barcode, sku, nnbs) of a line the index may remember as its store's (update/unchanged.py).
+    # (digest, barcode, sku, nnbs) of each line of the unit the index may remember as its store's
+    # (update/unchanged.py).
     origin: tuple | None = None
 
     @classmethod
@@ -312,9 +313,10 @@ class PriceManager:
         if not index.remembers_lines:
             return
         origins = [(pid, origin) for pid, origin in priced if origin is not None]
-        owners = key_owners(index, self.store.company_id, [origin[1:] for _, origin in origins])
-        for (pid, origin), hits in zip(origins, owners):
-            writer.put_seen(self.store.id, pid, SeenLine(origin[0], hits))
+        owners = iter(key_owners(index, self.store.company_id,
+                                 [line[1:] for _, origin in origins for line in origin]))
+        for pid, origin in origins:
+            writer.put_seen(self.store.id, pid, unit_entry([line[0] for line in origin], [next(owners) for _ in origin]))
         for pid, origin in priced:
             if origin is None:
                 writer.delete_seen(self.store.id, pid)
