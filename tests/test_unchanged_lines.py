@@ -226,6 +226,14 @@ def test_lines_sharing_a_key_are_skipped_as_one_unit_and_still_warned_about(work
         (41, "kept", "sku 'S0' also on line 1 under another NNBS: both are one product")]
 
 
+def test_lines_whose_nnbs_differ_but_for_spaces_are_skipped_as_one_unit(workspace, tmp_path):
+    spaced = [*FILL, product("p 0", sku=None)]  # "p0" of FILL but for a space: one key, one product
+    logs = {}
+    outcome = both_ways(workspace, tmp_path, [warned_day(spaced, d, logs) for d in ("2025-09-01", "2025-09-02")])
+    assert unchanged(outcome[True][1][1]) == [41]
+    assert logs[True] == logs[False] and len(logs[True][1]) == 1 and "but for spaces" in logs[True][1][0][2]
+
+
 def test_a_unit_of_lines_is_updated_when_one_of_them_changes_or_it_gains_a_line(workspace, tmp_path):
     shared = [*FILL, product("p0 again", sku="S0")]
     dearer = [*FILL, product("p0 again", sku="S0", name="P0 Again Family Pack")]
