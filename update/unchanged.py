@@ -143,17 +143,14 @@ class UnchangedLines:
         remembers them as its unit, exactly as they are (``seen.unit_entry``), else 0. Groups are few: the
         generic lookups do."""
         index = self.ctx.index
-        owners = iter(index.key_owners(self.company_id, [(c.barcode, c.sku, c.nnbs) for g in groups for c in g]))
+        keys = [(c.barcode, c.sku, c.nnbs) for group in groups for c in group]
+        owners = iter(index.key_owners(self.company_id, keys))
         hits = [[next(owners) for _ in group] for group in groups]
         named = [{next((pid for pid in line if pid), 0) for line in group} for group in hits]
         products = [names.pop() if len(names) == 1 else 0 for names in named]
         entries = index.seen_many(self.store_id, {pid for pid in products if pid})
-        found = []
-        for group, group_hits, pid in zip(groups, hits, products):
-            entry = entries.get(pid)
-            found.append(pid if entry is not None and entry == unit_entry([c.digest for c in group], group_hits)
-                         else 0)
-        return found
+        return [pid if pid in entries and entries[pid] == unit_entry([c.digest for c in group], group_hits)
+                else 0 for group, group_hits, pid in zip(groups, hits, products)]
 
 
 def key_owners(index, company_id: int, keys: list[tuple]) -> list[tuple[int, int, int]]:

@@ -316,7 +316,8 @@ class PriceManager:
         owners = iter(key_owners(index, self.store.company_id,
                                  [line[1:] for _, origin in origins for line in origin]))
         for pid, origin in origins:
-            writer.put_seen(self.store.id, pid, unit_entry([line[0] for line in origin], [next(owners) for _ in origin]))
+            entry = unit_entry([line[0] for line in origin], [next(owners) for _ in origin])
+            writer.put_seen(self.store.id, pid, entry)
         for pid, origin in priced:
             if origin is None:
                 writer.delete_seen(self.store.id, pid)
