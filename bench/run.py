@@ -42,7 +42,7 @@ from . import cgroup as cgroups
 from . import machine
 from .databases import TEMPLATE, databases_for
 from .inputs import link_into, prepare_inputs
-from .latency_proxy import LatencyProxy
+from .latency_proxy import LatencyProxy, measure_round_trip
 from .results import evaluate_targets, print_targets, write_outputs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -457,6 +457,9 @@ def main(argv=None) -> int:
                        "designs": args.designs, "repeats": args.repeats, "repeats_1m": args.repeats_1m,
                        "days": args.days, "days_1m": args.days_1m, "latency_ms": args.latency_ms,
                        "latency_repeats": args.latency_repeats, "latency_all_days": args.latency_all_days,
+                       # What each setting really adds (the proxy's own holds and hand-offs included).
+                       "latency_measured_ms": {f"{ms:g}": round(measure_round_trip(ms), 3)
+                                               for ms in args.latency_ms if ms},
                        "generator_seed": args.seed,
                        "change_rates": dataclasses.asdict(CHANGE_RATES[args.change_rates]),
                        "memory_limit_bytes": args.memory_limit,
