@@ -2,9 +2,9 @@
 
 The index is trusted without asking the database about every key because nothing else is expected to
 write the catalog during a file: other updates wait for the writer lock. Anything else (the site's
-admin, a script, raw SQL) leaves rows in the change log, so before each chunk one query on the log's
-primary key says whether such a row appeared; if one did, it is applied to the file's index writer
-first, and the chunk then reads a current index.
+admin, a script, raw SQL) leaves rows in the change log, so before the file's first chunk, every tenth
+chunk and every batch of lines to match, one query on the log's primary key says whether such a row
+appeared (``update.managers.product``); if one did, it is applied to the file's index writer first.
 
 The file's own writes fill the log too (the triggers can't tell who writes). Once the file's database
 transaction and its index writes have committed, those rows are deleted, so the next start catches up
