@@ -68,7 +68,7 @@ def test_a_site_edit_committed_while_the_update_enriches_the_product_is_kept(wor
     oats = Product.objects.get(normalized_name_brand_size="oats").id
     original, results, threads = ProductManager._save_enriched, [], []
 
-    def save_enriched(self, changed):
+    def save_enriched(self, changed, changed_fields):
         if oats in changed and not threads:
             # Between the update's read of oats and its write, the site's admin sets its barcode and
             # commits (or, with the row locked, waits for the file).
@@ -77,7 +77,7 @@ def test_a_site_edit_committed_while_the_update_enriches_the_product_is_kept(wor
                 return "edited"
             threads.append(on_other_connection(edit, results))
             threads[0].join(timeout=1.0)
-        return original(self, changed)
+        return original(self, changed, changed_fields)
 
     monkeypatch.setattr(ProductManager, "_save_enriched", save_enriched)
     write_file(workspace.inbox, "iga", "2025-09-02", [product("oats", sku="S1", sizes=["1kg", "2kg"]),
@@ -93,3 +93,4 @@ def test_a_site_edit_committed_while_the_update_enriches_the_product_is_kept(wor
     with LmdbIndex(workspace.index_path) as index:
         assert index.get_many("barcode", ["9300000000019"]) == {"9300000000019": oats}
         assert verify_index(index).clean
+

@@ -100,3 +100,24 @@ def test_a_known_stores_file_asks_for_its_store_and_company_once_before_its_tran
     finally:
         del SHAPES["company by name"]
     assert counts["company by name"] == 2  # the store's lookup, then get_or_create's company
+
+
+def test_an_enrichment_writes_only_the_columns_it_changed(workspace):
+    write_file(workspace.inbox, "iga", "2025-09-01", [product("oats", sku="S1"), product("milk", sku="S2")])
+    run_update(workspace)
+    updates = []
+
+    def record(execute, sql, params, many, context):
+        if sql.startswith('UPDATE "catalog_product"'):
+            updates.append(sql.split(" SET ", 1)[1].split(" WHERE ", 1)[0])
+        return execute(sql, params, many, context)
+
+    write_file(workspace.inbox, "iga", "2025-09-02", [
+        product("oats", sku="S1", sizes=["1kg", "2kg"]), product("milk", sku="S2", image_url="https://img.example/m.jpg")])
+    with connection.execute_wrapper(record):
+        report = run_update(workspace)
+    assert report.files[0].products_updated == 2
+    # Columns a product's line did not change are not set: their indexes are not rewritten.
+    assert sorted(updates) == ['"image_url" = %s, "updated_at" = %s', '"sizes" = %s, "updated_at" = %s']
+    assert Product.objects.get(normalized_name_brand_size="oats").sizes == ["1kg", "2kg"]
+    assert Product.objects.get(normalized_name_brand_size="milk").image_url == "https://img.example/m.jpg"

@@ -323,6 +323,7 @@ class ProductManager:
                     and would_change(slims.get(pid), line, self.company, claimed, brand_ids, pid)}
         self._fetch(changing, fetched)
         changed: dict[int, ProductState] = {}
+        changed_fields: dict[int, set[str]] = {}
         brand_variations: dict[int, set[str]] = {}
         new_skus = []
         for line, pid, kind in matched:
@@ -340,6 +341,7 @@ class ProductManager:
                     claimed["nnbs"][nnbs_key(line.nnbs)] = pid
                 if fields:
                     changed[pid] = state
+                    changed_fields.setdefault(pid, set()).update(fields)
                 brand_id, brand_name = state.brand_id, fetched.brand_names.get(pid)
             else:
                 slim = slims.get(pid) or {}
@@ -347,7 +349,7 @@ class ProductManager:
             if brand_id is not None and brand_variation_candidate(kind, line.normalized_brand, brand_name):
                 brand_variations.setdefault(brand_id, set()).add(line.normalized_brand)
             new_skus += self._claim_skus([line], pid, claimed)
-        self._save_enriched(changed)
+        self._save_enriched(changed, changed_fields)
         for pid, state in changed.items():
             brand_name = fetched.brand_names.get(pid)
             if state.brand_id is not None and brand_name is None:
@@ -356,17 +358,21 @@ class ProductManager:
         self.brands.add_variations(brand_variations)
         return new_skus
 
-    def _save_enriched(self, changed: dict[int, ProductState]) -> None:
+    def _save_enriched(self, changed: dict[int, ProductState], changed_fields: dict[int, set[str]]) -> None:
+        """One UPDATE a set of changed columns: a column written unchanged still costs its indexes (SQLite
+        rewrites the entries of every index on a column it sets) and its JSON encoding."""
         if not changed:
             return
-        products = [
-            Product(id=s.id, barcode=s.barcode, normalized_name_brand_size_variations=s.variations, sizes=s.sizes,
-                    url=s.url, image_url=s.image_url, brand_id=s.brand_id,
-                    brand_name_company_pairs=s.brand_name_company_pairs, updated_at=self.ctx.now)
-            for s in changed.values()
-        ]
-        update_rows(Product, products, ENRICHED_FIELDS)
-        self.ctx.result.products_updated += len(products)
+        by_columns: dict[tuple[str, ...], list[Product]] = {}
+        for pid, s in changed.items():
+            columns = tuple(name for name in ENRICHED_FIELDS if name in changed_fields[pid] or name == "updated_at")
+            by_columns.setdefault(columns, []).append(
+                Product(id=s.id, barcode=s.barcode, normalized_name_brand_size_variations=s.variations,
+                        sizes=s.sizes, url=s.url, image_url=s.image_url, brand_id=s.brand_id,
+                        brand_name_company_pairs=s.brand_name_company_pairs, updated_at=self.ctx.now))
+        for columns, products in by_columns.items():
+            update_rows(Product, products, list(columns))
+        self.ctx.result.products_updated += len(changed)
 
 
 def _merge_same_nnbs(groups: list[list[ScrapedLine]]) -> list[list[ScrapedLine]]:
