@@ -1,6 +1,8 @@
 """The two passes on their own, without the database: units, refusals and warnings of one file."""
 from __future__ import annotations
 
+import gzip
+
 import orjson
 
 from update.reader import finish, note_outcome, read_units, survey
@@ -56,7 +58,7 @@ def _lines_as_read(path, monkeypatch, block: int) -> list[tuple]:
 
     monkeypatch.setattr(reader, "_READ_BLOCK", block)
     with reader.InputFile(path) as source:
-        return [(raw.line_no, raw.data, raw.length, raw.ended) for raw in reader.physical_lines(source)]
+        return [(raw.line_no, raw.data, raw.length, raw.ended, raw.offset) for raw in reader.physical_lines(source)]
 
 
 def test_lines_read_in_blocks_are_the_files_lines_whatever_the_block_size(tmp_path, monkeypatch):
@@ -66,8 +68,73 @@ def test_lines_read_in_blocks_are_the_files_lines_whatever_the_block_size(tmp_pa
     lines = [b"short", b"", b"exactly 10", b"eleven byte", b"a line of thirty-one bytes, yes", b"x", b"no end"]
     path = tmp_path / "lines.jsonl"
     path.write_bytes(b"\n".join(lines))
-    expected = [(n, line[:10], len(line), n < len(lines)) for n, line in enumerate(lines, start=1)]
+    starts = [sum(len(earlier) + 1 for earlier in lines[:n]) for n in range(len(lines))]
+    expected = [(n, line[:10], len(line), n < len(lines), start)
+                for n, (line, start) in enumerate(zip(lines, starts), start=1)]
     for block in (1, 2, 3, 7, 10, 11, 64, 1 << 18):
         assert _lines_as_read(path, monkeypatch, block) == expected, block
     path.write_bytes(b"\n".join(lines) + b"\n")  # ended: no line after the last newline
-    assert _lines_as_read(path, monkeypatch, 4) == [(n, d, length, True) for n, d, length, _ in expected]
+    assert _lines_as_read(path, monkeypatch, 4) == [(n, d, length, True, at) for n, d, length, _, at in expected]
+    data = path.read_bytes()
+    assert all(data[at:at + length] == line for (_, _, length, _, at), line in zip(expected, lines))
+
+
+def _second_pass(path, scratch, surveyed, tmp_path, name: str, reads: list) -> tuple[list, list, int]:
+    """Pass two's units, each line as it reaches the update (parsed), the rejects log it leaves, and how
+    many lines it read again before any was parsed."""
+    from update.reader import Candidate
+
+    units = list(read_units(path, scratch, surveyed))
+    read_before_parsing = len(reads)
+    parsed = [[(item.__class__ is Candidate, (item.parsed() if item.__class__ is Candidate else item).line)
+               for item in unit] for unit in units]
+    rejects = RejectsLog(tmp_path / f"{name}.jsonl")
+    finish(scratch, surveyed, rejects)
+    return parsed, [orjson.loads(raw) for raw in rejects.path.read_bytes().splitlines()], read_before_parsing
+
+
+def test_pass_two_reads_again_only_the_lines_it_needs_and_gives_what_a_second_read_gives(tmp_path, monkeypatch):
+    """A small plain file's lines come to pass two from where pass one found them, read only when a line is
+    parsed, refused or waits for its group: the units, the lines and the rejects log are the file's own,
+    a byte-order mark, CRLF ends, groups, duplicates and another store's lines included."""
+    from update.reader import LineSource
+
+    lines = [product("a", sku="S1"), product("b", sku=None), product("c", sku="S1"), product("b", sku=None),
+             product("d", price_current="x"), product("e", sizes="1kg")]
+    path = write_file(tmp_path, "aldi", "2025-09-01", lines)
+    stray = write_file(tmp_path, "aldi", "2025-09-01", [product("f")], name="stray",
+                       store={"store_id": "99999", "store_name": "x", "state": "qld"})
+    body = path.read_bytes().replace(b"\n", b"\r\n", 2) + stray.read_bytes()
+    path.write_bytes(b"\xef\xbb\xbf" + body)
+    reads = []
+    read = LineSource.read
+    monkeypatch.setattr(LineSource, "read", lambda self, offset, length: reads.append(offset) or read(self, offset,
+                                                                                                        length))
+    with FileScratch() as scratch:
+        surveyed = survey(path, scratch, digests=True)
+        assert surveyed.spans is not None and surveyed.bom and surveyed.crlf_lines == 2
+        *from_spans, read_before_parsing = _second_pass(path, scratch, surveyed, tmp_path, "spans", reads)
+        # Lines 1 and 3 wait for their group and 7 is another store's: read again. Lines 2 and 6 are
+        # candidates, read only when parsed; 4 is a duplicate and 5 was refused by pass one.
+        assert read_before_parsing == 3 and len(reads) == 5
+        surveyed.spans = None
+        *again, _ = _second_pass(path, scratch, surveyed, tmp_path, "again", reads)
+        assert again == from_spans and len(reads) == 5
+    units, rejected = from_spans
+    assert [[(candidate, line.line_no) for candidate, line in unit] for unit in units] == [
+        [(True, 2)], [(True, 1), (True, 3)], [(True, 6)]]
+    assert [(e["line_no"], e["action"]) for e in rejected] == [(5, "rejected"), (7, "rejected")]
+
+
+def test_pass_two_reads_a_long_or_compressed_file_again(tmp_path):
+    path = write_file(tmp_path, "aldi", "2025-09-01", [product(f"p{i}") for i in range(6)])
+    with FileScratch() as scratch:
+        scratch.hot_lines = 5
+        assert survey(path, scratch, digests=True).spans is None
+        scratch.reset()
+        gz = tmp_path / "aldi-x-2025-09-01.jsonl.gz"
+        gz.write_bytes(gzip.compress(path.read_bytes()))
+        assert survey(gz, scratch, digests=True).spans is None
+        scratch.reset()
+        scratch.hot_lines = 6
+        assert len(survey(path, scratch, digests=True).spans) == 3 * 6

@@ -5,7 +5,9 @@ a line, reads its keys and its store, keeps in the scratch store the first line 
 groups of lines that share a barcode, an SKU or an NNBS but for spaces, and counts what the file's
 store and the partial-scrape check need. The file's store is the one most lines name.
 
-Pass two (``read_units``) reads again and parses each store's first line of an NNBS once, in file order.
+Pass two (``read_units``) goes over the lines again and parses each store's first line of an NNBS once, in
+file order. A plain file of a few thousand lines, the common one, is not read again whole: pass one kept
+where each line is (``Survey.spans``), and only the lines pass two needs whole are read, one by one.
 A line that shares a key with others waits on disk until the last of its group is read, so the whole
 group reaches the update together, wherever its lines are in the file; the stream's order depends on
 the file alone, never on the chunk size. Refused and warned lines are kept in the scratch store by line
@@ -20,8 +22,11 @@ import errno
 import gzip
 import heapq
 import os
+import weakref
 import zlib
+from array import array
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -122,6 +127,9 @@ class Survey:
     lines_with_warnings: int = 0
     bom: bool = False
     crlf_lines: int = 0
+    # Where each kept line is in a plain file of at most ``FileScratch.hot_lines`` lines: line number,
+    # offset and length, three entries a line (pass two reads again only the lines it needs whole).
+    spans: array | None = None
 
     @property
     def lines_rejected(self) -> int:
@@ -147,6 +155,24 @@ class ReadLine:
     warnings: list[LineWarning]
 
 
+class LineSource:
+    """Reads single lines of a plain inbox file again by where pass one found them.
+
+    Opened at the first read, so a file whose lines all changed nothing is never opened again; closed when
+    the last candidate that can read from it is gone.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def read(self, offset: int, length: int) -> bytes:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            weakref.finalize(self, os.close, self._fd)
+        return os.pread(self._fd, length, offset)
+
+
 @dataclass(slots=True)
 class Candidate:
     """A line that may be one its store sent before: its digest and keys, not yet parsed.
@@ -161,8 +187,14 @@ class Candidate:
     sku: str | None
     barcode: str | None
     grouped: bool = False
+    # With no ``data``: where to read it when the line changed (``read_units`` over a survey's spans).
+    source: LineSource | None = None
+    offset: int = 0
+    length: int = 0
 
     def parsed(self) -> ReadLine:
+        if self.source is not None:
+            self.data, self.source = self.source.read(self.offset, self.length), None
         return _parsed(self.line_no, self.data, grouped=self.grouped)
 
 
@@ -172,8 +204,10 @@ def _seen(record: dict, keys: LineKeys) -> tuple:
     return line_digest(orjson.dumps(read_part(record["product"]))), *keys
 
 
-def _candidate(line_no: int, data: bytes, seen: tuple, *, grouped: bool = False) -> Candidate:
-    return Candidate(line_no, data, *seen, grouped=grouped)
+def _candidate(raw: "RawLine | SpannedLine", seen: tuple) -> Candidate:
+    if raw.__class__ is SpannedLine and raw.read is None:  # not read yet: only if it changed
+        return Candidate(raw.line_no, b"", *seen, source=raw.source, offset=raw.offset, length=raw.length)
+    return Candidate(raw.line_no, raw.data, *seen)
 
 
 @dataclass(slots=True)
@@ -182,6 +216,47 @@ class RawLine:
     data: bytes  # the line without its end; only the first MAX_LINE_BYTES when ``length`` is more
     length: int  # bytes in the line, without its end
     ended: bool  # False for a last line without a newline
+    offset: int = 0  # where ``data`` starts in the file's (decompressed) content
+
+
+class SpannedLine:
+    """A kept line of a file that pass one found where (``Survey.spans``): read again only if its data is
+    asked for."""
+    __slots__ = ("line_no", "offset", "length", "source", "read")
+    ended = True
+
+    def __init__(self, line_no: int, offset: int, length: int, source: LineSource):
+        self.line_no, self.offset, self.length, self.source, self.read = line_no, offset, length, source, None
+
+    @property
+    def data(self) -> bytes:
+        if self.read is None:
+            self.read = self.source.read(self.offset, self.length)
+        return self.read
+
+
+@contextmanager
+def _lines_again(path: Path, surveyed: Survey, on_position: OnPosition | None):
+    """Pass two's lines: the kept lines where pass one found them (a plain file of a few thousand lines),
+    else the whole file read again."""
+    if surveyed.spans is None:
+        with InputFile(path) as source:
+            yield numbered_lines(source, on_position=on_position)
+    else:
+        yield _spanned(path, surveyed.spans, on_position)
+
+
+def _spanned(path: Path, spans: array, on_position: OnPosition | None) -> Iterator[SpannedLine]:
+    source = LineSource(path)
+    reported = 0
+    for i in range(0, len(spans), 3):
+        line_no, offset, length = spans[i], spans[i + 1], spans[i + 2]
+        if on_position is not None and offset - reported >= PROGRESS_EVERY_BYTES:
+            reported = offset
+            on_position(offset)
+        yield SpannedLine(line_no, offset, length, source)
+    if on_position is not None:
+        on_position(os.stat(path).st_size)
 
 
 class InputFile:
@@ -242,17 +317,20 @@ def physical_lines(source: InputFile) -> Iterator[RawLine]:
     keeps only its first MAX_LINE_BYTES (and its length), so no line costs more memory than that."""
     line_no = 0
     head, head_length = b"", 0  # the start of a line that goes on in the next block, and its length so far
+    offset = 0  # where the block's next line starts
     # Blocks grow from a small first one: a reader that wants the first line alone (scrape_dates) reads
     # little, and a compressed file cut short still yields the lines before the cut, as line by line.
     size = min(_FIRST_BLOCK, _READ_BLOCK)
     while block := source.read(size):
         size = min(2 * size, _READ_BLOCK)
+        block_end = offset + len(block)
         lines = block.split(b"\n")
         tail = lines.pop()  # after the block's last newline: the start of the next line
         if lines and head_length:
             first = lines[0]
             lines[0] = head + first[:MAX_LINE_BYTES + 1 - len(head)]
             first_length = head_length + len(first)
+            offset -= head_length  # the line started in an earlier block
             head, head_length = b"", 0
         else:
             first_length = -1
@@ -260,13 +338,16 @@ def physical_lines(source: InputFile) -> Iterator[RawLine]:
             line_no += 1
             length = len(data) if first_length < 0 else first_length
             first_length = -1
-            yield RawLine(line_no, data if length <= MAX_LINE_BYTES else data[:MAX_LINE_BYTES], length, True)
+            yield RawLine(line_no, data if length <= MAX_LINE_BYTES else data[:MAX_LINE_BYTES], length, True,
+                          offset)
+            offset += length + 1
         if tail:
             if len(head) <= MAX_LINE_BYTES:
                 head += tail[:MAX_LINE_BYTES + 1 - len(head)]
             head_length += len(tail)
+        offset = block_end
     if head_length:
-        yield RawLine(line_no + 1, head[:MAX_LINE_BYTES], head_length, False)
+        yield RawLine(line_no + 1, head[:MAX_LINE_BYTES], head_length, False, offset - head_length)
 
 
 def decode(raw: RawLine) -> object:
@@ -304,7 +385,7 @@ def numbered_lines(source: InputFile, survey_: Survey | None = None,
     reported = 0
     for raw in physical_lines(source):
         if raw.data.startswith(_BOM):
-            raw.data, raw.length = raw.data[3:], raw.length - 3
+            raw.data, raw.length, raw.offset = raw.data[3:], raw.length - 3, raw.offset + 3
             if survey_ is not None:
                 survey_.bom = True
         if raw.data.endswith(b"\r"):
@@ -384,6 +465,7 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
     txn = scratch.begin()
     try:
         with InputFile(path) as source:
+            spans = array("q") if digests and not source.compressed else None
             for raw in numbered_lines(source, result, on_position):
                 if result.lines and result.lines % SCRATCH_COMMIT_EVERY == 0:
                     tallies.flush(txn)
@@ -411,11 +493,16 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
                     tally.duplicates += 1
                 seen = _seen(record, keys) if digests and first else None
                 scratch.set_role(txn, raw.line_no, tally.ordinal, first, seen, grouped=joined)
+                if spans is not None:
+                    spans.extend((raw.line_no, raw.offset, raw.length))
+                    if len(spans) > 3 * scratch.hot_lines:
+                        spans = None  # a long file: pass two reads it again, as it reads any file
         tallies.flush(txn)
         txn.commit()
     except BaseException:
         txn.abort()
         raise
+    result.spans = spans
     scratch.digests_kept = digests
     _decide_store(scratch, result)
     return result
@@ -509,8 +596,8 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
     # The common file: every line its store's first of its NNBS, none sharing a key. No lookups then.
     every_line_alone = surveyed.lines == surveyed.unique_lines and not surveyed.joins
     scratch.start_second_pass()
-    with scratch.begin(write=False) as txn, InputFile(path) as source:
-        for raw in numbered_lines(source, on_position=on_position):
+    with scratch.begin(write=False) as txn, _lines_again(path, surveyed, on_position) as lines:
+        for raw in lines:
             if every_line_alone:
                 if emit:
                     yield [_alone(scratch, txn, raw)]
@@ -527,8 +614,7 @@ def read_units(path: Path, scratch: FileScratch, surveyed: Survey, on_position: 
             if not first or not emit:
                 continue
             if not grouped:  # alone in its unit: no group to look up
-                yield [_candidate(raw.line_no, raw.data, seen) if seen is not None
-                       else _parsed(raw.line_no, raw.data, grouped=False)]
+                yield [_candidate(raw, seen) if seen is not None else _parsed(raw.line_no, raw.data, grouped=False)]
                 continue
             root = scratch.group_root(txn, raw.line_no)
             members, last = scratch.group(txn, root)
@@ -544,7 +630,7 @@ def _alone(scratch: FileScratch, txn, raw: RawLine) -> ReadLine | Candidate:
     """A line of the common file (every line its own unit): a candidate if pass one kept its digest."""
     role = scratch.role(txn, raw.line_no) if scratch.digests_kept else None
     if role is not None and role[2] is not None:
-        return _candidate(raw.line_no, raw.data, role[2])
+        return _candidate(raw, role[2])
     return _parsed(raw.line_no, raw.data, grouped=False)
 
 
@@ -553,7 +639,7 @@ def _group_unit(scratch: FileScratch, txn, waiting: list[tuple[int, bytes]]) -> 
     that remembers lines), else parsed."""
     seen = [scratch.role(txn, line_no)[2] for line_no, _ in waiting] if scratch.digests_kept else []
     if seen and all(s is not None for s in seen):
-        return [_candidate(line_no, data, s, grouped=True) for (line_no, data), s in zip(waiting, seen)]
+        return [Candidate(line_no, data, *s, grouped=True) for (line_no, data), s in zip(waiting, seen)]
     return [_parsed(line_no, data, grouped=True) for line_no, data in waiting]
 
 
