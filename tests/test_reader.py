@@ -138,3 +138,22 @@ def test_pass_two_reads_a_long_or_compressed_file_again(tmp_path):
         scratch.reset()
         scratch.hot_lines = 6
         assert len(survey(path, scratch, digests=True).spans) == 3 * 6
+
+
+def test_a_file_that_changed_after_pass_one_is_refused_not_misread(tmp_path):
+    """Pass two reads what pass one read or nothing: a file written again between the passes (another
+    scraper writing in place) would otherwise be read at offsets that cut its new lines, or read whole
+    as a different file."""
+    import pytest
+
+    from update.reader import UnreadableFile
+
+    path = write_file(tmp_path, "aldi", "2025-09-01", [product("a", sku="S1"), product("b"), product("c", sku="S1")])
+    for spans in (True, False):
+        with FileScratch() as scratch:
+            surveyed = survey(path, scratch, digests=True)
+            if not spans:
+                surveyed.spans = None
+            path.write_bytes(path.read_bytes().replace(b'"a"', b'"z"'))  # the same size, other bytes
+            with pytest.raises(UnreadableFile, match="changed while the update read it"):
+                list(read_units(path, scratch, surveyed))

@@ -361,3 +361,32 @@ def test_an_edit_after_the_files_first_pass_is_caught_up_before_its_lines_are_ju
     outcome = both_ways(workspace, tmp_path, [day(FILL, "2025-09-01"), edited_day])
     assert unchanged(outcome[True][1][1]) == [39]
     assert Product.objects.get(normalized_name_brand_size="p3").url == "https://shop.example/p3"
+
+
+def test_a_file_written_again_during_its_update_fails_whole_and_stays_in_the_inbox(workspace, monkeypatch):
+    """Between the file's two passes a scraper writes it again in place: nothing of it is applied, the run
+    says why in one line, and the file waits in the inbox for the next run, which applies it."""
+    import update.orchestrator as orchestrator
+
+    day(FILL, "2025-09-01")(workspace)
+    before = database_digest()
+    real_survey = orchestrator.survey
+    changed = [product(f"p{n}", sku=f"S{n}", barcode=None, price_current=9.99) for n in range(40)]
+
+    def survey_then_rewrite(path, *args, **kwargs):
+        surveyed = real_survey(path, *args, **kwargs)
+        rewritten = write_file(path.parent.parent, "iga", "2025-09-02", changed)
+        rewritten.replace(path)
+        return surveyed
+
+    path = write_file(workspace.inbox, "iga", "2025-09-02", [product(f"p{n}", sku=f"S{n}", barcode=None,
+                                                                     price_current=n + 1) for n in range(40)])
+    with monkeypatch.context() as patch:
+        patch.setattr(orchestrator, "survey", survey_then_rewrite)
+        report = run_update(workspace)
+    (result,) = report.files
+    assert result.status == "failed" and "changed while the update read it" in result.reason
+    assert path.exists() and database_digest() == before
+    report = run_update(workspace)
+    assert [f.status for f in report.files] == ["processed"]
+    assert {p.price for p in Price.objects.for_store(Store.objects.get())} == {Decimal("9.99")}

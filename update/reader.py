@@ -130,6 +130,8 @@ class Survey:
     # Where each kept line is in a plain file of at most ``FileScratch.hot_lines`` lines: line number,
     # offset and length, three entries a line (pass two reads again only the lines it needs whole).
     spans: array | None = None
+    # The file as pass one read it (device, inode, size, modification time): pass two reads the same.
+    identity: tuple | None = None
 
     @property
     def lines_rejected(self) -> int:
@@ -155,21 +157,35 @@ class ReadLine:
     warnings: list[LineWarning]
 
 
+CHANGED_WHILE_READ = ("the file changed while the update read it (written in place, or replaced?): nothing of "
+                      "it was applied, and it stays in the inbox for the next run; scrapers should write "
+                      "NAME.jsonl.part and rename it when complete (docs/operations.md)")
+
+
+def identity(fd: int) -> tuple:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 class LineSource:
     """Reads single lines of a plain inbox file again by where pass one found them.
 
     Opened at the first read, so a file whose lines all changed nothing is never opened again; closed when
-    the last candidate that can read from it is gone.
+    the last candidate that can read from it is gone. A file that is not the one pass one read (written
+    or replaced since) is refused: its offsets would cut other lines.
     """
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, read_before: tuple | None):
+        self.path, self.read_before = path, read_before
         self._fd: int | None = None
 
     def read(self, offset: int, length: int) -> bytes:
         if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            weakref.finalize(self, os.close, self._fd)
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            weakref.finalize(self, os.close, fd)
+            self._fd = fd
+            if identity(fd) != self.read_before:
+                raise UnreadableFile(CHANGED_WHILE_READ)
         return os.pread(self._fd, length, offset)
 
 
@@ -241,13 +257,15 @@ def _lines_again(path: Path, surveyed: Survey, on_position: OnPosition | None):
     else the whole file read again."""
     if surveyed.spans is None:
         with InputFile(path) as source:
+            if surveyed.identity is not None and identity(source.raw.fileno()) != surveyed.identity:
+                raise UnreadableFile(CHANGED_WHILE_READ)
             yield numbered_lines(source, on_position=on_position)
     else:
-        yield _spanned(path, surveyed.spans, on_position)
+        yield _spanned(path, surveyed, on_position)
 
 
-def _spanned(path: Path, spans: array, on_position: OnPosition | None) -> Iterator[SpannedLine]:
-    source = LineSource(path)
+def _spanned(path: Path, surveyed: Survey, on_position: OnPosition | None) -> Iterator[SpannedLine]:
+    source, spans = LineSource(path, surveyed.identity), surveyed.spans
     reported = 0
     for i in range(0, len(spans), 3):
         line_no, offset, length = spans[i], spans[i + 1], spans[i + 2]
@@ -465,6 +483,7 @@ def survey(path: Path, scratch: FileScratch, on_position: OnPosition | None = No
     txn = scratch.begin()
     try:
         with InputFile(path) as source:
+            result.identity = identity(source.raw.fileno())
             spans = array("q") if digests and not source.compressed else None
             for raw in numbered_lines(source, result, on_position):
                 if result.lines and result.lines % SCRATCH_COMMIT_EVERY == 0:
