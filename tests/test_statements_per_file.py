@@ -88,18 +88,21 @@ def test_a_files_categories_brands_and_log_head_are_asked_once_not_per_chunk(wor
     assert counts["product-category link read"] == -(-len(day2) // LINK_BATCH)
 
 
-def test_a_known_stores_file_asks_for_its_store_and_company_once_before_its_transaction(workspace):
+def test_a_known_stores_file_asks_for_its_store_once_before_its_transaction_and_once_in_it(workspace):
     """Its checks (stale, partial) and its metadata's notes (a company new to the catalog) share one lookup
-    of the store; the transaction then takes the company and the store as get_or_create does."""
+    of the store; the transaction, holding the writer's lock, reads the store again in one query (its
+    company joined), and takes the company and the store as get_or_create does only for a new store."""
     SHAPES["company by name"] = re.compile(r'"catalog_company"\."folded_name" = ')
+    SHAPES["store or company read"] = re.compile(r'^SELECT .* FROM "catalog_(store|company)"')
     try:
         write_file(workspace.inbox, "iga", "2025-09-01", [product("a")])
         run_update(workspace)
         write_file(workspace.inbox, "iga", "2025-09-02", [product("a")])
         counts = counted_run(workspace)
     finally:
-        del SHAPES["company by name"]
-    assert counts["company by name"] == 2  # the store's lookup, then get_or_create's company
+        del SHAPES["company by name"], SHAPES["store or company read"]
+    assert counts["company by name"] == 2  # the store's lookup, then the same in the transaction
+    assert counts["store or company read"] == 2  # 3 before: get_or_create read the company, then the store
 
 
 def test_an_enrichment_writes_only_the_columns_it_changed(workspace):

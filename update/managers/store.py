@@ -20,12 +20,15 @@ def company_exists(meta: FileMeta) -> bool:
 
 
 def get_or_create_store(meta: FileMeta) -> Store:
-    company, _ = Company.objects.get_or_create(folded_name=fold_company_name(meta.company),
-                                               defaults={"name": meta.company})
-    store, created = Store.objects.select_related("company").get_or_create(
-        company=company, store_id=meta.store_id,
-        defaults={"store_name": meta.store_name, "state": meta.state},
-    )
+    # Nearly every file's store exists: one query then, not the company's and the store's.
+    store, created = find_store(meta), False
+    if store is None:
+        company, _ = Company.objects.get_or_create(folded_name=fold_company_name(meta.company),
+                                                   defaults={"name": meta.company})
+        store, created = Store.objects.select_related("company").get_or_create(
+            company=company, store_id=meta.store_id,
+            defaults={"store_name": meta.store_name, "state": meta.state},
+        )
     if not created and (store.store_name, store.state) != (meta.store_name, meta.state) and meta.store_name:
         store.store_name, store.state = meta.store_name, meta.state
         store.save(update_fields=["store_name", "state"])
