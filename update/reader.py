@@ -239,7 +239,6 @@ class SpannedLine:
     """A kept line of a file that pass one found where (``Survey.spans``): read again only if its data is
     asked for."""
     __slots__ = ("line_no", "offset", "length", "source", "read")
-    ended = True
 
     def __init__(self, line_no: int, offset: int, length: int, source: LineSource):
         self.line_no, self.offset, self.length, self.source, self.read = line_no, offset, length, source, None
@@ -274,7 +273,7 @@ def _spanned(path: Path, surveyed: Survey, on_position: OnPosition | None) -> It
             on_position(offset)
         yield SpannedLine(line_no, offset, length, source)
     if on_position is not None:
-        on_position(os.stat(path).st_size)
+        on_position(surveyed.identity[2])  # the file's size, as pass one read it
 
 
 class InputFile:
